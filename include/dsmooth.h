@@ -1,0 +1,218 @@
+/*
+ * libdsmooth — autoregressive density models with distribution smoothing.
+ *
+ * Meng et al., "Improved Autoregressive Modeling with Distribution Smoothing", ICLR 2021.
+ * Instead of fitting an autoregressive (AR) model to sharp data x, fit it to a smoothed
+ * copy x~ = x + noise (stage 1), then undo the smoothing (stage 2) with one gradient step
+ * x^ = x~ + sigma^2 * grad log p(x~) or with a conditional AR model p(x | x~).
+ *
+ * This header is the whole stable API and its manual.
+ *
+ * Conventions
+ * -----------
+ *  - Every public symbol starts with ds_, every macro and enum value with DS_.
+ *  - Handles are opaque. Each X_create has an X_free; X_free(NULL) is a no-op.
+ *  - Every fallible call returns a ds_status. On failure the call leaves its outputs and
+ *    every handle exactly as they were, and ds_context_last_error() gives a sentence of
+ *    detail ("x[17] is NaN"). The library never prints, exits or aborts.
+ *  - Arrays are dense, row-major, owned by the caller, and never retained after a call
+ *    returns. Sizes and counts are int64_t; a size that must be positive is checked.
+ *  - No struct is passed by value, there are no varargs, no bitfields and no bool: every
+ *    signature is callable as written from Python ctypes/cffi, Rust extern "C" and Julia
+ *    ccall.
+ *
+ * Threads
+ * -------
+ *  A ds_context owns one persistent pool of worker threads. Every handle created from a
+ *  context runs its parallel work on that pool. Calls from several application threads into
+ *  handles of the same context are safe: they take turns on the pool (each call runs with
+ *  all of the pool's threads, one call at a time). For true concurrency give each
+ *  application thread its own context. Results never depend on the number of threads:
+ *  every output is bitwise identical for 1, 2, 3 or N threads.
+ */
+#ifndef DSMOOTH_H
+#define DSMOOTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dsmooth/version.h"
+
+#if defined(_WIN32) && defined(DS_BUILDING_SHARED)
+#define DS_API __declspec(dllexport)
+#elif defined(_WIN32) && defined(DS_USING_SHARED)
+#define DS_API __declspec(dllimport)
+#elif defined(__GNUC__) || defined(__clang__)
+#define DS_API __attribute__((visibility("default")))
+#else
+#define DS_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================================
+ * Version
+ * ====================================================================================== */
+
+/* DS_VERSION_NUMBER of the library actually loaded (MAJOR*10000 + MINOR*100 + PATCH). */
+DS_API uint32_t ds_version(void);
+/* DS_VERSION_STRING of the library actually loaded, e.g. "0.1.0". Static storage. */
+DS_API const char *ds_version_string(void);
+
+/* ======================================================================================
+ * Status codes. Values are pinned and only ever appended to.
+ * ====================================================================================== */
+typedef enum ds_status {
+  DS_OK = 0,
+  DS_ERR_INVALID_ARGUMENT = 1,   /* NULL pointer, size out of range, bad option value     */
+  DS_ERR_OUT_OF_MEMORY = 2,      /* the allocator returned NULL                            */
+  DS_ERR_IO = 3,                 /* open/read/write/rename failed (errno in the detail)    */
+  DS_ERR_BAD_FORMAT = 4,         /* a file is truncated, corrupted or not ours             */
+  DS_ERR_UNSUPPORTED_VERSION = 5,/* a file written by a newer format version               */
+  DS_ERR_SHAPE_MISMATCH = 6,     /* array sizes disagree with the handle's configuration   */
+  DS_ERR_NUMERIC = 7,            /* NaN/Inf in an input, or a result that is not finite     */
+  DS_ERR_BAD_STATE = 8,          /* the handle cannot do this now (e.g. not configured)    */
+  DS_ERR_CANCELLED = 9,          /* a progress callback asked to stop                      */
+  DS_ERR_UNSUPPORTED = 10,       /* valid request this build or configuration cannot serve */
+  DS_ERR_THREAD = 11             /* creating a thread or a lock failed                     */
+} ds_status;
+
+/* Short constant name of a status, e.g. "DS_ERR_NUMERIC"; "DS_ERR_UNKNOWN" otherwise. */
+DS_API const char *ds_status_str(int32_t status);
+
+/* ======================================================================================
+ * Context: threads, seed, memory, logging, last error
+ * ====================================================================================== */
+typedef struct ds_context ds_context;
+typedef struct ds_context_options ds_context_options;
+
+/* Allocator hooks. Same contracts as malloc/realloc/free; `user` is passed through.
+ * Every allocation the library makes for a context and the handles created from it goes
+ * through these (the options object itself uses the C library's malloc). */
+typedef void *(*ds_malloc_fn)(void *user, size_t size);
+typedef void *(*ds_realloc_fn)(void *user, void *ptr, size_t size);
+typedef void (*ds_free_fn)(void *user, void *ptr);
+
+typedef enum ds_log_level {
+  DS_LOG_ERROR = 0,
+  DS_LOG_WARN = 1,
+  DS_LOG_INFO = 2,
+  DS_LOG_DEBUG = 3  /* includes the detail of every failed call */
+} ds_log_level;
+
+/* Log callback: `message` is valid only during the call. May be called from any thread
+ * that calls into the library (never from a pool worker). */
+typedef void (*ds_log_fn)(void *user, int32_t level, const char *message);
+
+/* Options start at: threads 0 (= number of online cores), seed 0, the C library's
+ * allocator, no logging. */
+DS_API ds_status ds_context_options_create(ds_context_options **out);
+DS_API void ds_context_options_free(ds_context_options *opts);
+/* 0 = all online cores; otherwise 1..DS_MAX_THREADS. */
+#define DS_MAX_THREADS 256
+DS_API ds_status ds_context_options_set_threads(ds_context_options *opts, int32_t threads);
+/* Default seed of the handles created from the context. */
+DS_API ds_status ds_context_options_set_seed(ds_context_options *opts, uint64_t seed);
+/* All three functions or none (all NULL restores the C library's allocator). */
+DS_API ds_status ds_context_options_set_allocator(ds_context_options *opts,
+                                                  ds_malloc_fn malloc_fn,
+                                                  ds_realloc_fn realloc_fn,
+                                                  ds_free_fn free_fn, void *user);
+/* Messages at `max_level` and below reach `fn`; fn NULL turns logging off. */
+DS_API ds_status ds_context_options_set_log(ds_context_options *opts, ds_log_fn fn,
+                                            void *user, int32_t max_level);
+
+/* Create a context and start its thread pool. `opts` may be NULL for the defaults and may
+ * be freed right after. On failure *out is left unchanged and the detail is available
+ * from ds_context_last_error(NULL) on the calling thread. */
+DS_API ds_status ds_context_create(const ds_context_options *opts, ds_context **out);
+/* Stops the pool. Every handle created from the context must be freed before. */
+DS_API void ds_context_free(ds_context *ctx);
+
+/* Detail of the most recent failed call on any handle of `ctx` (empty string if none).
+ * With ctx NULL: the detail of the last failure on this thread that had no context
+ * (ds_context_create, or a call with a NULL handle). The string stays valid until the
+ * next failing call on the same context (or thread, for NULL). */
+DS_API const char *ds_context_last_error(const ds_context *ctx);
+/* Number of threads in the pool (the calling thread counts as one). */
+DS_API int32_t ds_context_threads(const ds_context *ctx);
+DS_API uint64_t ds_context_seed(const ds_context *ctx);
+
+/* ======================================================================================
+ * Smoother: the noise kernel q(x~ | x) = prod_i k(x~_i - x_i)
+ * ====================================================================================== */
+typedef struct ds_smoother ds_smoother;
+
+/* Noise families, all symmetric and stationary, each parameterised by its standard
+ * deviation sigma so that sigma means the same amount of smoothing for all three:
+ *  GAUSSIAN  k(r) = N(r; 0, sigma^2)
+ *  LAPLACE   k(r) = exp(-|r|/b) / (2b),          b = sigma / sqrt(2)
+ *  UNIFORM   k(r) = 1/(2a) on [-a, a], else 0,   a = sigma * sqrt(3)
+ * Only GAUSSIAN makes the one-step gradient denoiser exact (Tweedie's formula). */
+typedef enum ds_noise {
+  DS_NOISE_GAUSSIAN = 0,
+  DS_NOISE_LAPLACE = 1,
+  DS_NOISE_UNIFORM = 2
+} ds_noise;
+
+/* sigma must be finite and > 0. The smoother takes the context's seed; it is immutable
+ * after creation and may be used by many threads at once. */
+DS_API ds_status ds_smoother_create(ds_context *ctx, int32_t family, double sigma,
+                                    ds_smoother **out);
+DS_API void ds_smoother_free(ds_smoother *sm);
+DS_API int32_t ds_smoother_family(const ds_smoother *sm);
+DS_API double ds_smoother_sigma(const ds_smoother *sm);
+DS_API uint64_t ds_smoother_seed(const ds_smoother *sm);
+
+/* x_tilde = x + noise, both (n, d). The noise of element (i, j) is a pure function of
+ * (seed, stream, i*d + j) through the Philox4x32-10 counter-based generator: use a new
+ * `stream` (e.g. the minibatch number) for fresh noise. x_tilde may equal x (in place).
+ * Errors: INVALID_ARGUMENT (NULL, n < 1, d < 1), NUMERIC (x not finite). */
+DS_API ds_status ds_smoother_apply(const ds_smoother *sm, const float *x, int64_t n,
+                                   int64_t d, uint64_t stream, float *x_tilde);
+
+/* log q(x~_i | x_i) in nats for each of the n examples, summed over the d dimensions.
+ * For UNIFORM noise the value is -INFINITY outside the support (not an error). */
+DS_API ds_status ds_smoother_log_q(const ds_smoother *sm, const float *x_tilde,
+                                   const float *x, int64_t n, int64_t d, double *log_q);
+
+/* Differential entropy of the noise per dimension, in nats (Gaussian: 0.5*log(2*pi*e*s^2)). */
+DS_API double ds_smoother_entropy(const ds_smoother *sm);
+
+/* score = grad_{x~} log q(x~ | x), (n, d): Gaussian -(x~ - x)/sigma^2; Laplace
+ * -sign(x~ - x)/b (0 at x~ = x); Uniform 0 inside the support. Errors: NUMERIC if an input
+ * is not finite or (UNIFORM) some x~ lies outside the support, where the score does not
+ * exist. */
+DS_API ds_status ds_smoother_score(const ds_smoother *sm, const float *x_tilde,
+                                   const float *x, int64_t n, int64_t d, float *score);
+
+/* Regular grid for tabulated densities: point (i, j) is (x0 + i*dx, y0 + j*dy), stored
+ * row-major as [j*nx + i]. A 1-D grid has ny = 1 (y0 and dy are then ignored). */
+
+/* Exact smoothing of a tabulated density: smoothed = density (*) k on the same grid.
+ * The density is read as constant on each cell [x_i - dx/2, x_i + dx/2] (x [y_j +- dy/2])
+ * and zero outside the grid; the result is the smoothed density of that piecewise
+ * constant function at the grid points, so it integrates to the input's mass minus what
+ * the noise carries past the grid edge (make the grid a few sigma wider than the data).
+ * density must be finite and >= 0; nx, ny >= 1; dx, dy > 0. Parallel over rows/columns.
+ * Errors: INVALID_ARGUMENT, NUMERIC, OUT_OF_MEMORY. */
+DS_API ds_status ds_smoother_convolve_grid(const ds_smoother *sm, const double *density,
+                                           int64_t nx, int64_t ny, double x0, double dx,
+                                           double y0, double dy, double *smoothed);
+
+/* Posterior mean E[x | x~] for x distributed as the tabulated density and x~ = x + noise,
+ * at every grid point x~: mean is (ny, nx, dims) with dims = 1 for a 1-D grid and 2 for a
+ * 2-D grid ([..., 0] = x, [..., 1] = y). For Gaussian noise this is the exact Tweedie
+ * denoiser x~ + sigma^2 grad log q(x~). Where the smoothed density underflows to 0 the
+ * mean is undefined and set to NaN. */
+DS_API ds_status ds_smoother_grid_posterior_mean(const ds_smoother *sm,
+                                                 const double *density, int64_t nx,
+                                                 int64_t ny, double x0, double dx,
+                                                 double y0, double dy, double *mean);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DSMOOTH_H */

@@ -1,0 +1,154 @@
+/* ds_context and its options. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/check.h"
+#include "core/context.h"
+#include "core/pool.h"
+
+struct ds_context_options {
+  int32_t threads;
+  uint64_t seed;
+  ds_malloc_fn malloc_fn;
+  ds_realloc_fn realloc_fn;
+  ds_free_fn free_fn;
+  void *alloc_user;
+  ds_log_fn log_fn;
+  void *log_user;
+  int32_t log_level;
+};
+
+static void *libc_malloc(void *user, size_t size) { (void)user; return malloc(size); }
+static void *libc_realloc(void *user, void *p, size_t size) { (void)user; return realloc(p, size); }
+static void libc_free(void *user, void *p) { (void)user; free(p); }
+
+static void set_default_options(ds_context_options *o) {
+  memset(o, 0, sizeof *o);
+  o->malloc_fn = libc_malloc;
+  o->realloc_fn = libc_realloc;
+  o->free_fn = libc_free;
+  o->log_level = DS_LOG_WARN;
+}
+
+ds_status ds_context_options_create(ds_context_options **out) {
+  DS_CHECK_NOT_NULL(NULL, out);
+  ds_context_options *o = malloc(sizeof *o);
+  if (!o) return ds__fail(NULL, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", __func__);
+  set_default_options(o);
+  *out = o;
+  return DS_OK;
+}
+
+void ds_context_options_free(ds_context_options *opts) { free(opts); }
+
+ds_status ds_context_options_set_threads(ds_context_options *opts, int32_t threads) {
+  DS_CHECK_NOT_NULL(NULL, opts);
+  if (threads < 0 || threads > DS_MAX_THREADS)
+    return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                    "%s: threads = %d is outside 0..%d (0 = all cores)", __func__,
+                    (int)threads, DS_MAX_THREADS);
+  opts->threads = threads;
+  return DS_OK;
+}
+
+ds_status ds_context_options_set_seed(ds_context_options *opts, uint64_t seed) {
+  DS_CHECK_NOT_NULL(NULL, opts);
+  opts->seed = seed;
+  return DS_OK;
+}
+
+ds_status ds_context_options_set_allocator(ds_context_options *opts, ds_malloc_fn malloc_fn,
+                                           ds_realloc_fn realloc_fn, ds_free_fn free_fn,
+                                           void *user) {
+  DS_CHECK_NOT_NULL(NULL, opts);
+  int given = (malloc_fn != NULL) + (realloc_fn != NULL) + (free_fn != NULL);
+  if (given != 0 && given != 3)
+    return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                    "%s: give all three of malloc, realloc and free, or none", __func__);
+  if (given == 0) {
+    opts->malloc_fn = libc_malloc;
+    opts->realloc_fn = libc_realloc;
+    opts->free_fn = libc_free;
+    opts->alloc_user = NULL;
+  } else {
+    opts->malloc_fn = malloc_fn;
+    opts->realloc_fn = realloc_fn;
+    opts->free_fn = free_fn;
+    opts->alloc_user = user;
+  }
+  return DS_OK;
+}
+
+ds_status ds_context_options_set_log(ds_context_options *opts, ds_log_fn fn, void *user,
+                                     int32_t max_level) {
+  DS_CHECK_NOT_NULL(NULL, opts);
+  if (max_level < DS_LOG_ERROR || max_level > DS_LOG_DEBUG)
+    return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT, "%s: max_level = %d is outside %d..%d",
+                    __func__, (int)max_level, DS_LOG_ERROR, DS_LOG_DEBUG);
+  opts->log_fn = fn;
+  opts->log_user = user;
+  opts->log_level = max_level;
+  return DS_OK;
+}
+
+ds_status ds_context_create(const ds_context_options *opts, ds_context **out) {
+  DS_CHECK_NOT_NULL(NULL, out);
+  ds_context_options defaults;
+  if (!opts) {
+    set_default_options(&defaults);
+    opts = &defaults;
+  }
+  int32_t threads = opts->threads;
+  if (threads == 0) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    threads = cores < 1 ? 1 : cores > DS_MAX_THREADS ? DS_MAX_THREADS : (int32_t)cores;
+  }
+  ds_context *ctx = opts->malloc_fn(opts->alloc_user, sizeof *ctx);
+  if (!ctx) return ds__fail(NULL, DS_ERR_OUT_OF_MEMORY, "%s: out of memory for the context", __func__);
+  memset(ctx, 0, sizeof *ctx);
+  ctx->malloc_fn = opts->malloc_fn;
+  ctx->realloc_fn = opts->realloc_fn;
+  ctx->free_fn = opts->free_fn;
+  ctx->alloc_user = opts->alloc_user;
+  ctx->log_fn = opts->log_fn;
+  ctx->log_user = opts->log_user;
+  ctx->log_level = opts->log_level;
+  ctx->seed = opts->seed;
+  if (pthread_mutex_init(&ctx->error_lock, NULL)) {
+    ds__free(ctx, ctx);
+    return ds__fail(NULL, DS_ERR_THREAD, "%s: cannot create a mutex", __func__);
+  }
+  int rc = ds__pool_create(ctx, threads, &ctx->pool);
+  if (rc) {
+    pthread_mutex_destroy(&ctx->error_lock);
+    ds__free(ctx, ctx);
+    if (rc == 1)
+      return ds__fail(NULL, DS_ERR_OUT_OF_MEMORY, "%s: out of memory for a pool of %d threads",
+                      __func__, (int)threads);
+    return ds__fail(NULL, DS_ERR_THREAD, "%s: cannot start %d worker threads", __func__,
+                    (int)threads - 1);
+  }
+  ds__log(ctx, DS_LOG_INFO, "libdsmooth %s: context with %d threads, seed %llu",
+          DS_VERSION_STRING, (int)threads, (unsigned long long)ctx->seed);
+  *out = ctx;
+  return DS_OK;
+}
+
+void ds_context_free(ds_context *ctx) {
+  if (!ctx) return;
+  ds__pool_free(ctx, ctx->pool);
+  pthread_mutex_destroy(&ctx->error_lock);
+  ds__free(ctx, ctx);
+}
+
+const char *ds_context_last_error(const ds_context *ctx) {
+  if (!ctx) return ds__thread_error();
+  return ctx->error;
+}
+
+int32_t ds_context_threads(const ds_context *ctx) {
+  return ctx ? ds__pool_threads(ctx->pool) : 0;
+}
+
+uint64_t ds_context_seed(const ds_context *ctx) { return ctx ? ctx->seed : 0; }

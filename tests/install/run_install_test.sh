@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Install libdsmooth (shared and static) into temporary prefixes, then build and run
+# consumers with find_package(dsmooth) and with pkg-config against each, after moving
+# the shared install to prove the package files are relocatable.
+#   run_install_test.sh SOURCE_DIR WORK_DIR
+set -euo pipefail
+src=$1
+work=$2
+rm -rf "$work"
+mkdir -p "$work"
+gen=()
+command -v ninja >/dev/null && gen=(-G Ninja)
+
+for kind in shared static; do
+  shared=ON
+  [ "$kind" = static ] && shared=OFF
+  echo "== $kind library"
+  cmake -S "$src" -B "$work/build-$kind" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
+    -DBUILD_SHARED_LIBS=$shared -DDS_BUILD_TESTS=OFF -DDS_BUILD_EXAMPLES=OFF \
+    -DDS_BUILD_BENCHMARKS=OFF >"$work/configure-$kind.log"
+  cmake --build "$work/build-$kind" -j 2 >"$work/build-$kind.log"
+  cmake --install "$work/build-$kind" --prefix "$work/staging-$kind" >/dev/null
+  # move the install: nothing may refer to the first prefix
+  mv "$work/staging-$kind" "$work/prefix-$kind"
+  prefix="$work/prefix-$kind"
+  libdir=$(dirname "$(find "$prefix" -name 'dsmooth.pc' | head -n 1)")/..
+
+  echo "-- find_package consumer ($kind)"
+  cmake -S "$src/tests/install/consumer" -B "$work/consumer-$kind" "${gen[@]}" \
+    -DCMAKE_PREFIX_PATH="$prefix" >"$work/consumer-configure-$kind.log"
+  cmake --build "$work/consumer-$kind" >"$work/consumer-build-$kind.log"
+  LD_LIBRARY_PATH="$libdir" "$work/consumer-$kind/consumer"
+  if [ -x "$work/consumer-$kind/consumer_cxx" ]; then
+    LD_LIBRARY_PATH="$libdir" "$work/consumer-$kind/consumer_cxx"
+  fi
+
+  echo "-- pkg-config consumer ($kind)"
+  export PKG_CONFIG_PATH="$libdir/pkgconfig"
+  # a static prefix holds only libdsmooth.a, so -ldsmooth picks it and --static adds
+  # the private dependencies (BLAS, pthread, libm)
+  static_flag=()
+  [ "$kind" = static ] && static_flag=(--static)
+  flags=$(pkg-config "${static_flag[@]}" --cflags --libs dsmooth)
+  echo "   pkg-config ${static_flag[*]}: $flags"
+  cc -std=c99 -Wall -o "$work/pc-$kind" "$src/tests/install/consumer/main.c" $flags
+  LD_LIBRARY_PATH="$libdir" "$work/pc-$kind"
+done
+echo "install test passed"
