@@ -212,6 +212,218 @@ DS_API ds_status ds_smoother_grid_posterior_mean(const ds_smoother *sm,
                                                  int64_t ny, double x0, double dx,
                                                  double y0, double dy, double *mean);
 
+/* ======================================================================================
+ * Model: an autoregressive density p(x) or p(x | c) over vectors x of dimension D
+ * ====================================================================================== */
+typedef struct ds_model ds_model;
+typedef struct ds_model_config ds_model_config;
+
+typedef enum ds_arch {
+  DS_ARCH_MADE = 0 /* masked MLP over vectors (Germain et al. 2015) */
+} ds_arch;
+
+/* Output head of every dimension's conditional: a K-component logistic mixture. */
+typedef enum ds_head {
+  DS_HEAD_CONTINUOUS = 0,  /* density on the real line (smoothed data)                    */
+  DS_HEAD_DISCRETIZED = 1  /* probability of B bins over [lo, hi], edge bins open (quantised data) */
+} ds_head;
+
+typedef enum ds_activation {
+  DS_ACTIVATION_RELU = 0,
+  DS_ACTIVATION_TANH = 1,
+  DS_ACTIVATION_ELU = 2
+} ds_activation;
+
+/* Integer options of a model configuration (ds_model_config_set_int). */
+typedef enum ds_model_option {
+  DS_MODEL_DIM = 0,          /* D >= 1, required                                  (none) */
+  DS_MODEL_COND_DIM = 1,     /* C >= 0: dimension of the conditioning input c        (0) */
+  DS_MODEL_COMPONENTS = 2,   /* K in 1..256 mixture components                       (5) */
+  DS_MODEL_HEAD = 3,         /* ds_head                                (CONTINUOUS) */
+  DS_MODEL_BINS = 4,         /* B in 2..65536 for the discretized head              (256) */
+  DS_MODEL_ACTIVATION = 5,   /* ds_activation                                    (RELU) */
+  DS_MODEL_RESIDUAL = 6      /* 1: hidden layers of equal width become residual blocks (0) */
+} ds_model_option;
+
+/* Float options (ds_model_config_set_float). */
+typedef enum ds_model_float_option {
+  DS_MODEL_BIN_LO = 0,       /* centre of the first bin                            (-1) */
+  DS_MODEL_BIN_HI = 1        /* centre of the last bin                             (+1) */
+} ds_model_float_option;
+
+/* A configuration starts with the defaults in brackets above and two hidden layers of
+ * width 64. Setters report out-of-range values as DS_ERR_INVALID_ARGUMENT. */
+DS_API ds_status ds_model_config_create(int32_t arch, ds_model_config **out);
+DS_API void ds_model_config_free(ds_model_config *cfg);
+DS_API ds_status ds_model_config_set_int(ds_model_config *cfg, int32_t option, int64_t value);
+DS_API ds_status ds_model_config_set_float(ds_model_config *cfg, int32_t option, double value);
+/* Hidden layer widths (count 1..64 layers, each width 1..65536). */
+DS_API ds_status ds_model_config_set_hidden(ds_model_config *cfg, const int64_t *widths,
+                                            int32_t count);
+
+/* Create a model with freshly initialised weights drawn from the context's seed.
+ * Errors: INVALID_ARGUMENT (DIM unset, inconsistent options), OUT_OF_MEMORY. */
+DS_API ds_status ds_model_create(ds_context *ctx, const ds_model_config *cfg, ds_model **out);
+DS_API void ds_model_free(ds_model *model);
+DS_API int64_t ds_model_dim(const ds_model *model);
+DS_API int64_t ds_model_cond_dim(const ds_model *model);
+DS_API int64_t ds_model_param_count(const ds_model *model);
+
+/* Thread-safety: every ds_model_* call below reads the model only; a model that is not
+ * being trained may be used by many threads at once. `cond` is (n, C) and must be NULL
+ * exactly when C = 0. x is (n, D). */
+
+/* log p(x_i | c_i) in nats for each example. For the discretized head this is the log
+ * probability of the bins the values fall in (values are snapped to the nearest bin).
+ * Errors: INVALID_ARGUMENT, NUMERIC (non-finite input), OUT_OF_MEMORY. */
+DS_API ds_status ds_model_log_prob(const ds_model *model, const float *x, const float *cond,
+                                   int64_t n, double *log_prob);
+
+typedef enum ds_score_kind {
+  DS_SCORE_EXACT = 0, /* grad_x log p(x): backpropagation through the network to x     */
+  DS_SCORE_LOCAL = 1  /* the official code's variant: the network's outputs held fixed,
+                         only each dimension's own conditional differentiated          */
+} ds_score_kind;
+
+/* score (n, D) = grad_x log p(x | c); log_prob (n) may be NULL. Continuous head only
+ * (UNSUPPORTED for the discretized head). */
+DS_API ds_status ds_model_score(const ds_model *model, const float *x, const float *cond,
+                                int64_t n, int32_t kind, float *score, double *log_prob);
+
+typedef enum ds_sample_method {
+  DS_SAMPLE_BISECTION = 0, /* invert each conditional's mixture CDF (one uniform)        */
+  DS_SAMPLE_GUMBEL = 1     /* Gumbel-max component choice, then a logistic draw          */
+} ds_sample_method;
+
+/* Ancestral sampling, dimension by dimension: x (n, D). The draw for example i is a pure
+ * function of (model seed, stream, i), whatever the thread count or n. */
+DS_API ds_status ds_model_sample(const ds_model *model, const float *cond, int64_t n,
+                                 uint64_t stream, int32_t method, float *x);
+
+/* Checkpoints: little-endian, versioned, checksummed, with the full configuration; written
+ * to a temporary file in the same directory and renamed, so `path` is either the old file
+ * or the complete new one. Loading a truncated, corrupted, foreign or newer file returns
+ * BAD_FORMAT / UNSUPPORTED_VERSION with the detail and creates nothing. */
+DS_API ds_status ds_model_save(const ds_model *model, const char *path);
+DS_API ds_status ds_model_load(ds_context *ctx, const char *path, ds_model **out);
+/* Copy all weights of `src` into `dst` (same configuration). */
+DS_API ds_status ds_model_copy_weights(ds_model *dst, const ds_model *src);
+
+/* ======================================================================================
+ * Trainer: maximum likelihood with Adam
+ * ====================================================================================== */
+typedef struct ds_trainer ds_trainer;
+typedef struct ds_trainer_config ds_trainer_config;
+
+typedef enum ds_lr_schedule {
+  DS_LR_CONSTANT = 0,
+  DS_LR_EXPONENTIAL = 1, /* lr * decay^step                                       */
+  DS_LR_COSINE = 2       /* lr_min + (lr - lr_min)(1 + cos(pi step / total)) / 2  */
+} ds_lr_schedule;
+
+typedef enum ds_trainer_option {
+  DS_TRAIN_BATCH = 0,          /* examples per step, 1..2^20                    (128) */
+  DS_TRAIN_TOTAL_STEPS = 1,    /* the schedule's horizon, >= 1                (1000) */
+  DS_TRAIN_SCHEDULE = 2        /* ds_lr_schedule                        (CONSTANT) */
+} ds_trainer_option;
+
+typedef enum ds_trainer_float_option {
+  DS_TRAIN_LR = 0,             /* > 0                                          (1e-3) */
+  DS_TRAIN_BETA1 = 1,          /* [0, 1)                                        (0.9) */
+  DS_TRAIN_BETA2 = 2,          /* [0, 1)                                      (0.999) */
+  DS_TRAIN_EPSILON = 3,        /* > 0                                          (1e-8) */
+  DS_TRAIN_WEIGHT_DECAY = 4,   /* >= 0, decoupled (AdamW)                         (0) */
+  DS_TRAIN_LR_DECAY = 5,       /* (0, 1], per step, EXPONENTIAL only         (0.9995) */
+  DS_TRAIN_LR_MIN = 6,         /* >= 0, COSINE floor                              (0) */
+  DS_TRAIN_CLIP_NORM = 7       /* > 0 clips the global gradient norm, 0 = off     (0) */
+} ds_trainer_float_option;
+
+DS_API ds_status ds_trainer_config_create(ds_trainer_config **out);
+DS_API void ds_trainer_config_free(ds_trainer_config *cfg);
+DS_API ds_status ds_trainer_config_set_int(ds_trainer_config *cfg, int32_t option, int64_t value);
+DS_API ds_status ds_trainer_config_set_float(ds_trainer_config *cfg, int32_t option, double value);
+
+/* Progress: called every `every` steps and after the last; return non-zero to stop
+ * (ds_trainer_train then returns DS_ERR_CANCELLED after finishing the current step; the
+ * trainer stays consistent and can continue). */
+typedef int32_t (*ds_progress_fn)(void *user, int64_t step, int64_t total_steps, double loss,
+                                  double examples_per_second);
+
+/* A trainer updates `model` in place; while it exists, do not use the model from other
+ * threads. Modes, chosen by what is given:
+ *   smoother NULL,   model unconditional: fit p(x) to the data (the direct model)
+ *   smoother given,  model unconditional: stage 1, fit p(x~) to x~ = x + noise with fresh
+ *                                         noise for every minibatch
+ *   smoother given,  model conditional (C = D): stage 2, fit p(x | x~) on pairs made on the
+ *                                         fly from clean data
+ *   smoother NULL,   model conditional: fit p(x | c) to the caller's (x, c) pairs
+ * The trainer keeps pointers to model and smoother: they must outlive it. */
+DS_API ds_status ds_trainer_create(ds_model *model, const ds_trainer_config *cfg,
+                                   const ds_smoother *smoother, ds_trainer **out);
+DS_API void ds_trainer_free(ds_trainer *trainer);
+DS_API ds_status ds_trainer_set_progress(ds_trainer *trainer, ds_progress_fn fn, void *user,
+                                         int64_t every);
+
+/* Run `steps` more Adam steps on minibatches drawn from x (n, D) [and cond (n, C)] with a
+ * seeded shuffle (each epoch is a permutation; the last incomplete batch of an epoch is
+ * skipped). The arrays must be the same for every call of one training run. The loss is
+ * the mean negative log-likelihood in nats per example of the batch. loss_out (may be
+ * NULL) receives the mean loss over the steps run. */
+DS_API ds_status ds_trainer_train(ds_trainer *trainer, const float *x, const float *cond,
+                                  int64_t n, int64_t steps, double *loss_out);
+DS_API int64_t ds_trainer_step(const ds_trainer *trainer);
+/* Mean NLL (nats/example) of held-out data under the trainer's objective: the direct or
+ * conditional NLL, or for stage 1/2 with `stream`-addressed noise. */
+DS_API ds_status ds_trainer_evaluate(ds_trainer *trainer, const float *x, const float *cond,
+                                     int64_t n, uint64_t stream, double *mean_nll);
+/* Save / resume everything needed to continue bitwise as if uninterrupted: weights, Adam
+ * moments, step, configuration. Resume requires a trainer made with the same
+ * configurations. */
+DS_API ds_status ds_trainer_save(const ds_trainer *trainer, const char *path);
+DS_API ds_status ds_trainer_resume(ds_trainer *trainer, const char *path);
+
+/* ======================================================================================
+ * Denoiser: undo the smoothing
+ * ====================================================================================== */
+typedef struct ds_denoiser ds_denoiser;
+
+/* Single-step gradient denoiser x^ = x~ + sigma^2 grad log p(x~) from a stage-1 model and
+ * the smoother it was trained with (kind: ds_score_kind). */
+DS_API ds_status ds_denoiser_create_gradient(const ds_model *stage1, const ds_smoother *sm,
+                                             int32_t kind, ds_denoiser **out);
+typedef enum ds_conditional_output {
+  DS_CONDITIONAL_SAMPLE = 0, /* x ~ p(x | x~)                                           */
+  DS_CONDITIONAL_MEAN = 1    /* greedy: each dimension its conditional mean given the
+                                previous ones                                            */
+} ds_conditional_output;
+/* Conditional denoiser from a stage-2 model p(x | x~) (C = D). */
+DS_API ds_status ds_denoiser_create_conditional(const ds_model *stage2, int32_t output,
+                                                ds_denoiser **out);
+DS_API void ds_denoiser_free(ds_denoiser *dn);
+/* x (n, D) from x_tilde (n, D); `stream` addresses the randomness of a sampling denoiser. */
+DS_API ds_status ds_denoiser_apply(const ds_denoiser *dn, const float *x_tilde, int64_t n,
+                                   uint64_t stream, float *x);
+
+/* ======================================================================================
+ * The two-stage model p(x) = integral p1(x~) p2(x | x~) dx~
+ * ====================================================================================== */
+
+/* Importance-weighted lower bound on log p(x) with K samples x~_k ~ q(. | x):
+ * log (1/K) sum_k p1(x~_k) p2(x | x~_k) / q(x~_k | x). K = 1 is the ELBO; the bound does
+ * not decrease with K. bound (n) in nats. */
+DS_API ds_status ds_two_stage_log_prob_bound(const ds_model *stage1, const ds_model *stage2,
+                                             const ds_smoother *sm, const float *x, int64_t n,
+                                             int32_t k_samples, uint64_t stream,
+                                             double *bound);
+/* log p(x) by quadrature over a regular grid of x~ (D <= 2): `points` per dimension over
+ * [lo, hi] (points >= 2; choose the box to cover the stage-1 mass). */
+DS_API ds_status ds_two_stage_log_prob_grid(const ds_model *stage1, const ds_model *stage2,
+                                            const float *x, int64_t n, double lo, double hi,
+                                            int32_t points, double *log_prob);
+/* Two-stage sampling: x~ from stage 1, then the denoiser. x (n, D). */
+DS_API ds_status ds_two_stage_sample(const ds_model *stage1, const ds_denoiser *dn, int64_t n,
+                                     uint64_t stream, float *x);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/context.h"
+#include "core/finite.h"
 
 #define DS_CHECK_NOT_NULL(ctx, p)                                                    \
   do {                                                                               \
@@ -28,11 +29,8 @@
                       __func__, #n, #d, (long long)(n), (long long)(d));             \
   } while (0)
 
-/* Index of the first non-finite element, or -1. Single pass; callers check inputs before
- * writing any output so that a failure leaves outputs untouched. */
-int64_t ds__first_nonfinite_f32(const float *x, int64_t count);
-int64_t ds__first_nonfinite_f64(const double *x, int64_t count);
-
+/* Callers check inputs before writing any output so that a failure leaves outputs
+ * untouched. */
 #define DS_CHECK_FINITE_F32(ctx, x, count, cols)                                     \
   do {                                                                               \
     int64_t bad_ = ds__first_nonfinite_f32((x), (count));                            \

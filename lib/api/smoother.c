@@ -52,7 +52,7 @@ ds_status ds_smoother_apply(const ds_smoother *sm, const float *x, int64_t n, in
   DS_CHECK_NOT_NULL(sm->ctx, x);
   DS_CHECK_NOT_NULL(sm->ctx, x_tilde);
   DS_CHECK_FINITE_F32(sm->ctx, x, n * d, d);
-  ds__smoother_add_noise(sm, x, n * d, stream, x_tilde);
+  ds__smoother_add_noise(sm, x, n * d, stream, 0, x_tilde);
   return DS_OK;
 }
 

@@ -56,7 +56,7 @@ void ds__gemm(ds__pool *pool, int trans_a, int trans_b, int64_t M, int64_t N, in
               float beta, float *C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
   gemm_job g = {trans_a, trans_b, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc};
-  if (M * N * K < 32768) gemm_worker(&g, 0, 1);
+  if (!pool || M * N * K < 32768) gemm_worker(&g, 0, 1);
   else ds__pool_run(pool, gemm_worker, &g);
 }
 

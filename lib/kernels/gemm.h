@@ -4,6 +4,7 @@
  *
  * op(A) = A (M, K; lda >= K) or, trans_a, A^T with A stored (K, M; lda >= M); same for B.
  * beta == 0 means C is written without being read (NaN in C does not propagate).
+ * pool NULL runs on the calling thread (as does any call made from inside a pool job).
  *
  * Work is split over the pool by blocks of C, never along K, and every element of C is
  * summed over K in the same fixed order whatever the split: the result is bitwise

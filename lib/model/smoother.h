@@ -14,8 +14,9 @@ struct ds_smoother {
   uint64_t seed;
 };
 
-/* x_tilde[k] = x[k] + noise(seed, stream, k) for k in [0, count), parallel on the pool. */
+/* x_tilde[k] = x[k] + noise(seed, stream, first + k) for k in [0, count), parallel on the
+ * pool; `first` lets a caller working in blocks address the same noise as one big call. */
 void ds__smoother_add_noise(const ds_smoother *sm, const float *x, int64_t count,
-                            uint64_t stream, float *x_tilde);
+                            uint64_t stream, int64_t first, float *x_tilde);
 
 #endif

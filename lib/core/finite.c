@@ -1,4 +1,6 @@
-#include "api/check.h"
+#include "core/finite.h"
+
+#include <math.h>
 
 int64_t ds__first_nonfinite_f32(const float *x, int64_t count) {
   for (int64_t i = 0; i < count; i++)

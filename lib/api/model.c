@@ -1,0 +1,138 @@
+/* ds_model entry points: checks, then the batched evaluator in model/model.c. */
+#include <math.h>
+#include <string.h>
+
+#include "api/check.h"
+#include "model/model.h"
+#include "model/model_io.h"
+
+ds_status ds_model_create(ds_context *ctx, const ds_model_config *cfg, ds_model **out) {
+  DS_CHECK_NOT_NULL(NULL, ctx);
+  DS_CHECK_NOT_NULL(ctx, cfg);
+  DS_CHECK_NOT_NULL(ctx, out);
+  ds_status st = ds__model_config_validate(ctx, cfg);
+  if (st != DS_OK) return st;
+  ds_model *m = NULL;
+  st = ds__model_alloc(ctx, cfg, &m);
+  if (st != DS_OK) return st;
+  ds__made_init(&m->made, m->seed, m->mask, m->params);
+  *out = m;
+  return DS_OK;
+}
+
+void ds_model_free(ds_model *model) { ds__model_free(model); }
+int64_t ds_model_dim(const ds_model *model) { return model ? model->cfg.dim : 0; }
+int64_t ds_model_cond_dim(const ds_model *model) { return model ? model->cfg.cond_dim : 0; }
+int64_t ds_model_param_count(const ds_model *model) {
+  return model ? model->made.param_count : 0;
+}
+
+/* Shared checks of x (n, D) and cond (n, C). */
+static ds_status check_inputs(const ds_model *m, const char *fn, const float *x,
+                              const float *cond, int64_t n) {
+  ds_context *ctx = m->ctx;
+  int64_t D = m->cfg.dim, C = m->cfg.cond_dim;
+  if (n < 1) return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT, "%s: n = %lld must be >= 1", fn, (long long)n);
+  if (n > INT64_MAX / 8 / (D + C + 1))
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT, "%s: n = %lld is too large", fn, (long long)n);
+  if (C > 0 && !cond)
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                    "%s: the model is conditional (C = %lld) but cond is NULL", fn, (long long)C);
+  if (C == 0 && cond)
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                    "%s: the model is unconditional but cond is not NULL", fn);
+  if (x) {
+    int64_t bad = ds__first_nonfinite_f32(x, n * D);
+    if (bad >= 0)
+      return ds__fail(ctx, DS_ERR_NUMERIC, "%s: x[%lld][%lld] is %s", fn, (long long)(bad / D),
+                      (long long)(bad % D), isnan(x[bad]) ? "NaN" : "infinite");
+  }
+  if (cond) {
+    int64_t bad = ds__first_nonfinite_f32(cond, n * C);
+    if (bad >= 0)
+      return ds__fail(ctx, DS_ERR_NUMERIC, "%s: cond[%lld][%lld] is %s", fn, (long long)(bad / C),
+                      (long long)(bad % C), isnan(cond[bad]) ? "NaN" : "infinite");
+  }
+  return DS_OK;
+}
+
+ds_status ds_model_log_prob(const ds_model *model, const float *x, const float *cond,
+                            int64_t n, double *log_prob) {
+  DS_CHECK_NOT_NULL(NULL, model);
+  DS_CHECK_NOT_NULL(model->ctx, x);
+  DS_CHECK_NOT_NULL(model->ctx, log_prob);
+  ds_status st = check_inputs(model, __func__, x, cond, n);
+  if (st != DS_OK) return st;
+  return ds__model_evaluate(model, __func__, x, cond, n, NULL, 0, log_prob);
+}
+
+ds_status ds_model_score(const ds_model *model, const float *x, const float *cond, int64_t n,
+                         int32_t kind, float *score, double *log_prob) {
+  DS_CHECK_NOT_NULL(NULL, model);
+  DS_CHECK_NOT_NULL(model->ctx, x);
+  DS_CHECK_NOT_NULL(model->ctx, score);
+  if (kind != DS_SCORE_EXACT && kind != DS_SCORE_LOCAL)
+    return ds__fail(model->ctx, DS_ERR_INVALID_ARGUMENT,
+                    "%s: kind = %d is not a ds_score_kind", __func__, (int)kind);
+  if (model->cfg.head != DS_HEAD_CONTINUOUS)
+    return ds__fail(model->ctx, DS_ERR_UNSUPPORTED,
+                    "%s: the score needs a continuous head (this model is discretized)", __func__);
+  ds_status st = check_inputs(model, __func__, x, cond, n);
+  if (st != DS_OK) return st;
+  return ds__model_evaluate(model, __func__, x, cond, n, score, kind, log_prob);
+}
+
+ds_status ds_model_sample(const ds_model *model, const float *cond, int64_t n, uint64_t stream,
+                          int32_t method, float *x) {
+  DS_CHECK_NOT_NULL(NULL, model);
+  DS_CHECK_NOT_NULL(model->ctx, x);
+  if (method != DS_SAMPLE_BISECTION && method != DS_SAMPLE_GUMBEL)
+    return ds__fail(model->ctx, DS_ERR_INVALID_ARGUMENT,
+                    "%s: method = %d is not a ds_sample_method", __func__, (int)method);
+  ds_status st = check_inputs(model, __func__, NULL, cond, n);
+  if (st != DS_OK) return st;
+  return ds__model_sample(model, __func__, cond, n, stream,
+                                  method == DS_SAMPLE_GUMBEL ? DS__MIX_SAMPLE_GUMBEL
+                                                             : DS__MIX_SAMPLE_BISECT,
+                                  0, x);
+}
+
+ds_status ds_model_save(const ds_model *model, const char *path) {
+  DS_CHECK_NOT_NULL(NULL, model);
+  DS_CHECK_NOT_NULL(model->ctx, path);
+  ds__writer w = {model->ctx, NULL, 0, 0, 0};
+  ds__model_serialize(model, &w);
+  ds_status st = ds__checkpoint_write(model->ctx, __func__, path, DS__CHECKPOINT_MODEL, &w);
+  ds__writer_free(&w);
+  return st;
+}
+
+ds_status ds_model_load(ds_context *ctx, const char *path, ds_model **out) {
+  DS_CHECK_NOT_NULL(NULL, ctx);
+  DS_CHECK_NOT_NULL(ctx, path);
+  DS_CHECK_NOT_NULL(ctx, out);
+  uint8_t *file = NULL;
+  ds__reader r;
+  ds_status st = ds__checkpoint_read(ctx, __func__, path, DS__CHECKPOINT_MODEL, &file, &r);
+  if (st != DS_OK) return st;
+  ds_model *m = NULL;
+  st = ds__model_deserialize(ctx, __func__, &r, &m);
+  if (st == DS_OK && r.pos != r.len) {
+    ds__model_free(m);
+    st = ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' has %zu unexpected bytes after the model",
+                  __func__, path, r.len - r.pos);
+  }
+  ds__free(ctx, file);
+  if (st == DS_OK) *out = m;
+  return st;
+}
+
+ds_status ds_model_copy_weights(ds_model *dst, const ds_model *src) {
+  DS_CHECK_NOT_NULL(NULL, dst);
+  DS_CHECK_NOT_NULL(dst->ctx, src);
+  if (memcmp(&dst->cfg, &src->cfg, sizeof dst->cfg) != 0)
+    return ds__fail(dst->ctx, DS_ERR_SHAPE_MISMATCH,
+                    "%s: the two models have different configurations", __func__);
+  memcpy(dst->params, src->params, sizeof(float) * (size_t)src->made.param_count);
+  return DS_OK;
+}

@@ -1,0 +1,96 @@
+/* ds_model_config: typed, enum-keyed setters that report out-of-range values. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "api/check.h"
+#include "model/config.h"
+
+ds_status ds_model_config_create(int32_t arch, ds_model_config **out) {
+  DS_CHECK_NOT_NULL(NULL, out);
+  if (arch != DS_ARCH_MADE)
+    return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT, "%s: arch = %d is not a ds_arch value",
+                    __func__, (int)arch);
+  ds_model_config *cfg = malloc(sizeof *cfg);
+  if (!cfg) return ds__fail(NULL, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", __func__);
+  ds__model_config_defaults(cfg, arch);
+  *out = cfg;
+  return DS_OK;
+}
+
+void ds_model_config_free(ds_model_config *cfg) { free(cfg); }
+
+static ds_status out_of_range(const char *name, int64_t value, int64_t lo, int64_t hi) {
+  return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                  "ds_model_config_set_int: %s = %lld is outside %lld..%lld", name,
+                  (long long)value, (long long)lo, (long long)hi);
+}
+
+ds_status ds_model_config_set_int(ds_model_config *cfg, int32_t option, int64_t value) {
+  DS_CHECK_NOT_NULL(NULL, cfg);
+  switch (option) {
+    case DS_MODEL_DIM:
+      if (value < 1 || value > 65536) return out_of_range("DS_MODEL_DIM", value, 1, 65536);
+      cfg->dim = value;
+      return DS_OK;
+    case DS_MODEL_COND_DIM:
+      if (value < 0 || value > 65536) return out_of_range("DS_MODEL_COND_DIM", value, 0, 65536);
+      cfg->cond_dim = value;
+      return DS_OK;
+    case DS_MODEL_COMPONENTS:
+      if (value < 1 || value > 256) return out_of_range("DS_MODEL_COMPONENTS", value, 1, 256);
+      cfg->components = (int32_t)value;
+      return DS_OK;
+    case DS_MODEL_HEAD:
+      if (value != DS_HEAD_CONTINUOUS && value != DS_HEAD_DISCRETIZED)
+        return out_of_range("DS_MODEL_HEAD", value, 0, 1);
+      cfg->head = (int32_t)value;
+      return DS_OK;
+    case DS_MODEL_BINS:
+      if (value < 2 || value > 65536) return out_of_range("DS_MODEL_BINS", value, 2, 65536);
+      cfg->bins = (int32_t)value;
+      return DS_OK;
+    case DS_MODEL_ACTIVATION:
+      if (value < DS_ACTIVATION_RELU || value > DS_ACTIVATION_ELU)
+        return out_of_range("DS_MODEL_ACTIVATION", value, 0, 2);
+      cfg->activation = (int32_t)value;
+      return DS_OK;
+    case DS_MODEL_RESIDUAL:
+      if (value != 0 && value != 1) return out_of_range("DS_MODEL_RESIDUAL", value, 0, 1);
+      cfg->residual = (int32_t)value;
+      return DS_OK;
+    default:
+      return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                      "ds_model_config_set_int: option %d is not a ds_model_option", (int)option);
+  }
+}
+
+ds_status ds_model_config_set_float(ds_model_config *cfg, int32_t option, double value) {
+  DS_CHECK_NOT_NULL(NULL, cfg);
+  if (!isfinite(value) || fabs(value) > 1e30)
+    return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                    "ds_model_config_set_float: value %g must be finite", value);
+  switch (option) {
+    case DS_MODEL_BIN_LO: cfg->bin_lo = (float)value; return DS_OK;
+    case DS_MODEL_BIN_HI: cfg->bin_hi = (float)value; return DS_OK;
+    default:
+      return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                      "ds_model_config_set_float: option %d is not a ds_model_float_option",
+                      (int)option);
+  }
+}
+
+ds_status ds_model_config_set_hidden(ds_model_config *cfg, const int64_t *widths,
+                                     int32_t count) {
+  DS_CHECK_NOT_NULL(NULL, cfg);
+  DS_CHECK_NOT_NULL(NULL, widths);
+  if (count < 1 || count > DS__MAX_HIDDEN_LAYERS)
+    return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT, "%s: count = %d is outside 1..%d", __func__,
+                    (int)count, DS__MAX_HIDDEN_LAYERS);
+  for (int32_t l = 0; l < count; l++)
+    if (widths[l] < 1 || widths[l] > 65536)
+      return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT, "%s: widths[%d] = %lld is outside 1..65536",
+                      __func__, (int)l, (long long)widths[l]);
+  cfg->hidden_count = count;
+  for (int32_t l = 0; l < count; l++) cfg->hidden[l] = widths[l];
+  return DS_OK;
+}

@@ -1,0 +1,147 @@
+/* ds_trainer and ds_trainer_config entry points. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "api/check.h"
+#include "model/trainer.h"
+
+ds_status ds_trainer_config_create(ds_trainer_config **out) {
+  DS_CHECK_NOT_NULL(NULL, out);
+  ds_trainer_config *cfg = malloc(sizeof *cfg);
+  if (!cfg) return ds__fail(NULL, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", __func__);
+  ds__trainer_config_defaults(cfg);
+  *out = cfg;
+  return DS_OK;
+}
+
+void ds_trainer_config_free(ds_trainer_config *cfg) { free(cfg); }
+
+ds_status ds_trainer_config_set_int(ds_trainer_config *cfg, int32_t option, int64_t value) {
+  DS_CHECK_NOT_NULL(NULL, cfg);
+  const char *name = NULL;
+  int64_t lo = 0, hi = 0;
+  switch (option) {
+    case DS_TRAIN_BATCH: name = "DS_TRAIN_BATCH"; lo = 1; hi = (int64_t)1 << 20; break;
+    case DS_TRAIN_TOTAL_STEPS: name = "DS_TRAIN_TOTAL_STEPS"; lo = 1; hi = INT64_MAX / 2; break;
+    case DS_TRAIN_SCHEDULE: name = "DS_TRAIN_SCHEDULE"; lo = DS_LR_CONSTANT; hi = DS_LR_COSINE; break;
+    default:
+      return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                      "%s: option %d is not a ds_trainer_option", __func__, (int)option);
+  }
+  if (value < lo || value > hi)
+    return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT, "%s: %s = %lld is outside %lld..%lld",
+                    __func__, name, (long long)value, (long long)lo, (long long)hi);
+  if (option == DS_TRAIN_BATCH) cfg->batch = value;
+  else if (option == DS_TRAIN_TOTAL_STEPS) cfg->total_steps = value;
+  else cfg->schedule = (int32_t)value;
+  return DS_OK;
+}
+
+ds_status ds_trainer_config_set_float(ds_trainer_config *cfg, int32_t option, double value) {
+  DS_CHECK_NOT_NULL(NULL, cfg);
+  double *slot;
+  const char *name, *range;
+  int ok;
+  switch (option) {
+    case DS_TRAIN_LR: slot = &cfg->lr; name = "DS_TRAIN_LR"; range = "> 0"; ok = value > 0; break;
+    case DS_TRAIN_BETA1: slot = &cfg->beta1; name = "DS_TRAIN_BETA1"; range = "in [0, 1)"; ok = value >= 0 && value < 1; break;
+    case DS_TRAIN_BETA2: slot = &cfg->beta2; name = "DS_TRAIN_BETA2"; range = "in [0, 1)"; ok = value >= 0 && value < 1; break;
+    case DS_TRAIN_EPSILON: slot = &cfg->epsilon; name = "DS_TRAIN_EPSILON"; range = "> 0"; ok = value > 0; break;
+    case DS_TRAIN_WEIGHT_DECAY: slot = &cfg->weight_decay; name = "DS_TRAIN_WEIGHT_DECAY"; range = ">= 0"; ok = value >= 0; break;
+    case DS_TRAIN_LR_DECAY: slot = &cfg->lr_decay; name = "DS_TRAIN_LR_DECAY"; range = "in (0, 1]"; ok = value > 0 && value <= 1; break;
+    case DS_TRAIN_LR_MIN: slot = &cfg->lr_min; name = "DS_TRAIN_LR_MIN"; range = ">= 0"; ok = value >= 0; break;
+    case DS_TRAIN_CLIP_NORM: slot = &cfg->clip_norm; name = "DS_TRAIN_CLIP_NORM"; range = ">= 0"; ok = value >= 0; break;
+    default:
+      return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                      "%s: option %d is not a ds_trainer_float_option", __func__, (int)option);
+  }
+  if (!isfinite(value) || !ok)
+    return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT, "%s: %s = %g must be finite and %s", __func__,
+                    name, value, range);
+  *slot = value;
+  return DS_OK;
+}
+
+ds_status ds_trainer_create(ds_model *model, const ds_trainer_config *cfg,
+                            const ds_smoother *smoother, ds_trainer **out) {
+  DS_CHECK_NOT_NULL(NULL, model);
+  DS_CHECK_NOT_NULL(model->ctx, cfg);
+  DS_CHECK_NOT_NULL(model->ctx, out);
+  if (smoother && smoother->ctx != model->ctx)
+    return ds__fail(model->ctx, DS_ERR_INVALID_ARGUMENT,
+                    "%s: the smoother belongs to another context", __func__);
+  return ds__trainer_create(model, cfg, smoother, out);
+}
+
+void ds_trainer_free(ds_trainer *trainer) { ds__trainer_free(trainer); }
+
+ds_status ds_trainer_set_progress(ds_trainer *trainer, ds_progress_fn fn, void *user,
+                                  int64_t every) {
+  DS_CHECK_NOT_NULL(NULL, trainer);
+  if (fn && every < 1)
+    return ds__fail(trainer->model->ctx, DS_ERR_INVALID_ARGUMENT,
+                    "%s: every = %lld must be >= 1", __func__, (long long)every);
+  trainer->progress = fn;
+  trainer->progress_user = user;
+  trainer->progress_every = every;
+  return DS_OK;
+}
+
+static ds_status check_data(const ds_trainer *t, const char *fn, const float *x,
+                            const float *cond, int64_t n) {
+  ds_context *ctx = t->model->ctx;
+  int64_t D = t->model->cfg.dim, C = t->model->cfg.cond_dim;
+  if (!x) return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT, "%s: x is NULL", fn);
+  if (n < 1) return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT, "%s: n = %lld must be >= 1", fn, (long long)n);
+  if (n > INT64_MAX / 8 / (D + C + 1))
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT, "%s: n = %lld is too large", fn, (long long)n);
+  int needs_cond = t->mode == DS__TRAIN_CONDITIONAL;
+  if (needs_cond && !cond)
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                    "%s: the model is conditional and no smoother was given, so cond is required", fn);
+  if (!needs_cond && cond)
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                    "%s: cond must be NULL in this mode (the trainer makes its own conditions)", fn);
+  int64_t bad = ds__first_nonfinite_f32(x, n * D);
+  if (bad >= 0)
+    return ds__fail(ctx, DS_ERR_NUMERIC, "%s: x[%lld][%lld] is %s", fn, (long long)(bad / D),
+                    (long long)(bad % D), isnan(x[bad]) ? "NaN" : "infinite");
+  if (cond && (bad = ds__first_nonfinite_f32(cond, n * C)) >= 0)
+    return ds__fail(ctx, DS_ERR_NUMERIC, "%s: cond[%lld][%lld] is %s", fn, (long long)(bad / C),
+                    (long long)(bad % C), isnan(cond[bad]) ? "NaN" : "infinite");
+  return DS_OK;
+}
+
+ds_status ds_trainer_train(ds_trainer *trainer, const float *x, const float *cond, int64_t n,
+                           int64_t steps, double *loss_out) {
+  DS_CHECK_NOT_NULL(NULL, trainer);
+  ds_status st = check_data(trainer, __func__, x, cond, n);
+  if (st != DS_OK) return st;
+  if (steps < 0)
+    return ds__fail(trainer->model->ctx, DS_ERR_INVALID_ARGUMENT, "%s: steps = %lld must be >= 0",
+                    __func__, (long long)steps);
+  return ds__trainer_train(trainer, x, cond, n, steps, loss_out);
+}
+
+int64_t ds_trainer_step(const ds_trainer *trainer) { return trainer ? trainer->step : 0; }
+
+ds_status ds_trainer_evaluate(ds_trainer *trainer, const float *x, const float *cond, int64_t n,
+                              uint64_t stream, double *mean_nll) {
+  DS_CHECK_NOT_NULL(NULL, trainer);
+  DS_CHECK_NOT_NULL(trainer->model->ctx, mean_nll);
+  ds_status st = check_data(trainer, __func__, x, cond, n);
+  if (st != DS_OK) return st;
+  return ds__trainer_evaluate(trainer, x, cond, n, stream, mean_nll);
+}
+
+ds_status ds_trainer_save(const ds_trainer *trainer, const char *path) {
+  DS_CHECK_NOT_NULL(NULL, trainer);
+  DS_CHECK_NOT_NULL(trainer->model->ctx, path);
+  return ds__trainer_save(trainer, path);
+}
+
+ds_status ds_trainer_resume(ds_trainer *trainer, const char *path) {
+  DS_CHECK_NOT_NULL(NULL, trainer);
+  DS_CHECK_NOT_NULL(trainer->model->ctx, path);
+  return ds__trainer_resume(trainer, path);
+}

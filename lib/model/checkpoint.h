@@ -1,0 +1,63 @@
+/* Checkpoint files: the container shared by models and trainers.
+ *
+ *   offset  size  field
+ *   0       8     magic "DSMOOTH\x1a"
+ *   8       4     format version (u32, currently 1)
+ *   12      4     kind (u32: 1 model, 2 trainer)
+ *   16      8     payload length L (u64)
+ *   24      L     payload (little-endian fields, see model_io.c / trainer.c)
+ *   24+L    4     CRC-32 (IEEE) of bytes [0, 24 + L)
+ *
+ * Writes go to a temporary file in the destination directory, are flushed and fsync'd,
+ * then renamed over the destination: readers see the old file or the new one, never half. */
+#ifndef DS_MODEL_CHECKPOINT_H
+#define DS_MODEL_CHECKPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/context.h"
+
+#define DS__CHECKPOINT_VERSION 1u
+enum { DS__CHECKPOINT_MODEL = 1, DS__CHECKPOINT_TRAINER = 2 };
+
+/* Growable little-endian byte writer; on allocation failure `failed` is set and further
+ * writes are ignored. */
+typedef struct ds__writer {
+  ds_context *ctx;
+  uint8_t *data;
+  size_t len, cap;
+  int failed;
+} ds__writer;
+
+void ds__writer_u32(ds__writer *w, uint32_t v);
+void ds__writer_u64(ds__writer *w, uint64_t v);
+void ds__writer_f32(ds__writer *w, float v);
+void ds__writer_f64(ds__writer *w, double v);
+void ds__writer_floats(ds__writer *w, const float *v, int64_t count);
+void ds__writer_free(ds__writer *w);
+
+/* Bounds-checked reader: reading past the end sets `failed` and yields zeros. */
+typedef struct ds__reader {
+  const uint8_t *data;
+  size_t len, pos;
+  int failed;
+} ds__reader;
+
+uint32_t ds__reader_u32(ds__reader *r);
+uint64_t ds__reader_u64(ds__reader *r);
+float ds__reader_f32(ds__reader *r);
+double ds__reader_f64(ds__reader *r);
+void ds__reader_floats(ds__reader *r, float *v, int64_t count);
+
+uint32_t ds__crc32(const uint8_t *data, size_t len);
+
+/* Write header + payload + CRC atomically to `path`. */
+ds_status ds__checkpoint_write(ds_context *ctx, const char *fn, const char *path, uint32_t kind,
+                               const ds__writer *payload);
+/* Read and verify `path`; on success *payload is a buffer of the context's allocator the
+ * caller frees, and *reader spans the payload. */
+ds_status ds__checkpoint_read(ds_context *ctx, const char *fn, const char *path,
+                              uint32_t kind, uint8_t **file, ds__reader *reader);
+
+#endif

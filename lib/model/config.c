@@ -1,0 +1,40 @@
+#include "model/config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/check.h"
+
+void ds__model_config_defaults(ds_model_config *cfg, int32_t arch) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->arch = arch;
+  cfg->components = 5;
+  cfg->head = DS_HEAD_CONTINUOUS;
+  cfg->bins = 256;
+  cfg->bin_lo = -1.0f;
+  cfg->bin_hi = 1.0f;
+  cfg->activation = DS_ACTIVATION_RELU;
+  cfg->hidden_count = 2;
+  cfg->hidden[0] = cfg->hidden[1] = 64;
+}
+
+ds_status ds__model_config_validate(ds_context *ctx, const ds_model_config *cfg) {
+  if (cfg->dim < 1)
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                    "ds_model_create: DS_MODEL_DIM is not set (the data dimension D >= 1)");
+  if (!(cfg->bin_lo < cfg->bin_hi))
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                    "ds_model_create: DS_MODEL_BIN_LO = %g must be below DS_MODEL_BIN_HI = %g",
+                    (double)cfg->bin_lo, (double)cfg->bin_hi);
+  int64_t out = cfg->dim * 3 * cfg->components;
+  int64_t in = cfg->dim + cfg->cond_dim, params = 0;
+  for (int32_t l = 0; l <= cfg->hidden_count; l++) {
+    int64_t width = l < cfg->hidden_count ? cfg->hidden[l] : out;
+    params += width * (in + 1);
+    in = width;
+    if (params > ((int64_t)1 << 31))
+      return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                      "ds_model_create: more than 2^31 parameters; reduce the widths");
+  }
+  return DS_OK;
+}

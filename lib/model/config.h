@@ -1,0 +1,29 @@
+/* Model configuration: the public ds_model_config handle and its validation. */
+#ifndef DS_MODEL_CONFIG_H
+#define DS_MODEL_CONFIG_H
+
+#include <stdint.h>
+
+#include "dsmooth.h"
+
+#define DS__MAX_HIDDEN_LAYERS 64
+
+struct ds_model_config {
+  int32_t arch;        /* ds_arch */
+  int64_t dim;         /* D (0 = unset) */
+  int64_t cond_dim;    /* C */
+  int32_t components;  /* K */
+  int32_t head;        /* ds_head */
+  int32_t bins;        /* B, discretized head */
+  float bin_lo, bin_hi;
+  int32_t activation;  /* ds_activation */
+  int32_t residual;    /* 0/1 */
+  int32_t hidden_count;
+  int64_t hidden[DS__MAX_HIDDEN_LAYERS];
+};
+
+void ds__model_config_defaults(ds_model_config *cfg, int32_t arch);
+/* Cross-option checks done at model creation; returns DS_OK or fails on ctx. */
+ds_status ds__model_config_validate(struct ds_context *ctx, const ds_model_config *cfg);
+
+#endif

@@ -1,0 +1,31 @@
+/* Denoisers (undo the smoothing) and the two-stage model built from them. */
+#ifndef DS_MODEL_DENOISER_H
+#define DS_MODEL_DENOISER_H
+
+#include <stdint.h>
+
+#include "model/model.h"
+#include "model/smoother.h"
+
+enum { DS__DENOISE_GRADIENT = 0, DS__DENOISE_CONDITIONAL = 1 };
+
+struct ds_denoiser {
+  ds_context *ctx;
+  int32_t kind;
+  const ds_model *model;     /* stage 1 (gradient) or stage 2 (conditional) */
+  const ds_smoother *smoother; /* gradient only */
+  int32_t score_kind;        /* gradient: ds_score_kind */
+  int32_t output;            /* conditional: ds_conditional_output */
+};
+
+/* x (n, D) from x_tilde (n, D); inputs already checked. */
+ds_status ds__denoiser_apply(const ds_denoiser *dn, const char *fn, const float *x_tilde,
+                             int64_t n, uint64_t stream, float *x);
+
+ds_status ds__two_stage_bound(const ds_model *stage1, const ds_model *stage2,
+                              const ds_smoother *sm, const float *x, int64_t n, int32_t k,
+                              uint64_t stream, double *bound);
+ds_status ds__two_stage_grid(const ds_model *stage1, const ds_model *stage2, const float *x,
+                             int64_t n, double lo, double hi, int32_t points, double *log_prob);
+
+#endif

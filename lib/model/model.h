@@ -1,0 +1,74 @@
+/* The model handle and its batched evaluation: forward, heads, backward, in row blocks
+ * over the context's pool. The trainer, denoisers and two-stage code build on this. */
+#ifndef DS_MODEL_MODEL_H
+#define DS_MODEL_MODEL_H
+
+#include <stdint.h>
+
+#include "core/context.h"
+#include "kernels/logistic_mixture.h"
+#include "model/config.h"
+#include "model/made.h"
+
+struct ds_model {
+  ds_context *ctx;
+  ds_model_config cfg;
+  ds__made made;
+  ds__bins bins;   /* discretized head */
+  uint64_t seed;   /* sampling seed: the context's at create/load */
+  float *params;   /* (param_count) */
+  float *mask;     /* (param_count), 1 = free weight */
+};
+
+/* Activations for up to `capacity` rows. */
+typedef struct ds__model_ws {
+  int64_t capacity;
+  float *storage;
+  ds__made_buffers buf;
+  float *dx;       /* (capacity, D) network part of the exact score */
+} ds__model_ws;
+
+ds_status ds__model_alloc(ds_context *ctx, const ds_model_config *cfg, ds_model **out);
+void ds__model_free(ds_model *m);
+ds_status ds__model_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws);
+void ds__model_ws_free(const ds_model *m, ds__model_ws *ws);
+
+/* What one evaluation pass computes for rows [0, rows) of x (rows, D), c (rows, C):
+ *   log_prob (rows)                        always
+ *   param_grad_scale != 0: dz of every layer for loss = param_grad_scale * sum(-log p);
+ *                          follow with ds__model_param_grads
+ *   score != NULL:         grad_x log p (rows, D), exact or local (score_kind) */
+typedef struct ds__eval_request {
+  const float *x, *c;
+  int64_t rows;
+  double *log_prob;
+  float param_grad_scale;
+  float *score;
+  int32_t score_kind;
+} ds__eval_request;
+
+void ds__model_eval(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req);
+/* grad (param_count) of the loss requested by the last eval with param_grad_scale. */
+void ds__model_param_grads(const ds_model *m, ds__model_ws *ws, int64_t rows, float *grad);
+
+/* Ancestral sample of rows [0, rows) of x (rows, D): example `first + i` uses uniforms
+ * addressed by (seed, stream, example, dimension), so results do not depend on blocking. */
+void ds__model_sample_rows(const ds_model *m, ds__model_ws *ws, const float *c, int64_t rows,
+                           int64_t first, uint64_t stream, int32_t method, int32_t greedy_mean,
+                           float *x);
+
+/* Rows evaluated per pass: bounds the activation memory of one call. */
+#define DS__EVAL_BLOCK 1024
+
+/* Whole arrays in blocks of DS__EVAL_BLOCK rows (inputs already checked). log_prob (n)
+ * and/or score (n, D) may be NULL; written only on success (NUMERIC if a result is not
+ * finite). `fn` names the public function in error details. */
+ds_status ds__model_evaluate(const ds_model *m, const char *fn, const float *x,
+                             const float *cond, int64_t n, float *score, int32_t kind,
+                             double *log_prob);
+/* Ancestral samples x (n, D); method is a DS__MIX_SAMPLE_* value; greedy_mean takes each
+ * conditional's mean instead of a draw. */
+ds_status ds__model_sample(const ds_model *m, const char *fn, const float *cond, int64_t n,
+                           uint64_t stream, int32_t method, int32_t greedy_mean, float *x);
+
+#endif

@@ -1,0 +1,96 @@
+#include "model/model_io.h"
+
+#include <math.h>
+#include <string.h>
+
+void ds__model_serialize(const ds_model *m, ds__writer *w) {
+  const ds_model_config *c = &m->cfg;
+  ds__writer_u32(w, (uint32_t)c->arch);
+  ds__writer_u64(w, (uint64_t)c->dim);
+  ds__writer_u64(w, (uint64_t)c->cond_dim);
+  ds__writer_u32(w, (uint32_t)c->components);
+  ds__writer_u32(w, (uint32_t)c->head);
+  ds__writer_u32(w, (uint32_t)c->bins);
+  ds__writer_f32(w, c->bin_lo);
+  ds__writer_f32(w, c->bin_hi);
+  ds__writer_u32(w, (uint32_t)c->activation);
+  ds__writer_u32(w, (uint32_t)c->residual);
+  ds__writer_u32(w, (uint32_t)c->hidden_count);
+  for (int32_t l = 0; l < c->hidden_count; l++) ds__writer_u64(w, (uint64_t)c->hidden[l]);
+  ds__writer_u64(w, (uint64_t)m->made.param_count);
+  ds__writer_floats(w, m->params, m->made.param_count);
+}
+
+/* Apply one stored option through the public setter so stored values obey the same
+ * ranges as fresh ones. */
+#define APPLY(call)                                                                       \
+  do {                                                                                    \
+    if ((call) != DS_OK)                                                                  \
+      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: invalid configuration in checkpoint: %s", \
+                      fn, ds_context_last_error(NULL));                                   \
+  } while (0)
+
+static ds_status read_config(ds_context *ctx, const char *fn, ds__reader *r,
+                             ds_model_config *cfg) {
+  uint32_t arch = ds__reader_u32(r);
+  if (r->failed || arch != DS_ARCH_MADE)
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: unknown architecture %u in checkpoint", fn, arch);
+  ds__model_config_defaults(cfg, (int32_t)arch);
+  uint64_t dim = ds__reader_u64(r), cond = ds__reader_u64(r);
+  uint32_t comps = ds__reader_u32(r), head = ds__reader_u32(r), bins = ds__reader_u32(r);
+  float lo = ds__reader_f32(r), hi = ds__reader_f32(r);
+  uint32_t act = ds__reader_u32(r), res = ds__reader_u32(r), hc = ds__reader_u32(r);
+  if (r->failed)
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the configuration", fn);
+  APPLY(ds_model_config_set_int(cfg, DS_MODEL_DIM, dim > INT64_MAX ? -1 : (int64_t)dim));
+  APPLY(ds_model_config_set_int(cfg, DS_MODEL_COND_DIM, cond > INT64_MAX ? -1 : (int64_t)cond));
+  APPLY(ds_model_config_set_int(cfg, DS_MODEL_COMPONENTS, comps));
+  APPLY(ds_model_config_set_int(cfg, DS_MODEL_HEAD, head));
+  APPLY(ds_model_config_set_int(cfg, DS_MODEL_BINS, bins));
+  APPLY(ds_model_config_set_float(cfg, DS_MODEL_BIN_LO, lo));
+  APPLY(ds_model_config_set_float(cfg, DS_MODEL_BIN_HI, hi));
+  APPLY(ds_model_config_set_int(cfg, DS_MODEL_ACTIVATION, act));
+  APPLY(ds_model_config_set_int(cfg, DS_MODEL_RESIDUAL, res));
+  if (hc < 1 || hc > DS__MAX_HIDDEN_LAYERS)
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint has %u hidden layers", fn, hc);
+  int64_t widths[DS__MAX_HIDDEN_LAYERS];
+  for (uint32_t l = 0; l < hc; l++) {
+    uint64_t w = ds__reader_u64(r);
+    widths[l] = w > INT64_MAX ? -1 : (int64_t)w;
+  }
+  if (r->failed)
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the layer widths", fn);
+  APPLY(ds_model_config_set_hidden(cfg, widths, (int32_t)hc));
+  return DS_OK;
+}
+
+ds_status ds__model_deserialize(ds_context *ctx, const char *fn, ds__reader *r, ds_model **out) {
+  ds_model_config cfg;
+  ds_status st = read_config(ctx, fn, r, &cfg);
+  if (st != DS_OK) return st;
+  if (ds__model_config_validate(ctx, &cfg) != DS_OK)
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: inconsistent configuration in checkpoint: %s",
+                    fn, ds_context_last_error(ctx));
+  ds__made layout;
+  ds__made_layout(&layout, &cfg);
+  uint64_t count = ds__reader_u64(r);
+  if (r->failed || count != (uint64_t)layout.param_count)
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT,
+                    "%s: checkpoint stores %llu weights, its configuration needs %lld", fn,
+                    (unsigned long long)count, (long long)layout.param_count);
+  if ((r->len - r->pos) / 4 < count)
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the weights", fn);
+  ds_model *m = NULL;
+  st = ds__model_alloc(ctx, &cfg, &m);
+  if (st != DS_OK) return st;
+  ds__reader_floats(r, m->params, m->made.param_count);
+  for (int64_t k = 0; k < m->made.param_count; k++) {
+    if (!isfinite(m->params[k]) || (m->mask[k] == 0.0f && m->params[k] != 0.0f)) {
+      ds__model_free(m);
+      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: weight %lld in checkpoint is %s", fn,
+                      (long long)k, isfinite(m->params[k]) ? "non-zero where MADE masks it" : "not finite");
+    }
+  }
+  *out = m;
+  return DS_OK;
+}

@@ -1,0 +1,343 @@
+#include "model/trainer.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/finite.h"
+#include "core/philox.h"
+#include "kernels/adam.h"
+#include "model/checkpoint.h"
+#include "model/model_io.h"
+
+void ds__trainer_config_defaults(ds_trainer_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->batch = 128;
+  cfg->total_steps = 1000;
+  cfg->schedule = DS_LR_CONSTANT;
+  cfg->lr = 1e-3;
+  cfg->beta1 = 0.9;
+  cfg->beta2 = 0.999;
+  cfg->epsilon = 1e-8;
+  cfg->lr_decay = 0.9995;
+}
+
+double ds__trainer_lr(const ds_trainer_config *cfg, int64_t step) {
+  switch (cfg->schedule) {
+    case DS_LR_EXPONENTIAL:
+      return cfg->lr * pow(cfg->lr_decay, (double)step);
+    case DS_LR_COSINE: {
+      double f = step >= cfg->total_steps ? 1.0 : (double)step / (double)cfg->total_steps;
+      return cfg->lr_min + (cfg->lr - cfg->lr_min) * 0.5 * (1.0 + cos(M_PI * f));
+    }
+    default:
+      return cfg->lr;
+  }
+}
+
+ds_status ds__trainer_create(ds_model *model, const ds_trainer_config *cfg,
+                             const ds_smoother *sm, ds_trainer **out) {
+  ds_context *ctx = model->ctx;
+  int64_t D = model->cfg.dim, C = model->cfg.cond_dim, P = model->made.param_count;
+  int32_t mode = sm ? (C > 0 ? DS__TRAIN_PAIRS : DS__TRAIN_SMOOTHED)
+                    : (C > 0 ? DS__TRAIN_CONDITIONAL : DS__TRAIN_DIRECT);
+  if (mode == DS__TRAIN_PAIRS && C != D)
+    return ds__fail(ctx, DS_ERR_SHAPE_MISMATCH,
+                    "ds_trainer_create: stage 2 conditions on x~ = x + noise, so the model "
+                    "needs C = D (got C = %lld, D = %lld)", (long long)C, (long long)D);
+  ds_trainer *t = ds__calloc(ctx, 1, sizeof *t);
+  if (!t) return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "ds_trainer_create: out of memory");
+  t->model = model;
+  t->smoother = sm;
+  t->cfg = *cfg;
+  t->mode = mode;
+  t->seed = ctx->seed;
+  t->order_epoch = -1;
+  int64_t B = cfg->batch;
+  t->grad = ds__calloc(ctx, (size_t)P, sizeof(float));
+  t->adam_m = ds__calloc(ctx, (size_t)P, sizeof(float));
+  t->adam_v = ds__calloc(ctx, (size_t)P, sizeof(float));
+  t->sumsq = ds__calloc(ctx, (size_t)ds__sumsq_chunks(P), sizeof(double));
+  t->batch_x = ds__calloc(ctx, (size_t)(B * D), sizeof(float));
+  t->batch_c = C ? ds__calloc(ctx, (size_t)(B * C), sizeof(float)) : NULL;
+  t->batch_log_prob = ds__calloc(ctx, (size_t)B, sizeof(double));
+  ds_status st = DS_OK;
+  if (!t->grad || !t->adam_m || !t->adam_v || !t->sumsq || !t->batch_x || (C && !t->batch_c) ||
+      !t->batch_log_prob)
+    st = ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "ds_trainer_create: out of memory for batch %lld",
+                  (long long)B);
+  if (st == DS_OK) st = ds__model_ws_init(model, B, &t->ws);
+  if (st != DS_OK) {
+    ds__trainer_free(t);
+    return st;
+  }
+  *out = t;
+  return DS_OK;
+}
+
+void ds__trainer_free(ds_trainer *t) {
+  if (!t) return;
+  ds_context *ctx = t->model->ctx;
+  ds__model_ws_free(t->model, &t->ws);
+  ds__free(ctx, t->grad);
+  ds__free(ctx, t->adam_m);
+  ds__free(ctx, t->adam_v);
+  ds__free(ctx, t->sumsq);
+  ds__free(ctx, t->batch_x);
+  ds__free(ctx, t->batch_c);
+  ds__free(ctx, t->batch_log_prob);
+  ds__free(ctx, t->order);
+  ds__free(ctx, t);
+}
+
+/* The permutation of epoch e: Fisher-Yates driven by (seed, shuffle stream e, i). */
+static void shuffle_epoch(ds_trainer *t, int64_t epoch) {
+  int64_t n = t->order_n;
+  for (int64_t i = 0; i < n; i++) t->order[i] = i;
+  for (int64_t i = n - 1; i > 0; i--) {
+    double u = ds__uniform_at(t->seed, DS__STREAM_SHUFFLE | (uint64_t)epoch, (uint64_t)i);
+    int64_t j = (int64_t)(u * (double)(i + 1));
+    if (j > i) j = i;
+    int64_t tmp = t->order[i];
+    t->order[i] = t->order[j];
+    t->order[j] = tmp;
+  }
+  t->order_epoch = epoch;
+}
+
+/* Fill batch_x / batch_c for step `step` from the data, with the mode's noise. */
+static void assemble_batch(ds_trainer *t, const float *x, const float *cond, int64_t step) {
+  int64_t B = t->cfg.batch, D = t->model->cfg.dim, C = t->model->cfg.cond_dim;
+  int64_t per_epoch = t->order_n / B, epoch = step / per_epoch, slot = step % per_epoch;
+  if (epoch != t->order_epoch) shuffle_epoch(t, epoch);
+  const int64_t *rows = t->order + slot * B;
+  float *dst = t->mode == DS__TRAIN_PAIRS ? t->batch_c : t->batch_x;
+  for (int64_t r = 0; r < B; r++) {
+    memcpy(t->batch_x + r * D, x + rows[r] * D, sizeof(float) * (size_t)D);
+    if (t->mode == DS__TRAIN_PAIRS) memcpy(t->batch_c + r * D, x + rows[r] * D, sizeof(float) * (size_t)D);
+    if (t->mode == DS__TRAIN_CONDITIONAL)
+      memcpy(t->batch_c + r * C, cond + rows[r] * C, sizeof(float) * (size_t)C);
+  }
+  /* fresh noise for every step: stream = step, element = position in the batch */
+  if (t->mode == DS__TRAIN_SMOOTHED || t->mode == DS__TRAIN_PAIRS)
+    ds__smoother_add_noise(t->smoother, dst, B * D, DS__STREAM_TRAIN_NOISE | (uint64_t)step, 0, dst);
+}
+
+typedef struct update_job {
+  ds_trainer *t;
+  ds__adam_hyper hyper;
+  float clip_scale;
+} update_job;
+
+static void sumsq_part(void *p, int32_t th, int32_t threads) {
+  ds_trainer *t = p;
+  int64_t P = t->model->made.param_count, j0, j1;
+  ds__split_range(ds__sumsq_chunks(P), th, threads, &j0, &j1);
+  for (int64_t j = j0; j < j1; j++) ds__sumsq_chunk(t->grad, P, j, t->sumsq);
+}
+
+static void update_part(void *p, int32_t th, int32_t threads) {
+  update_job *job = p;
+  ds_trainer *t = job->t;
+  int64_t P = t->model->made.param_count, b, e;
+  ds__split_range(P, th, threads, &b, &e);
+  if (job->clip_scale != 1.0f)
+    for (int64_t i = b; i < e; i++) t->grad[i] *= job->clip_scale;
+  ds__adam_update(&job->hyper, t->grad, t->model->params, t->adam_m, t->adam_v, b, e);
+}
+
+/* One optimisation step on the assembled batch; returns the batch's mean NLL. */
+static double train_step(ds_trainer *t) {
+  ds_model *m = t->model;
+  int64_t B = t->cfg.batch;
+  ds__eval_request req = {t->batch_x, t->batch_c, B, t->batch_log_prob, 1.0f / (float)B, NULL, 0};
+  ds__model_eval(m, &t->ws, &req);
+  ds__model_param_grads(m, &t->ws, B, t->grad);
+  double loss = 0.0;
+  for (int64_t r = 0; r < B; r++) loss -= t->batch_log_prob[r];
+  loss /= (double)B;
+
+  update_job job = {t, {0}, 1.0f};
+  if (t->cfg.clip_norm > 0) {
+    ds__pool_run(m->ctx->pool, sumsq_part, t);
+    double total = 0.0;
+    for (int64_t j = 0; j < ds__sumsq_chunks(m->made.param_count); j++) total += t->sumsq[j];
+    double norm = sqrt(total);
+    if (norm > t->cfg.clip_norm) job.clip_scale = (float)(t->cfg.clip_norm / norm);
+  }
+  job.hyper.lr = (float)ds__trainer_lr(&t->cfg, t->step);
+  job.hyper.beta1 = (float)t->cfg.beta1;
+  job.hyper.beta2 = (float)t->cfg.beta2;
+  job.hyper.epsilon = (float)t->cfg.epsilon;
+  job.hyper.weight_decay = (float)t->cfg.weight_decay;
+  job.hyper.step = t->step + 1;
+  ds__pool_run(m->ctx->pool, update_part, &job);
+  t->step++;
+  return loss;
+}
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+ds_status ds__trainer_train(ds_trainer *t, const float *x, const float *cond, int64_t n,
+                            int64_t steps, double *loss_out) {
+  ds_context *ctx = t->model->ctx;
+  if (n < t->cfg.batch)
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                    "ds_trainer_train: n = %lld examples is fewer than one batch of %lld",
+                    (long long)n, (long long)t->cfg.batch);
+  if (n != t->order_n) {
+    int64_t *order = ds__calloc(ctx, (size_t)n, sizeof *order);
+    if (!order) return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "ds_trainer_train: out of memory");
+    ds__free(ctx, t->order);
+    t->order = order;
+    t->order_n = n;
+    t->order_epoch = -1;
+  }
+  double total = 0.0, window = 0.0, t0 = now_seconds();
+  int64_t in_window = 0;
+  for (int64_t s = 0; s < steps; s++) {
+    assemble_batch(t, x, cond, t->step);
+    double loss = train_step(t);
+    if (!isfinite(loss))
+      return ds__fail(ctx, DS_ERR_NUMERIC,
+                      "ds_trainer_train: the loss became %g at step %lld; lower the learning "
+                      "rate or enable clipping", loss, (long long)t->step);
+    total += loss;
+    window += loss;
+    in_window++;
+    int report = t->progress && ((t->step % t->progress_every) == 0 || s == steps - 1);
+    if (report) {
+      double t1 = now_seconds();
+      double rate = t1 > t0 ? (double)(in_window * t->cfg.batch) / (t1 - t0) : 0.0;
+      int32_t stop = t->progress(t->progress_user, t->step, t->cfg.total_steps,
+                                 window / (double)in_window, rate);
+      window = 0.0;
+      in_window = 0;
+      t0 = t1;
+      if (stop) {
+        if (loss_out) *loss_out = total / (double)(s + 1);
+        return ds__fail(ctx, DS_ERR_CANCELLED,
+                        "ds_trainer_train: cancelled by the progress callback after step %lld",
+                        (long long)t->step);
+      }
+    }
+  }
+  if (loss_out) *loss_out = steps > 0 ? total / (double)steps : 0.0;
+  return DS_OK;
+}
+
+ds_status ds__trainer_evaluate(ds_trainer *t, const float *x, const float *cond, int64_t n,
+                               uint64_t stream, double *mean_nll) {
+  ds_model *m = t->model;
+  int64_t B = t->cfg.batch, D = m->cfg.dim, C = m->cfg.cond_dim;
+  double total = 0.0;
+  for (int64_t i = 0; i < n; i += B) {
+    int64_t rows = n - i < B ? n - i : B;
+    memcpy(t->batch_x, x + i * D, sizeof(float) * (size_t)(rows * D));
+    if (t->mode == DS__TRAIN_PAIRS) memcpy(t->batch_c, x + i * D, sizeof(float) * (size_t)(rows * D));
+    if (t->mode == DS__TRAIN_CONDITIONAL)
+      memcpy(t->batch_c, cond + i * C, sizeof(float) * (size_t)(rows * C));
+    float *noisy = t->mode == DS__TRAIN_PAIRS ? t->batch_c : t->batch_x;
+    if (t->mode == DS__TRAIN_SMOOTHED || t->mode == DS__TRAIN_PAIRS)
+      ds__smoother_add_noise(t->smoother, noisy, rows * D, DS__STREAM_EVAL | (stream & 0x00ffffffffffffffull),
+                             i * D, noisy);
+    ds__eval_request req = {t->batch_x, t->batch_c, rows, t->batch_log_prob, 0.0f, NULL, 0};
+    ds__model_eval(m, &t->ws, &req);
+    for (int64_t r = 0; r < rows; r++) total -= t->batch_log_prob[r];
+  }
+  if (!isfinite(total))
+    return ds__fail(m->ctx, DS_ERR_NUMERIC, "ds_trainer_evaluate: the NLL is not finite");
+  *mean_nll = total / (double)n;
+  return DS_OK;
+}
+
+/* ---- checkpoint: model record, trainer configuration, step, Adam moments ------------- */
+
+static void write_config(ds__writer *w, const ds_trainer_config *c) {
+  ds__writer_u64(w, (uint64_t)c->batch);
+  ds__writer_u64(w, (uint64_t)c->total_steps);
+  ds__writer_u32(w, (uint32_t)c->schedule);
+  ds__writer_f64(w, c->lr);
+  ds__writer_f64(w, c->beta1);
+  ds__writer_f64(w, c->beta2);
+  ds__writer_f64(w, c->epsilon);
+  ds__writer_f64(w, c->weight_decay);
+  ds__writer_f64(w, c->lr_decay);
+  ds__writer_f64(w, c->lr_min);
+  ds__writer_f64(w, c->clip_norm);
+}
+
+ds_status ds__trainer_save(const ds_trainer *t, const char *path) {
+  ds_model *m = t->model;
+  ds__writer w = {m->ctx, NULL, 0, 0, 0};
+  ds__model_serialize(m, &w);
+  write_config(&w, &t->cfg);
+  ds__writer_u32(&w, (uint32_t)t->mode);
+  ds__writer_u64(&w, t->seed);
+  ds__writer_u64(&w, (uint64_t)t->step);
+  ds__writer_floats(&w, t->adam_m, m->made.param_count);
+  ds__writer_floats(&w, t->adam_v, m->made.param_count);
+  ds_status st = ds__checkpoint_write(m->ctx, "ds_trainer_save", path, DS__CHECKPOINT_TRAINER, &w);
+  ds__writer_free(&w);
+  return st;
+}
+
+ds_status ds__trainer_resume(ds_trainer *t, const char *path) {
+  const char *fn = "ds_trainer_resume";
+  ds_model *m = t->model;
+  ds_context *ctx = m->ctx;
+  uint8_t *file = NULL;
+  ds__reader r;
+  ds_status st = ds__checkpoint_read(ctx, fn, path, DS__CHECKPOINT_TRAINER, &file, &r);
+  if (st != DS_OK) return st;
+  ds_model *saved = NULL;
+  st = ds__model_deserialize(ctx, fn, &r, &saved);
+  if (st != DS_OK) {
+    ds__free(ctx, file);
+    return st;
+  }
+  /* the trainer's own configuration must match byte for byte */
+  ds__writer mine = {ctx, NULL, 0, 0, 0};
+  write_config(&mine, &t->cfg);
+  ds__writer_u32(&mine, (uint32_t)t->mode);
+  int64_t P = m->made.param_count;
+  if (mine.failed) st = ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
+  else if (memcmp(&saved->cfg, &m->cfg, sizeof m->cfg) != 0)
+    st = ds__fail(ctx, DS_ERR_SHAPE_MISMATCH, "%s: '%s' holds a model of another configuration",
+                  fn, path);
+  else if (r.len - r.pos < mine.len || memcmp(r.data + r.pos, mine.data, mine.len) != 0)
+    st = ds__fail(ctx, DS_ERR_SHAPE_MISMATCH,
+                  "%s: '%s' was written by a trainer with another configuration or mode", fn, path);
+  if (st == DS_OK) {
+    r.pos += mine.len;
+    uint64_t seed = ds__reader_u64(&r), step = ds__reader_u64(&r);
+    if (r.failed || (r.len - r.pos) != (size_t)P * 8 || step > (uint64_t)INT64_MAX)
+      st = ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' has a malformed optimiser record", fn, path);
+    else {
+      float *moments = ds__calloc(ctx, (size_t)(2 * P), sizeof(float));
+      if (!moments) st = ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
+      if (moments) {
+        ds__reader_floats(&r, moments, 2 * P);
+        if (ds__first_nonfinite_f32(moments, 2 * P) >= 0)
+          st = ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' has non-finite Adam moments", fn, path);
+      }
+      if (st == DS_OK) { /* commit: nothing below can fail */
+        memcpy(m->params, saved->params, sizeof(float) * (size_t)P);
+        memcpy(t->adam_m, moments, sizeof(float) * (size_t)P);
+        memcpy(t->adam_v, moments + P, sizeof(float) * (size_t)P);
+        t->seed = seed;
+        t->step = (int64_t)step;
+        t->order_epoch = -1;
+      }
+      ds__free(ctx, moments);
+    }
+  }
+  ds__writer_free(&mine);
+  ds__model_free(saved);
+  ds__free(ctx, file);
+  return st;
+}

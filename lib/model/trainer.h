@@ -1,0 +1,56 @@
+/* The trainer: minibatch maximum likelihood with AdamW, schedules, clipping, the three
+ * data modes (direct, stage 1 smoothed, stage 2 pairs) and checkpoint/resume. */
+#ifndef DS_MODEL_TRAINER_H
+#define DS_MODEL_TRAINER_H
+
+#include <stdint.h>
+
+#include "model/model.h"
+#include "model/smoother.h"
+
+struct ds_trainer_config {
+  int64_t batch, total_steps;
+  int32_t schedule;
+  double lr, beta1, beta2, epsilon, weight_decay, lr_decay, lr_min, clip_norm;
+};
+
+enum ds__train_mode {
+  DS__TRAIN_DIRECT = 0,      /* fit p(x)                         */
+  DS__TRAIN_SMOOTHED = 1,    /* stage 1: fit p(x + noise)        */
+  DS__TRAIN_PAIRS = 2,       /* stage 2: fit p(x | x + noise)    */
+  DS__TRAIN_CONDITIONAL = 3  /* fit p(x | c) on the caller's c   */
+};
+
+struct ds_trainer {
+  ds_model *model;
+  const ds_smoother *smoother;
+  ds_trainer_config cfg;
+  int32_t mode;
+  uint64_t seed;            /* shuffling: the context's seed at creation */
+  int64_t step;             /* steps done */
+  float *grad, *adam_m, *adam_v; /* (param_count) */
+  double *sumsq;            /* clipping partial sums */
+  ds__model_ws ws;          /* (batch) rows */
+  float *batch_x, *batch_c; /* (batch, D), (batch, C) */
+  double *batch_log_prob;   /* (batch) */
+  int64_t *order;           /* (n) permutation of the current epoch */
+  int64_t order_n, order_epoch;
+  ds_progress_fn progress;
+  void *progress_user;
+  int64_t progress_every;
+};
+
+void ds__trainer_config_defaults(ds_trainer_config *cfg);
+ds_status ds__trainer_create(ds_model *model, const ds_trainer_config *cfg,
+                             const ds_smoother *sm, ds_trainer **out);
+void ds__trainer_free(ds_trainer *t);
+ds_status ds__trainer_train(ds_trainer *t, const float *x, const float *cond, int64_t n,
+                            int64_t steps, double *loss_out);
+ds_status ds__trainer_evaluate(ds_trainer *t, const float *x, const float *cond, int64_t n,
+                               uint64_t stream, double *mean_nll);
+ds_status ds__trainer_save(const ds_trainer *t, const char *path);
+ds_status ds__trainer_resume(ds_trainer *t, const char *path);
+/* The learning rate of step `step` (0-based) under the schedule. */
+double ds__trainer_lr(const ds_trainer_config *cfg, int64_t step);
+
+#endif
