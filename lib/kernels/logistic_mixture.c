@@ -1,5 +1,6 @@
 #include "kernels/logistic_mixture.h"
 
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 
@@ -13,6 +14,12 @@ static double ds__sigmoid(double t) {
   if (t >= 0) return 1.0 / (1.0 + exp(-t));
   double e = exp(t);
   return e / (1.0 + e);
+}
+
+/* Gradients of x ~ FLT_MAX against a clamped scale exceed float range: saturate rather than
+ * hand inf (and later inf * 0 = NaN) to the optimiser. NaN passes through. */
+static float ds__saturate(double v) {
+  return v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : (float)v;
 }
 
 /* Streaming log-sum-exp: (m, s) represent m + log s; -inf terms are skipped. */
@@ -66,8 +73,7 @@ static double ds__comp_log_pdf(const float *p, int32_t K, int32_t k, double x, d
 /* Shared tail of the two log-likelihoods: log p = LSE_k(logit_k + l_k) - LSE(logits) and
  * d/d logit_k = r_k - pi_k with r the posterior over components. comp(k, d_mu, d_s, d_x)
  * gives l_k; it is evaluated twice (no scratch memory), identically both times. */
-typedef double (*ds__comp_fn)(const void *ctx, int32_t k, double *d_mu, double *d_s,
-                              double *d_x);
+typedef double (*ds__comp_fn)(const void *ctx, int32_t k, double *d_mu, double *d_s, double *d_x);
 
 static double ds__mix_loglik(const float *p, int32_t K, ds__comp_fn comp, const void *ctx,
                              float *grad_p, double *grad_x) {
@@ -83,8 +89,8 @@ static double ds__mix_loglik(const float *p, int32_t K, ds__comp_fn comp, const 
       double r = exp((double)p[k] + l - lse1), pi = exp((double)p[k] - lse0);
       if (grad_p) {
         grad_p[k] = (float)(r - pi);
-        grad_p[K + k] = (float)(r * d_mu);
-        grad_p[2 * K + k] = (float)(r * d_s);
+        grad_p[K + k] = ds__saturate(r * d_mu);
+        grad_p[2 * K + k] = ds__saturate(r * d_s);
       }
       gx += r * d_x;
     }
@@ -186,8 +192,14 @@ double ds__mix_log_mass(const float *p, int32_t K, const ds__bins *bins, float x
     return NAN;
   }
   double step = ds__bins_step(bins), lo = (double)bins->lo;
-  ds__disc_ctx c = {p, K, b, bins->count, lo + (double)b * step, lo + ((double)b - 0.5) * step,
-                    lo + ((double)b + 0.5) * step, log(step)};
+  ds__disc_ctx c = {p,
+                    K,
+                    b,
+                    bins->count,
+                    lo + (double)b * step,
+                    lo + ((double)b - 0.5) * step,
+                    lo + ((double)b + 0.5) * step,
+                    log(step)};
   return ds__mix_loglik(p, K, ds__disc_comp, &c, grad_p, NULL);
 }
 
@@ -206,7 +218,7 @@ static double ds__mix_tail(const float *p, int32_t K, double lse0, double x, int
 }
 
 double ds__mix_cdf(const float *p, int32_t K, float x) {
-  return ds__mix_tail(p, K, ds__logits_lse(p, K), (double)x, 0);
+  return fmin(1.0, ds__mix_tail(p, K, ds__logits_lse(p, K), (double)x, 0)); /* rounding */
 }
 
 int32_t ds__mix_uniforms_needed(int32_t K, int32_t method) {
@@ -233,8 +245,10 @@ static double ds__mix_quantile(const float *p, int32_t K, double u) {
     double w = hi - lo;
     if (!(w > 0x1p-26 * fmax(fabs(lo), fabs(hi)) && w > 1e-10 * smin)) break;
     double mid = lo + 0.5 * w, f = ds__mix_tail(p, K, lse0, mid, upper);
-    if (upper ? f > target : f < target) lo = mid;
-    else hi = mid;
+    if (upper ? f > target : f < target)
+      lo = mid;
+    else
+      hi = mid;
   }
   return lo + 0.5 * (hi - lo);
 }
@@ -248,8 +262,10 @@ static int32_t ds__mix_quantile_bin(const float *p, int32_t K, const ds__bins *b
   while (lo < hi) {
     int32_t mid = lo + (hi - lo) / 2;
     double f = ds__mix_tail(p, K, lse0, lo_v + ((double)mid + 0.5) * step, upper);
-    if (upper ? f <= target : f >= target) hi = mid;
-    else lo = mid + 1;
+    if (upper ? f <= target : f >= target)
+      hi = mid;
+    else
+      lo = mid + 1;
   }
   return lo;
 }
