@@ -157,7 +157,10 @@ static double train_step(ds_trainer *t) {
   for (int64_t r = 0; r < B; r++) loss -= t->batch_log_prob[r];
   loss /= (double)B;
 
-  update_job job = {t, {0}, 1.0f};
+  update_job job;
+  memset(&job, 0, sizeof job);
+  job.t = t;
+  job.clip_scale = 1.0f;
   if (t->cfg.clip_norm > 0) {
     ds__pool_run(m->ctx->pool, sumsq_part, t);
     double total = 0.0;
