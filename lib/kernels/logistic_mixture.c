@@ -199,10 +199,11 @@ static void ds__rgb_coeffs(const float *p, int32_t K, int32_t k, double c[3]) {
   for (int j = 0; j < 3; j++) c[j] = tanh((double)p[DS__RGB_COEFF(K, j, k)]);
 }
 
-/* Coupled mean of channel ch for component k given the values xv of the channels before it. */
-static double ds__rgb_mean(const float *p, int32_t K, int32_t k, int ch, const double *xv) {
-  double c[3], mu = (double)p[DS__RGB_MEAN(K, ch, k)];
-  ds__rgb_coeffs(p, K, k, c);
+/* Coupled mean of channel ch for component k (coefficients c from ds__rgb_coeffs) given the
+ * values xv of the channels before it. */
+static double ds__rgb_mean(const float *p, int32_t K, int32_t k, int ch, const double *c,
+                           const double *xv) {
+  double mu = (double)p[DS__RGB_MEAN(K, ch, k)];
   if (ch == 1) mu += c[0] * xv[0];
   if (ch == 2) mu += c[1] * xv[0] + c[2] * xv[1];
   return mu;
@@ -211,9 +212,10 @@ static double ds__rgb_mean(const float *p, int32_t K, int32_t k, int ch, const d
 /* Sum over channels 0..n of component k's log-probabilities at xv (bin NULL: continuous). */
 static double ds__rgb_comp(const float *p, int32_t K, int32_t k, const ds__bin *bin,
                            const double *xv, int n, double d[3][3]) {
-  double l = 0.0;
+  double c[3], l = 0.0;
+  ds__rgb_coeffs(p, K, k, c);
   for (int ch = 0; ch < n; ch++)
-    l += ds__logistic_log_prob(ds__rgb_mean(p, K, k, ch, xv), p[DS__RGB_SCALE(K, ch, k)],
+    l += ds__logistic_log_prob(ds__rgb_mean(p, K, k, ch, c, xv), p[DS__RGB_SCALE(K, ch, k)],
                                bin ? &bin[ch] : NULL, xv[ch], d ? d[ch] : NULL);
   return l;
 }
@@ -287,8 +289,10 @@ static void ds__view_comp(const ds__mix_view *v, int32_t k, double *logw, double
     *log_scale = ds__clamp_log_scale(p[2 * K + k]);
     return;
   }
+  double c[3];
+  ds__rgb_coeffs(p, K, k, c);
   *logw = (double)p[k] + ds__rgb_comp(p, K, k, v->prev_bin, v->prev_x, v->ch, NULL);
-  *mu = ds__rgb_mean(p, K, k, v->ch, v->prev_x);
+  *mu = ds__rgb_mean(p, K, k, v->ch, c, v->prev_x);
   *log_scale = ds__clamp_log_scale(p[DS__RGB_SCALE(K, v->ch, k)]);
 }
 
@@ -316,7 +320,8 @@ static double ds__view_tail(const ds__mix_view *v, double lse, double x, int upp
 
 double ds__mix_cdf(const float *p, int32_t K, float x) {
   ds__mix_view v = {p, K, -1, NULL, NULL};
-  return fmin(1.0, ds__view_tail(&v, ds__view_lse(&v), (double)x, 0)); /* rounding */
+  double f = ds__view_tail(&v, ds__view_lse(&v), (double)x, 0);
+  return f > 1.0 ? 1.0 : f; /* the sum of weights can round above 1; NaN passes through */
 }
 
 int32_t ds__mix_uniforms_needed(int32_t K, int32_t method) {
@@ -415,10 +420,12 @@ void ds__mix_rgb_sample(const float *p, int32_t K, const ds__bins *bins, int32_t
   /* each drawn channel is conditioned on exactly as ds__mix_rgb_log_prob would see it */
   ds__bin bin[3];
   double xv[3] = {0.0, 0.0, 0.0};
+  double c[3];
   int32_t k = method == DS__MIX_SAMPLE_GUMBEL ? ds__gumbel_choice(p, K, u) : 0;
+  ds__rgb_coeffs(p, K, k, c);
   for (int ch = 0; ch < 3; ch++) {
     if (method == DS__MIX_SAMPLE_GUMBEL) {
-      x[ch] = ds__logistic_draw(ds__rgb_mean(p, K, k, ch, xv),
+      x[ch] = ds__logistic_draw(ds__rgb_mean(p, K, k, ch, c, xv),
                                 ds__clamp_log_scale(p[DS__RGB_SCALE(K, ch, k)]), bins, u[K + ch]);
     } else {
       ds__mix_view v = {p, K, ch, bins ? bin : NULL, xv};

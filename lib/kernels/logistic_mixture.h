@@ -14,8 +14,8 @@
 
 #define DS__MIX_LOG_SCALE_MIN (-7.0f)
 
-/* Discretized head: `count` >= 2 bins with centres lo + b*(hi-lo)/(count-1), b = 0..count-1,
- * half-width (hi-lo)/(2(count-1)); the edge bins are open to -inf / +inf.
+/* Discretized head: `count` >= 2 bins (lo < hi) with centres lo + b*(hi-lo)/(count-1),
+ * b = 0..count-1, half-width (hi-lo)/(2(count-1)); the edge bins are open to -inf / +inf.
  * 8-bit images: {256, -1, 1}. */
 typedef struct ds__bins {
   int32_t count;
@@ -38,13 +38,13 @@ int32_t ds__bins_index(const ds__bins *bins, float x);
 /* Centre of bin b (as float, the value a discretized sample returns). */
 float ds__bins_centre(const ds__bins *bins, int32_t b);
 
-/* Sampling from uniforms in (0, 1) supplied by the caller (the caller owns the counter-based
- * RNG). DS__MIX_SAMPLE_BISECT: inverse CDF of the whole mixture (1 uniform; continuous by
- * bisection to float precision, discretized by binary search over bin edges, an exact bin
- * choice). DS__MIX_SAMPLE_GUMBEL: Gumbel-max component choice, then a logistic draw
- * (K + 1 uniforms: u[0..K) for the choice, u[K] for the draw), snapped to the nearest bin
- * centre if discretized. bins NULL = continuous sample (not clipped); otherwise the result
- * is a bin centre. */
+/* Sampling from uniforms in the open (0, 1) supplied by the caller (the caller owns the
+ * counter-based RNG). DS__MIX_SAMPLE_BISECT: inverse CDF of the whole mixture (1 uniform;
+ * continuous by bisection to float precision, discretized by binary search over bin edges,
+ * an exact bin choice). DS__MIX_SAMPLE_GUMBEL: Gumbel-max component choice, then a logistic
+ * draw (K + 1 uniforms: u[0..K) for the choice, u[K] for the draw), snapped to the nearest
+ * bin centre if discretized. bins NULL = continuous sample (not clipped); otherwise the
+ * result is a bin centre. */
 enum { DS__MIX_SAMPLE_BISECT = 0, DS__MIX_SAMPLE_GUMBEL = 1 };
 int32_t ds__mix_uniforms_needed(int32_t K, int32_t method);
 float ds__mix_sample(const float *p, int32_t K, const ds__bins *bins, int32_t method,
