@@ -1,7 +1,8 @@
 /* Logistic-mixture heads (lib/kernels/logistic_mixture.c): golden values and gradients from
  * a PyTorch reference, gradients against central differences, normalisation (quadrature for
  * the density, sum over bins for the masses), both samplers against the CDF / the masses,
- * extreme parameters and the RGB coupling. The fixture path is argv[1] or DS_GOLDEN_DIR. */
+ * extreme parameters, and the same for the RGB joint mixture. The fixtures are read from the
+ * directory argv[1], else DS_GOLDEN_DIR (set by tests/CMakeLists.txt). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +21,7 @@
 #endif
 
 #define KMAX 16
-static const char *golden_path = DS_GOLDEN_DIR "/mixture_golden.txt";
+static const char *golden_dir = DS_GOLDEN_DIR;
 
 /* Params with few mantissa bits (multiples of 2^-10), so p +- 2^-20 is exact in float. */
 static void quantized_params(float *p, int32_t K, uint64_t seed, float s_lo, float s_hi) {
@@ -39,57 +40,71 @@ static int close_to(double got, double want, double tol) {
 
 /* ---- golden values ---- */
 
-static void golden_values(void **state) {
-  (void)state;
-  FILE *f = fopen(golden_path, "r");
-  if (!f) fail_msg("cannot open %s", golden_path);
-  char line[8192];
-  int cases = 0, disc = 0;
+static double next_num(char **s) {
+  char *end;
+  double v = strtod(*s, &end);
+  if (end == *s) fail_msg("malformed fixture line near '%.20s'", *s);
+  *s = end;
+  return v;
+}
+
+/* Scalar fixture lines: kind K count lo hi x logp p[3K] grad_p[3K] grad_x;
+ * RGB lines: kind K count lo hi x[3] logp p[10K] grad_p[10K] grad_x[3]. */
+static int check_golden_file(const char *name, int rgb) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", golden_dir, name);
+  FILE *f = fopen(path, "r");
+  if (!f) fail_msg("cannot open %s", path);
+  char line[16384];
+  int cases = 0;
   while (fgets(line, sizeof line, f)) {
     if (line[0] == '#' || line[0] == '\n') continue;
-    char *s = line, *end;
-    char kind = *s;
-    s++;
-    int32_t K = (int32_t)strtol(s, &end, 10);
-    s = end;
+    char kind = line[0], *s = line + 1;
+    int32_t K = (int32_t)next_num(&s);
     assert_true(K >= 1 && K <= KMAX);
     ds__bins bins;
-    bins.count = (int32_t)strtol(s, &end, 10);
-    s = end;
-    bins.lo = (float)strtod(s, &end);
-    s = end;
-    bins.hi = (float)strtod(s, &end);
-    s = end;
-    float x = (float)strtod(s, &end);
-    s = end;
-    double want = strtod(s, &end), want_g[3 * KMAX], want_gx;
-    s = end;
-    float p[3 * KMAX], g[3 * KMAX];
-    for (int32_t i = 0; i < 3 * K; i++, s = end) p[i] = (float)strtod(s, &end);
-    for (int32_t i = 0; i < 3 * K; i++, s = end) want_g[i] = strtod(s, &end);
-    want_gx = strtod(s, &end);
-    assert_true(end != s);
-
-    double got, gx = 0.0;
-    if (kind == 'c') {
-      got = ds__mix_log_density(p, K, x, g, &gx);
-    } else {
-      assert_int_equal(kind, 'd');
-      got = ds__mix_log_mass(p, K, &bins, x, g);
-      disc++;
-    }
-    if (!close_to(got, want, 1e-5))
-      fail_msg("case %d (%c K=%d x=%g): log p %.10g, torch %.10g", cases, kind, K, x, got, want);
-    for (int32_t i = 0; i < 3 * K; i++)
-      if (!close_to(g[i], want_g[i], 1e-5))
-        fail_msg("case %d (%c K=%d x=%g): grad[%d] %.10g, torch %.10g", cases, kind, K, x, i, g[i],
+    bins.count = (int32_t)next_num(&s);
+    bins.lo = (float)next_num(&s);
+    bins.hi = (float)next_num(&s);
+    int32_t nx = rgb ? 3 : 1, np = rgb ? 10 * K : 3 * K;
+    float x[3], p[10 * KMAX], g[10 * KMAX];
+    double want_g[10 * KMAX], want_gx[3], gx[3] = {0, 0, 0};
+    for (int32_t i = 0; i < nx; i++) x[i] = (float)next_num(&s);
+    double want = next_num(&s), got;
+    for (int32_t i = 0; i < np; i++) p[i] = (float)next_num(&s);
+    for (int32_t i = 0; i < np; i++) want_g[i] = next_num(&s);
+    for (int32_t i = 0; i < nx; i++) want_gx[i] = next_num(&s);
+    int continuous = kind == 'c' || kind == 'C';
+    if (rgb)
+      got = ds__mix_rgb_log_prob(p, K, continuous ? NULL : &bins, x, g, gx);
+    else if (continuous)
+      got = ds__mix_log_density(p, K, x[0], g, gx);
+    else
+      got = ds__mix_log_mass(p, K, &bins, x[0], g);
+    /* measured: log p within 2e-13, gradients within float rounding (6e-8) */
+    if (!close_to(got, want, 1e-9))
+      fail_msg("%s case %d (%c K=%d): log p %.10g, torch %.10g", name, cases, kind, K, got, want);
+    for (int32_t i = 0; i < np; i++)
+      if (!close_to(g[i], want_g[i], 1e-6))
+        fail_msg("%s case %d (%c K=%d): grad[%d] %.10g, torch %.10g", name, cases, kind, K, i, g[i],
                  want_g[i]);
-    if (kind == 'c' && !close_to(gx, want_gx, 1e-5))
-      fail_msg("case %d: grad_x %.10g, torch %.10g", cases, gx, want_gx);
+    for (int32_t i = 0; i < nx && continuous; i++)
+      if (!close_to(gx[i], want_gx[i], 1e-6))
+        fail_msg("%s case %d: grad_x[%d] %.10g, torch %.10g", name, cases, i, gx[i], want_gx[i]);
     cases++;
   }
   fclose(f);
-  assert_true(cases >= 60 && disc >= 30);
+  return cases;
+}
+
+static void golden_values(void **state) {
+  (void)state;
+  assert_true(check_golden_file("mixture_golden.txt", 0) >= 60);
+}
+
+static void golden_values_rgb(void **state) {
+  (void)state;
+  assert_true(check_golden_file("mixture_rgb_golden.txt", 1) >= 30);
 }
 
 /* ---- gradients vs central differences ---- */
@@ -443,58 +458,181 @@ static void extreme_parameters_stay_finite(void **state) {
   assert_int_equal(ds__bins_index(&b8, NAN), -1);
 }
 
-/* ---- RGB coupling ---- */
+/* ---- RGB joint mixture ---- */
 
-static void rgb_coupling(void **state) {
-  (void)state;
-  enum { K = 3 };
-  const float coeffs[3 * K] = {0.3f, -1.2f, 2.0f, 0.0f, 0.7f, -0.4f, 1.5f, -2.5f, 0.1f};
-  const float mg0[K] = {0.1f, -0.2f, 0.3f}, mb0[K] = {-0.5f, 0.0f, 0.25f};
-  const float xr = 0.6f, xg = -0.35f;
-  float mg[K], mb[K];
-  memcpy(mg, mg0, sizeof mg);
-  memcpy(mb, mb0, sizeof mb);
-  ds__mix_rgb_couple(coeffs, K, xr, xg, mg, mb);
-  for (int k = 0; k < K; k++) {
-    assert_true(fabs(mg[k] - (mg0[k] + tanh(coeffs[k]) * xr)) < 1e-6);
-    assert_true(fabs(mb[k] - (mb0[k] + tanh(coeffs[K + k]) * xr + tanh(coeffs[2 * K + k]) * xg)) <
-                1e-6);
-  }
-  /* backward of L = sum_k wg_k mu_G[k] + wb_k mu_B[k] against central differences */
-  const float wg[K] = {1.0f, -2.0f, 0.5f}, wb[K] = {0.25f, 1.5f, -1.0f};
-  float gc[3 * K];
-  double gxr = 0, gxg = 0;
-  ds__mix_rgb_couple_backward(coeffs, K, xr, xg, wg, wb, gc, &gxr, &gxg);
-  float c[3 * K];
-  memcpy(c, coeffs, sizeof c);
-  const double h = 1e-3;
-  for (int i = 0; i <= 3 * K + 1; i++) {
-    double f[2];
-    for (int sgn = 0; sgn < 2; sgn++) {
-      double d = sgn ? -h : h;
-      float cc[3 * K];
-      memcpy(cc, c, sizeof cc);
-      double r = xr, gg = xg;
-      if (i < 3 * K)
-        cc[i] = (float)(cc[i] + d);
-      else if (i == 3 * K)
-        r += d;
-      else
-        gg += d;
-      f[sgn] = 0;
-      for (int k = 0; k < K; k++)
-        f[sgn] += wg[k] * (tanh((double)cc[k]) * r) +
-                  wb[k] * (tanh((double)cc[K + k]) * r + tanh((double)cc[2 * K + k]) * gg);
-    }
-    double denom = i < 3 * K ? (double)(float)(c[i] + h) - (double)(float)(c[i] - h) : 2 * h;
-    double fd = (f[0] - f[1]) / denom;
-    double got = i < 3 * K ? gc[i] : i == 3 * K ? gxr : gxg;
-    assert_true(close_to(got, fd, 1e-5));
+static void rgb_params(float *p, int32_t K, uint64_t seed, float s_lo, float s_hi) {
+  for (int32_t i = 0; i < 10 * K; i++) {
+    double u = ds__uniform_at(seed, 9, (uint64_t)i);
+    int32_t blk = i < K ? -1 : (i - K) % (3 * K) / K; /* -1 logits, 0 means, 1 scales, 2 coeffs */
+    double v = blk == -1  ? 4.0 * u - 2.0
+               : blk == 0 ? 2.0 * u - 1.0
+               : blk == 1 ? s_lo + (s_hi - s_lo) * u
+                          : 3.0 * u - 1.5;
+    p[i] = (float)(round(v * 1024.0) / 1024.0);
   }
 }
 
+static double rgb_eval(const float *p, int32_t K, const ds__bins *bins, const float *x) {
+  return ds__mix_rgb_log_prob(p, K, bins, x, NULL, NULL);
+}
+
+static void rgb_gradients(void **state) {
+  (void)state;
+  const ds__bins b8 = {256, -1.0f, 1.0f};
+  const float xs[][3] = {{-0.25f, 0.5f, 0.125f}, {-1.0f, 1.0f, 0.0f}, {0.75f, -0.875f, 3.0f}};
+  float p[10 * KMAX], g[10 * KMAX];
+  for (int32_t K = 1; K <= 4; K += 3)
+    for (int variant = 0; variant < 2; variant++)
+      for (int disc = 0; disc < 2; disc++)
+        for (size_t j = 0; j < sizeof xs / sizeof xs[0]; j++) {
+          const ds__bins *bins = disc ? &b8 : NULL;
+          rgb_params(p, K, (uint64_t)(1000 + 10 * K + variant), variant ? -8.5f : -3.0f,
+                     variant ? -5.0f : 0.5f);
+          float x[3] = {xs[j][0], xs[j][1], xs[j][2]};
+          double gx[3];
+          assert_true(isfinite(ds__mix_rgb_log_prob(p, K, bins, x, g, gx)));
+          const double h = 0x1p-20;
+          for (int32_t i = 0; i < 10 * K; i++) {
+            float keep = p[i], up = (float)(keep + h), dn = (float)(keep - h);
+            p[i] = up;
+            double fu = rgb_eval(p, K, bins, x);
+            p[i] = dn;
+            double fd = (fu - rgb_eval(p, K, bins, x)) / ((double)up - (double)dn);
+            p[i] = keep;
+            if (!close_to(g[i], fd, 2e-5))
+              fail_msg("rgb K=%d disc=%d x#%zu: grad[%d] %.10g, fd %.10g", K, disc, j, i, g[i], fd);
+          }
+          for (int c = 0; c < 3; c++) {
+            float keep = x[c], up = (float)(keep + h), dn = (float)(keep - h);
+            x[c] = up;
+            double fu = rgb_eval(p, K, bins, x);
+            x[c] = dn;
+            double fd = disc ? 0.0 : (fu - rgb_eval(p, K, bins, x)) / ((double)up - (double)dn);
+            x[c] = keep;
+            if (!close_to(gx[c], fd, 2e-5))
+              fail_msg("rgb K=%d disc=%d: grad_x[%d] %.10g, fd %.10g", K, disc, c, gx[c], fd);
+          }
+        }
+}
+
+/* One component: the joint is the product of the three scalar conditionals. */
+static void rgb_single_component_factorises(void **state) {
+  (void)state;
+  const ds__bins b8 = {256, -1.0f, 1.0f};
+  float p[10];
+  rgb_params(p, 1, 1100, -4.0f, 0.0f);
+  const float x[3] = {0.2f, -0.6f, 0.9f};
+  for (int disc = 0; disc < 2; disc++) {
+    double xv[3], sum = 0;
+    for (int c = 0; c < 3; c++)
+      xv[c] = disc ? ds__bins_centre(&b8, ds__bins_index(&b8, x[c])) : x[c];
+    double mu[3] = {p[1], p[4] + tanh(p[3]) * xv[0],
+                    p[7] + tanh(p[6]) * xv[0] + tanh(p[9]) * xv[1]};
+    for (int c = 0; c < 3; c++) {
+      /* scalar params {logit, mean, log-scale}; shift x instead of rounding the mean to float */
+      float q[3] = {0.0f, 0.0f, p[2 + 3 * c]};
+      float xc = (float)(xv[c] - mu[c]);
+      if (disc) {
+        ds__bins shifted = {256, (float)(-1.0 - mu[c]), (float)(1.0 - mu[c])};
+        sum += ds__mix_log_mass(q, 1, &shifted, xc, NULL);
+      } else {
+        sum += ds__mix_log_density(q, 1, xc, NULL, NULL);
+      }
+    }
+    assert_true(close_to(ds__mix_rgb_log_prob(p, 1, disc ? &b8 : NULL, x, NULL, NULL), sum, 1e-5));
+  }
+}
+
+/* Over a 5-level grid the 125 joint masses sum to 1 and both samplers hit them. */
+static void rgb_masses_and_sampling(void **state) {
+  (void)state;
+  const ds__bins b5 = {5, -1.0f, 1.0f};
+  enum { K = 3, CELLS = 125, N = 60000 };
+  float p[10 * K];
+  rgb_params(p, K, 1200, -1.5f, 0.0f);
+  double mass[CELLS], sum = 0;
+  for (int i = 0; i < CELLS; i++) {
+    float x[3] = {ds__bins_centre(&b5, i / 25), ds__bins_centre(&b5, i / 5 % 5),
+                  ds__bins_centre(&b5, i % 5)};
+    mass[i] = exp(ds__mix_rgb_log_prob(p, K, &b5, x, NULL, NULL));
+    sum += mass[i];
+  }
+  assert_true(fabs(sum - 1.0) < 1e-6);
+  assert_int_equal(ds__mix_rgb_uniforms_needed(K, DS__MIX_SAMPLE_BISECT), 3);
+  assert_int_equal(ds__mix_rgb_uniforms_needed(K, DS__MIX_SAMPLE_GUMBEL), K + 3);
+  for (int32_t method = 0; method < 2; method++) {
+    int32_t nu = ds__mix_rgb_uniforms_needed(K, method), n[CELLS] = {0};
+    for (int32_t s = 0; s < N; s++) {
+      double u[K + 3];
+      float x[3];
+      for (int32_t j = 0; j < nu; j++)
+        u[j] = ds__uniform_at(11, DS__STREAM_SAMPLE, (uint64_t)s * (uint64_t)nu + (uint64_t)j);
+      ds__mix_rgb_sample(p, K, &b5, method, u, x);
+      int32_t cell = 0;
+      for (int c = 0; c < 3; c++) {
+        int32_t b = ds__bins_index(&b5, x[c]);
+        assert_true(b >= 0 && x[c] == ds__bins_centre(&b5, b));
+        cell = cell * 5 + b;
+      }
+      n[cell]++;
+    }
+    double chi = 0, rest_e = 0, rest_n = 0;
+    int df = -1;
+    for (int i = 0; i < CELLS; i++) {
+      double e = N * mass[i];
+      if (e < 5) {
+        rest_e += e;
+        rest_n += n[i];
+      } else {
+        chi += (n[i] - e) * (n[i] - e) / e;
+        df++;
+      }
+    }
+    if (rest_e >= 5) {
+      chi += (rest_n - rest_e) * (rest_n - rest_e) / rest_e;
+      df++;
+    }
+    if (!(chi < df + 6 * sqrt(2.0 * df)))
+      fail_msg("rgb method %d: chi2 %g, %d df", method, chi, df);
+  }
+}
+
+/* Continuous RGB samples: R's marginal is the scalar mixture of R's parameters. */
+static void rgb_continuous_red_marginal(void **state) {
+  (void)state;
+  enum { K = 4 };
+  float p[10 * K], q[3 * K];
+  rgb_params(p, K, 1300, -3.0f, 0.0f);
+  for (int32_t k = 0; k < K; k++) {
+    q[k] = p[k];
+    q[K + k] = p[K + k];
+    q[2 * K + k] = p[2 * K + k];
+  }
+  float *r = malloc(NS * sizeof(float));
+  for (int32_t method = 0; method < 2; method++) {
+    int32_t nu = ds__mix_rgb_uniforms_needed(K, method);
+    for (int32_t s = 0; s < NS; s++) {
+      double u[K + 3];
+      float x[3];
+      for (int32_t j = 0; j < nu; j++)
+        u[j] = ds__uniform_at(12, DS__STREAM_SAMPLE, (uint64_t)s * (uint64_t)nu + (uint64_t)j);
+      ds__mix_rgb_sample(p, K, NULL, method, u, x);
+      assert_true(isfinite(x[0]) && isfinite(x[1]) && isfinite(x[2]));
+      r[s] = x[0];
+    }
+    qsort(r, NS, sizeof(float), cmp_float);
+    double d = 0;
+    for (int32_t i = 0; i < NS; i++) {
+      double f = ds__mix_cdf(q, K, r[i]);
+      d = fmax(d, fmax(f - (double)i / NS, (double)(i + 1) / NS - f));
+    }
+    if (!(d < 1.95 / sqrt(NS))) fail_msg("rgb method %d: KS D of R = %g", method, d);
+  }
+  free(r);
+}
+
 int main(int argc, char **argv) {
-  if (argc > 1) golden_path = argv[1];
+  if (argc > 1) golden_dir = argv[1];
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(golden_values),
       cmocka_unit_test(gradients_continuous),
@@ -507,7 +645,11 @@ int main(int argc, char **argv) {
       cmocka_unit_test(discretized_sampling_matches_masses),
       cmocka_unit_test(bisection_bin_is_exact),
       cmocka_unit_test(extreme_parameters_stay_finite),
-      cmocka_unit_test(rgb_coupling),
+      cmocka_unit_test(golden_values_rgb),
+      cmocka_unit_test(rgb_gradients),
+      cmocka_unit_test(rgb_single_component_factorises),
+      cmocka_unit_test(rgb_masses_and_sampling),
+      cmocka_unit_test(rgb_continuous_red_marginal),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

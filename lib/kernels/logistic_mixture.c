@@ -42,80 +42,35 @@ static void ds__lse_add(ds__lse *a, double v) {
 
 static double ds__lse_value(const ds__lse *a) { return a->s == 0.0 ? -INFINITY : a->m + log(a->s); }
 
-/* Clamped log-scale of component k, and 1 if its gradient passes (raw >= bound). */
-static double ds__log_scale(const float *p, int32_t K, int32_t k, int *passes) {
-  float s = p[2 * K + k];
-  *passes = !(s < DS__MIX_LOG_SCALE_MIN);
-  return s < DS__MIX_LOG_SCALE_MIN ? (double)DS__MIX_LOG_SCALE_MIN : (double)s;
-}
-
 static double ds__logits_lse(const float *p, int32_t K) {
   ds__lse a = {0.0, 0.0};
   for (int32_t k = 0; k < K; k++) ds__lse_add(&a, p[k]);
   return ds__lse_value(&a);
 }
 
-/* log Logistic(x; mu, e^s) of component k and its partials w.r.t. mu, s (clamped) and x. */
-static double ds__comp_log_pdf(const float *p, int32_t K, int32_t k, double x, double *d_mu,
-                               double *d_s, double *d_x) {
-  int passes;
-  double s = ds__log_scale(p, K, k, &passes), inv = exp(-s);
-  double z = (x - (double)p[K + k]) * inv;
-  if (d_mu) {
+static double ds__clamp_log_scale(float s) {
+  return s < DS__MIX_LOG_SCALE_MIN ? (double)DS__MIX_LOG_SCALE_MIN : (double)s;
+}
+
+/* ---- one logistic component: d[0..3) = partials w.r.t. mu, raw log-scale (0 where
+ * clamped), x; d may be NULL ---- */
+
+static double ds__logistic_log_pdf(double mu, float s_raw, double x, double *d) {
+  double s = ds__clamp_log_scale(s_raw), inv = exp(-s), z = (x - mu) * inv;
+  if (d) {
     double th = tanh(0.5 * z); /* d/dz log pdf = -tanh(z/2) */
-    *d_mu = th * inv;
-    *d_s = passes ? z * th - 1.0 : 0.0;
-    *d_x = -th * inv;
+    d[0] = th * inv;
+    d[1] = s_raw < DS__MIX_LOG_SCALE_MIN ? 0.0 : z * th - 1.0;
+    d[2] = -th * inv;
   }
   return -z - s - 2.0 * ds__softplus(-z);
 }
 
-/* Shared tail of the two log-likelihoods: log p = LSE_k(logit_k + l_k) - LSE(logits) and
- * d/d logit_k = r_k - pi_k with r the posterior over components. comp(k, d_mu, d_s, d_x)
- * gives l_k; it is evaluated twice (no scratch memory), identically both times. */
-typedef double (*ds__comp_fn)(const void *ctx, int32_t k, double *d_mu, double *d_s, double *d_x);
-
-static double ds__mix_loglik(const float *p, int32_t K, ds__comp_fn comp, const void *ctx,
-                             float *grad_p, double *grad_x) {
-  double lse0 = ds__logits_lse(p, K);
-  ds__lse a = {0.0, 0.0};
-  for (int32_t k = 0; k < K; k++) ds__lse_add(&a, (double)p[k] + comp(ctx, k, NULL, NULL, NULL));
-  double lse1 = ds__lse_value(&a);
-  if (grad_p || grad_x) {
-    double gx = 0.0;
-    for (int32_t k = 0; k < K; k++) {
-      double d_mu, d_s, d_x;
-      double l = comp(ctx, k, &d_mu, &d_s, &d_x);
-      double r = exp((double)p[k] + l - lse1), pi = exp((double)p[k] - lse0);
-      if (grad_p) {
-        grad_p[k] = (float)(r - pi);
-        grad_p[K + k] = ds__saturate(r * d_mu);
-        grad_p[2 * K + k] = ds__saturate(r * d_s);
-      }
-      gx += r * d_x;
-    }
-    if (grad_x) *grad_x = gx;
-  }
-  return lse1 - lse0;
-}
-
-typedef struct ds__cont_ctx {
-  const float *p;
-  int32_t K;
-  double x;
-} ds__cont_ctx;
-
-static double ds__cont_comp(const void *ctx, int32_t k, double *d_mu, double *d_s, double *d_x) {
-  const ds__cont_ctx *c = ctx;
-  return ds__comp_log_pdf(c->p, c->K, k, c->x, d_mu, d_s, d_x);
-}
-
-double ds__mix_log_density(const float *p, int32_t K, float x, float *grad_p, double *grad_x) {
-  ds__cont_ctx c = {p, K, (double)x};
-  return ds__mix_loglik(p, K, ds__cont_comp, &c, grad_p, grad_x);
-}
-
-/* ---- discretized ---- */
+/* A snapped observation: bin b of count, its centre and edges c -/+ h, log(2h). */
+typedef struct ds__bin {
+  int32_t b, count;
+  double centre, lo_edge, hi_edge, log_width;
+} ds__bin;
 
 static double ds__bins_step(const ds__bins *bins) {
   return ((double)bins->hi - (double)bins->lo) / (double)(bins->count - 1);
@@ -133,118 +88,271 @@ float ds__bins_centre(const ds__bins *bins, int32_t b) {
   return (float)((double)bins->lo + (double)b * ds__bins_step(bins));
 }
 
-typedef struct ds__disc_ctx {
-  const float *p;
-  int32_t K;
-  int32_t b, count;
-  double centre, lo_edge, hi_edge, log_width; /* edges c -/+ h, log(2h) */
-} ds__disc_ctx;
+/* Returns 0 for a NaN x. */
+static int ds__bin_of(const ds__bins *bins, float x, ds__bin *out) {
+  int32_t b = ds__bins_index(bins, x);
+  if (b < 0) return 0;
+  double step = ds__bins_step(bins), lo = (double)bins->lo;
+  out->b = b;
+  out->count = bins->count;
+  out->centre = lo + (double)b * step;
+  out->lo_edge = lo + ((double)b - 0.5) * step;
+  out->hi_edge = lo + ((double)b + 0.5) * step;
+  out->log_width = log(step);
+  return 1;
+}
 
-/* log P_k(bin) with PixelCNN++'s branches; a = (c + h - mu)/scale, b = (c - h - mu)/scale. */
-static double ds__disc_comp(const void *ctx, int32_t k, double *d_mu, double *d_s, double *d_x) {
-  const ds__disc_ctx *c = ctx;
-  int passes;
-  double s = ds__log_scale(c->p, c->K, k, &passes), inv = exp(-s), mu = (double)c->p[c->K + k];
+/* log P(bin) under one logistic, with PixelCNN++'s branches; a = (c + h - mu)/scale,
+ * b = (c - h - mu)/scale. d[2] (x) is 0: the mass is constant within a bin. */
+static double ds__logistic_log_mass(double mu, float s_raw, const ds__bin *bin, double *d) {
+  double s = ds__clamp_log_scale(s_raw), inv = exp(-s);
   double l, g_mu, g_s;
-  if (c->b == 0) { /* log CDF(c + h) = -softplus(-a) */
-    double a = (c->hi_edge - mu) * inv, sa = ds__sigmoid(-a);
+  if (bin->b == 0) { /* log CDF(c + h) = -softplus(-a) */
+    double a = (bin->hi_edge - mu) * inv, sa = ds__sigmoid(-a);
     l = -ds__softplus(-a);
     g_mu = -inv * sa;
     g_s = -a * sa;
-  } else if (c->b == c->count - 1) { /* log(1 - CDF(c - h)) = -softplus(b) */
-    double bb = (c->lo_edge - mu) * inv, sb = ds__sigmoid(bb);
+  } else if (bin->b == bin->count - 1) { /* log(1 - CDF(c - h)) = -softplus(b) */
+    double bb = (bin->lo_edge - mu) * inv, sb = ds__sigmoid(bb);
     l = -ds__softplus(bb);
     g_mu = inv * sb;
     g_s = bb * sb;
   } else {
-    double a = (c->hi_edge - mu) * inv, bb = (c->lo_edge - mu) * inv, t = a - bb;
+    double a = (bin->hi_edge - mu) * inv, bb = (bin->lo_edge - mu) * inv, t = a - bb;
     /* sigma(a) - sigma(b) = sigma(a) sigma(-b) (1 - e^-(a-b)): no cancellation in either tail */
     l = -ds__softplus(-a) - ds__softplus(bb) + log(-expm1(-t));
-    if (l > log(DS__MIX_DELTA_MIN)) {
-      /* the 1/expm1(t) terms of d/da and d/db cancel in d/dmu and combine to t/expm1(t) in d/ds */
-      double sa = ds__sigmoid(-a), sb = ds__sigmoid(bb);
-      g_mu = -inv * (sa - sb);
-      g_s = -(a * sa - bb * sb + (t < 1e-300 ? 1.0 : t / expm1(t)));
-    } else { /* pdf at the centre times the bin width */
-      double dx;
-      l = ds__comp_log_pdf(c->p, c->K, k, c->centre, &g_mu, &g_s, &dx) + c->log_width;
-      if (d_mu) {
-        *d_mu = g_mu;
-        *d_s = g_s; /* already 0 when clamped */
-        *d_x = 0.0;
-      }
+    if (!(l > log(DS__MIX_DELTA_MIN))) { /* pdf at the centre times the bin width */
+      l = ds__logistic_log_pdf(mu, s_raw, bin->centre, d) + bin->log_width;
+      if (d) d[2] = 0.0;
       return l;
     }
+    /* the 1/expm1(t) terms of d/da and d/db cancel in d/dmu and combine to t/expm1(t) in d/ds */
+    double sa = ds__sigmoid(-a), sb = ds__sigmoid(bb);
+    g_mu = -inv * (sa - sb);
+    g_s = -(a * sa - bb * sb + (t < 1e-300 ? 1.0 : t / expm1(t)));
   }
-  if (d_mu) {
-    *d_mu = g_mu;
-    *d_s = passes ? g_s : 0.0;
-    *d_x = 0.0;
+  if (d) {
+    d[0] = g_mu;
+    d[1] = s_raw < DS__MIX_LOG_SCALE_MIN ? 0.0 : g_s;
+    d[2] = 0.0;
   }
   return l;
 }
 
+/* Continuous (bin NULL, at x) or discretized (at bin). */
+static double ds__logistic_log_prob(double mu, float s_raw, const ds__bin *bin, double x,
+                                    double *d) {
+  return bin ? ds__logistic_log_mass(mu, s_raw, bin, d) : ds__logistic_log_pdf(mu, s_raw, x, d);
+}
+
+/* ---- scalar heads: log p = LSE_k(logit_k + l_k) - LSE(logits); d/d logit_k = r_k - pi_k
+ * with r the posterior over components. l_k is evaluated twice (pass 1 for the LSE, pass 2
+ * for the gradients) to need no scratch memory; both passes compute identical values. ---- */
+
+static double ds__mix_loglik(const float *p, int32_t K, const ds__bin *bin, double x, float *grad_p,
+                             double *grad_x) {
+  double lse0 = ds__logits_lse(p, K);
+  ds__lse a = {0.0, 0.0};
+  for (int32_t k = 0; k < K; k++)
+    ds__lse_add(&a, (double)p[k] + ds__logistic_log_prob(p[K + k], p[2 * K + k], bin, x, NULL));
+  double lse1 = ds__lse_value(&a);
+  if (grad_p || grad_x) {
+    double gx = 0.0;
+    for (int32_t k = 0; k < K; k++) {
+      double d[3];
+      double l = ds__logistic_log_prob(p[K + k], p[2 * K + k], bin, x, d);
+      double r = exp((double)p[k] + l - lse1), pi = exp((double)p[k] - lse0);
+      if (grad_p) {
+        grad_p[k] = (float)(r - pi);
+        grad_p[K + k] = ds__saturate(r * d[0]);
+        grad_p[2 * K + k] = ds__saturate(r * d[1]);
+      }
+      gx += r * d[2];
+    }
+    if (grad_x) *grad_x = gx;
+  }
+  return lse1 - lse0;
+}
+
+double ds__mix_log_density(const float *p, int32_t K, float x, float *grad_p, double *grad_x) {
+  return ds__mix_loglik(p, K, NULL, (double)x, grad_p, grad_x);
+}
+
 double ds__mix_log_mass(const float *p, int32_t K, const ds__bins *bins, float x, float *grad_p) {
-  int32_t b = ds__bins_index(bins, x);
-  if (b < 0) {
+  ds__bin bin;
+  if (!ds__bin_of(bins, x, &bin)) {
     if (grad_p)
       for (int32_t i = 0; i < 3 * K; i++) grad_p[i] = NAN;
     return NAN;
   }
-  double step = ds__bins_step(bins), lo = (double)bins->lo;
-  ds__disc_ctx c = {p,
-                    K,
-                    b,
-                    bins->count,
-                    lo + (double)b * step,
-                    lo + ((double)b - 0.5) * step,
-                    lo + ((double)b + 0.5) * step,
-                    log(step)};
-  return ds__mix_loglik(p, K, ds__disc_comp, &c, grad_p, NULL);
+  return ds__mix_loglik(p, K, &bin, bin.centre, grad_p, NULL);
 }
 
-/* ---- CDF and sampling ---- */
+/* ---- RGB joint mixture (layout in the header) ---- */
 
-/* Mixture CDF (upper = 0) or survival function (upper = 1) at x, given LSE of the logits. */
-static double ds__mix_tail(const float *p, int32_t K, double lse0, double x, int upper) {
+#define DS__RGB_MEAN(K, c, k) ((K) + 3 * (K) * (c) + (k))
+#define DS__RGB_SCALE(K, c, k) ((K) + 3 * (K) * (c) + (K) + (k))
+#define DS__RGB_COEFF(K, c, k) ((K) + 3 * (K) * (c) + 2 * (K) + (k))
+
+/* The three tanh coefficients of component k (c0 from R's block, c1 G's, c2 B's). */
+static void ds__rgb_coeffs(const float *p, int32_t K, int32_t k, double c[3]) {
+  for (int j = 0; j < 3; j++) c[j] = tanh((double)p[DS__RGB_COEFF(K, j, k)]);
+}
+
+/* Coupled mean of channel ch for component k (coefficients c from ds__rgb_coeffs) given the
+ * values xv of the channels before it. */
+static double ds__rgb_mean(const float *p, int32_t K, int32_t k, int ch, const double *c,
+                           const double *xv) {
+  double mu = (double)p[DS__RGB_MEAN(K, ch, k)];
+  if (ch == 1) mu += c[0] * xv[0];
+  if (ch == 2) mu += c[1] * xv[0] + c[2] * xv[1];
+  return mu;
+}
+
+/* Sum over channels 0..n of component k's log-probabilities at xv (bin NULL: continuous). */
+static double ds__rgb_comp(const float *p, int32_t K, int32_t k, const ds__bin *bin,
+                           const double *xv, int n, double d[3][3]) {
+  double c[3], l = 0.0;
+  ds__rgb_coeffs(p, K, k, c);
+  for (int ch = 0; ch < n; ch++)
+    l += ds__logistic_log_prob(ds__rgb_mean(p, K, k, ch, c, xv), p[DS__RGB_SCALE(K, ch, k)],
+                               bin ? &bin[ch] : NULL, xv[ch], d ? d[ch] : NULL);
+  return l;
+}
+
+double ds__mix_rgb_log_prob(const float *p, int32_t K, const ds__bins *bins, const float x[3],
+                            float *grad_p, double *grad_x) {
+  ds__bin bin[3];
+  double xv[3];
+  for (int ch = 0; ch < 3; ch++) {
+    if (bins && !ds__bin_of(bins, x[ch], &bin[ch])) {
+      if (grad_p)
+        for (int32_t i = 0; i < 10 * K; i++) grad_p[i] = NAN;
+      if (grad_x) grad_x[0] = grad_x[1] = grad_x[2] = NAN;
+      return NAN;
+    }
+    xv[ch] = bins ? bin[ch].centre : (double)x[ch];
+  }
+  const ds__bin *bp = bins ? bin : NULL;
+  double lse0 = ds__logits_lse(p, K);
+  ds__lse a = {0.0, 0.0};
+  for (int32_t k = 0; k < K; k++)
+    ds__lse_add(&a, (double)p[k] + ds__rgb_comp(p, K, k, bp, xv, 3, NULL));
+  double lse1 = ds__lse_value(&a);
+  if (grad_p || grad_x) {
+    double gx[3] = {0.0, 0.0, 0.0};
+    for (int32_t k = 0; k < K; k++) {
+      double d[3][3], c[3];
+      double l = ds__rgb_comp(p, K, k, bp, xv, 3, d);
+      double r = exp((double)p[k] + l - lse1), pi = exp((double)p[k] - lse0);
+      ds__rgb_coeffs(p, K, k, c);
+      if (grad_p) {
+        grad_p[k] = (float)(r - pi);
+        for (int ch = 0; ch < 3; ch++) {
+          grad_p[DS__RGB_MEAN(K, ch, k)] = ds__saturate(r * d[ch][0]);
+          grad_p[DS__RGB_SCALE(K, ch, k)] = ds__saturate(r * d[ch][1]);
+        }
+        /* mu_G = m_G + c0 x_R, mu_B = m_B + c1 x_R + c2 x_G, dc/draw = 1 - c^2 */
+        grad_p[DS__RGB_COEFF(K, 0, k)] = ds__saturate(r * d[1][0] * xv[0] * (1.0 - c[0] * c[0]));
+        grad_p[DS__RGB_COEFF(K, 1, k)] = ds__saturate(r * d[2][0] * xv[0] * (1.0 - c[1] * c[1]));
+        grad_p[DS__RGB_COEFF(K, 2, k)] = ds__saturate(r * d[2][0] * xv[1] * (1.0 - c[2] * c[2]));
+      }
+      gx[0] += r * (d[0][2] + d[1][0] * c[0] + d[2][0] * c[1]);
+      gx[1] += r * (d[1][2] + d[2][0] * c[2]);
+      gx[2] += r * d[2][2];
+    }
+    if (grad_x)
+      for (int ch = 0; ch < 3; ch++) grad_x[ch] = bins ? 0.0 : gx[ch];
+  }
+  return lse1 - lse0;
+}
+
+/* ---- CDF and sampling ----
+ * A view is one channel's conditional mixture: the scalar 3K layout (ch < 0), or RGB channel
+ * ch given the channels before it, whose log-probabilities are added to the logits (posterior
+ * component weights) and which shift the means. */
+typedef struct ds__mix_view {
+  const float *p;
+  int32_t K;
+  int ch;
+  const ds__bin *prev_bin; /* bins of the previous channels, NULL if continuous */
+  const double *prev_x;
+} ds__mix_view;
+
+static void ds__view_comp(const ds__mix_view *v, int32_t k, double *logw, double *mu,
+                          double *log_scale) {
+  const float *p = v->p;
+  int32_t K = v->K;
+  if (v->ch < 0) {
+    *logw = p[k];
+    *mu = p[K + k];
+    *log_scale = ds__clamp_log_scale(p[2 * K + k]);
+    return;
+  }
+  double c[3];
+  ds__rgb_coeffs(p, K, k, c);
+  *logw = (double)p[k] + ds__rgb_comp(p, K, k, v->prev_bin, v->prev_x, v->ch, NULL);
+  *mu = ds__rgb_mean(p, K, k, v->ch, c, v->prev_x);
+  *log_scale = ds__clamp_log_scale(p[DS__RGB_SCALE(K, v->ch, k)]);
+}
+
+static double ds__view_lse(const ds__mix_view *v) {
+  ds__lse a = {0.0, 0.0};
+  for (int32_t k = 0; k < v->K; k++) {
+    double lw, mu, s;
+    ds__view_comp(v, k, &lw, &mu, &s);
+    ds__lse_add(&a, lw);
+  }
+  return ds__lse_value(&a);
+}
+
+/* Mixture CDF (upper = 0) or survival function (upper = 1) at x; lse = ds__view_lse(v). */
+static double ds__view_tail(const ds__mix_view *v, double lse, double x, int upper) {
   double f = 0.0;
-  for (int32_t k = 0; k < K; k++) {
-    int passes;
-    double s = ds__log_scale(p, K, k, &passes);
-    double z = (x - (double)p[K + k]) * exp(-s);
-    f += exp((double)p[k] - lse0) * ds__sigmoid(upper ? -z : z);
+  for (int32_t k = 0; k < v->K; k++) {
+    double lw, mu, s;
+    ds__view_comp(v, k, &lw, &mu, &s);
+    double z = (x - mu) * exp(-s);
+    f += exp(lw - lse) * ds__sigmoid(upper ? -z : z);
   }
   return f;
 }
 
 double ds__mix_cdf(const float *p, int32_t K, float x) {
-  return fmin(1.0, ds__mix_tail(p, K, ds__logits_lse(p, K), (double)x, 0)); /* rounding */
+  ds__mix_view v = {p, K, -1, NULL, NULL};
+  double f = ds__view_tail(&v, ds__view_lse(&v), (double)x, 0);
+  return f > 1.0 ? 1.0 : f; /* the sum of weights can round above 1; NaN passes through */
 }
 
 int32_t ds__mix_uniforms_needed(int32_t K, int32_t method) {
   return method == DS__MIX_SAMPLE_GUMBEL ? K + 1 : 1;
 }
 
+int32_t ds__mix_rgb_uniforms_needed(int32_t K, int32_t method) {
+  return method == DS__MIX_SAMPLE_GUMBEL ? K + 3 : 3;
+}
+
 /* Inverse CDF by bisection. For u <= 1/2 solve F(x) = u, else S(x) = 1 - u (exact in double),
  * so both tails keep full relative precision. Bracket: with q = logit(u), every component has
  * CDF <= u at min_k(mu_k + e^s_k q) and >= u at max_k(...), hence so has the mixture. */
-static double ds__mix_quantile(const float *p, int32_t K, double u) {
-  double lse0 = ds__logits_lse(p, K);
+static double ds__view_quantile(const ds__mix_view *v, double u) {
+  double lse = ds__view_lse(v);
   int upper = u > 0.5;
   double target = upper ? 1.0 - u : u, q = log(u) - log1p(-u);
   double lo = INFINITY, hi = -INFINITY, smin = INFINITY;
-  for (int32_t k = 0; k < K; k++) {
-    int passes;
-    double sc = exp(ds__log_scale(p, K, k, &passes)), v = (double)p[K + k] + sc * q;
-    lo = fmin(lo, v);
-    hi = fmax(hi, v);
+  for (int32_t k = 0; k < v->K; k++) {
+    double lw, mu, s;
+    ds__view_comp(v, k, &lw, &mu, &s);
+    double sc = exp(s), b = mu + sc * q;
+    lo = fmin(lo, b);
+    hi = fmax(hi, b);
     smin = fmin(smin, sc);
   }
   /* float output: stop at 2^-26 relative, or far below the narrowest component's scale */
   for (int it = 0; it < DS__MIX_BISECT_MAX_ITERS; it++) {
     double w = hi - lo;
     if (!(w > 0x1p-26 * fmax(fabs(lo), fabs(hi)) && w > 1e-10 * smin)) break;
-    double mid = lo + 0.5 * w, f = ds__mix_tail(p, K, lse0, mid, upper);
+    double mid = lo + 0.5 * w, f = ds__view_tail(v, lse, mid, upper);
     if (upper ? f > target : f < target)
       lo = mid;
     else
@@ -254,14 +362,14 @@ static double ds__mix_quantile(const float *p, int32_t K, double u) {
 }
 
 /* Smallest bin whose upper edge has F >= u (S <= 1 - u for u > 1/2); the last bin is open. */
-static int32_t ds__mix_quantile_bin(const float *p, int32_t K, const ds__bins *bins, double u) {
-  double lse0 = ds__logits_lse(p, K), step = ds__bins_step(bins), lo_v = (double)bins->lo;
+static int32_t ds__view_quantile_bin(const ds__mix_view *v, const ds__bins *bins, double u) {
+  double lse = ds__view_lse(v), step = ds__bins_step(bins), lo_v = (double)bins->lo;
   int upper = u > 0.5;
   double target = upper ? 1.0 - u : u;
   int32_t lo = 0, hi = bins->count - 1;
   while (lo < hi) {
     int32_t mid = lo + (hi - lo) / 2;
-    double f = ds__mix_tail(p, K, lse0, lo_v + ((double)mid + 0.5) * step, upper);
+    double f = ds__view_tail(v, lse, lo_v + ((double)mid + 0.5) * step, upper);
     if (upper ? f <= target : f >= target)
       hi = mid;
     else
@@ -270,55 +378,64 @@ static int32_t ds__mix_quantile_bin(const float *p, int32_t K, const ds__bins *b
   return lo;
 }
 
+static float ds__view_sample_bisect(const ds__mix_view *v, const ds__bins *bins, double u) {
+  if (!bins) return (float)ds__view_quantile(v, u);
+  return ds__bins_centre(bins, ds__view_quantile_bin(v, bins, u));
+}
+
+/* Gumbel-max: argmax_k logit_k - log(-log u_k); ties go to the lower index. */
+static int32_t ds__gumbel_choice(const float *p, int32_t K, const double *u) {
+  int32_t best = 0;
+  double best_v = -INFINITY;
+  for (int32_t k = 0; k < K; k++) {
+    double v = (double)p[k] - log(-log(u[k]));
+    if (v > best_v) {
+      best_v = v;
+      best = k;
+    }
+  }
+  return best;
+}
+
+/* One logistic draw by inversion, snapped to a bin centre if discretized. */
+static float ds__logistic_draw(double mu, double log_scale, const ds__bins *bins, double u) {
+  double x = mu + exp(log_scale) * (log(u) - log1p(-u));
+  if (!bins) return (float)x;
+  int32_t b = ds__bins_index(bins, (float)x);
+  return ds__bins_centre(bins, b < 0 ? 0 : b);
+}
+
 float ds__mix_sample(const float *p, int32_t K, const ds__bins *bins, int32_t method,
                      const double *u) {
   if (method == DS__MIX_SAMPLE_GUMBEL) {
-    int32_t best = 0;
-    double best_v = -INFINITY;
-    for (int32_t k = 0; k < K; k++) {
-      double v = (double)p[k] - log(-log(u[k]));
-      if (v > best_v) {
-        best_v = v;
-        best = k;
-      }
+    int32_t k = ds__gumbel_choice(p, K, u);
+    return ds__logistic_draw(p[K + k], ds__clamp_log_scale(p[2 * K + k]), bins, u[K]);
+  }
+  ds__mix_view v = {p, K, -1, NULL, NULL};
+  return ds__view_sample_bisect(&v, bins, u[0]);
+}
+
+void ds__mix_rgb_sample(const float *p, int32_t K, const ds__bins *bins, int32_t method,
+                        const double *u, float x[3]) {
+  /* each drawn channel is conditioned on exactly as ds__mix_rgb_log_prob would see it */
+  ds__bin bin[3];
+  double xv[3] = {0.0, 0.0, 0.0};
+  double c[3];
+  int32_t k = method == DS__MIX_SAMPLE_GUMBEL ? ds__gumbel_choice(p, K, u) : 0;
+  ds__rgb_coeffs(p, K, k, c);
+  for (int ch = 0; ch < 3; ch++) {
+    if (method == DS__MIX_SAMPLE_GUMBEL) {
+      x[ch] = ds__logistic_draw(ds__rgb_mean(p, K, k, ch, c, xv),
+                                ds__clamp_log_scale(p[DS__RGB_SCALE(K, ch, k)]), bins, u[K + ch]);
+    } else {
+      ds__mix_view v = {p, K, ch, bins ? bin : NULL, xv};
+      x[ch] = ds__view_sample_bisect(&v, bins, u[ch]);
     }
-    int passes;
-    double s = ds__log_scale(p, K, best, &passes), uk = u[K];
-    double x = (double)p[K + best] + exp(s) * (log(uk) - log1p(-uk));
-    if (!bins) return (float)x;
-    int32_t b = ds__bins_index(bins, (float)x);
-    return ds__bins_centre(bins, b < 0 ? 0 : b);
+    if (bins) {
+      ds__bin_of(bins, x[ch], &bin[ch]);
+      xv[ch] = bin[ch].centre;
+    } else {
+      xv[ch] = (double)x[ch];
+    }
   }
-  if (!bins) return (float)ds__mix_quantile(p, K, u[0]);
-  return ds__bins_centre(bins, ds__mix_quantile_bin(p, K, bins, u[0]));
-}
-
-/* ---- RGB coupling ---- */
-
-void ds__mix_rgb_couple(const float *coeffs, int32_t K, float x_r, float x_g, float *mean_g,
-                        float *mean_b) {
-  for (int32_t k = 0; k < K; k++) {
-    double c0 = tanh((double)coeffs[k]), c1 = tanh((double)coeffs[K + k]),
-           c2 = tanh((double)coeffs[2 * K + k]);
-    mean_g[k] = (float)((double)mean_g[k] + c0 * x_r);
-    mean_b[k] = (float)((double)mean_b[k] + c1 * x_r + c2 * x_g);
-  }
-}
-
-void ds__mix_rgb_couple_backward(const float *coeffs, int32_t K, float x_r, float x_g,
-                                 const float *grad_mean_g, const float *grad_mean_b,
-                                 float *grad_coeffs, double *grad_x_r, double *grad_x_g) {
-  double gr = 0.0, gg = 0.0;
-  for (int32_t k = 0; k < K; k++) {
-    double c0 = tanh((double)coeffs[k]), c1 = tanh((double)coeffs[K + k]),
-           c2 = tanh((double)coeffs[2 * K + k]);
-    double dg = grad_mean_g[k], db = grad_mean_b[k];
-    grad_coeffs[k] = (float)(dg * x_r * (1.0 - c0 * c0));
-    grad_coeffs[K + k] = (float)(db * x_r * (1.0 - c1 * c1));
-    grad_coeffs[2 * K + k] = (float)(db * x_g * (1.0 - c2 * c2));
-    gr += dg * c0 + db * c1;
-    gg += db * c2;
-  }
-  if (grad_x_r) *grad_x_r += gr;
-  if (grad_x_g) *grad_x_g += gg;
 }

@@ -14,8 +14,8 @@
 
 #define DS__MIX_LOG_SCALE_MIN (-7.0f)
 
-/* Discretized head: `count` >= 2 bins with centres lo + b*(hi-lo)/(count-1), b = 0..count-1,
- * half-width (hi-lo)/(2(count-1)); the edge bins are open to -inf / +inf.
+/* Discretized head: `count` >= 2 bins (lo < hi) with centres lo + b*(hi-lo)/(count-1),
+ * b = 0..count-1, half-width (hi-lo)/(2(count-1)); the edge bins are open to -inf / +inf.
  * 8-bit images: {256, -1, 1}. */
 typedef struct ds__bins {
   int32_t count;
@@ -38,13 +38,13 @@ int32_t ds__bins_index(const ds__bins *bins, float x);
 /* Centre of bin b (as float, the value a discretized sample returns). */
 float ds__bins_centre(const ds__bins *bins, int32_t b);
 
-/* Sampling from uniforms in (0, 1) supplied by the caller (the caller owns the counter-based
- * RNG). DS__MIX_SAMPLE_BISECT: inverse CDF of the whole mixture (1 uniform; continuous by
- * bisection to float precision, discretized by binary search over bin edges, an exact bin
- * choice). DS__MIX_SAMPLE_GUMBEL: Gumbel-max component choice, then a logistic draw
- * (K + 1 uniforms: u[0..K) for the choice, u[K] for the draw), snapped to the nearest bin
- * centre if discretized. bins NULL = continuous sample (not clipped); otherwise the result
- * is a bin centre. */
+/* Sampling from uniforms in the open (0, 1) supplied by the caller (the caller owns the
+ * counter-based RNG). DS__MIX_SAMPLE_BISECT: inverse CDF of the whole mixture (1 uniform;
+ * continuous by bisection to float precision, discretized by binary search over bin edges,
+ * an exact bin choice). DS__MIX_SAMPLE_GUMBEL: Gumbel-max component choice, then a logistic
+ * draw (K + 1 uniforms: u[0..K) for the choice, u[K] for the draw), snapped to the nearest
+ * bin centre if discretized. bins NULL = continuous sample (not clipped); otherwise the
+ * result is a bin centre. */
 enum { DS__MIX_SAMPLE_BISECT = 0, DS__MIX_SAMPLE_GUMBEL = 1 };
 int32_t ds__mix_uniforms_needed(int32_t K, int32_t method);
 float ds__mix_sample(const float *p, int32_t K, const ds__bins *bins, int32_t method,
@@ -53,17 +53,23 @@ float ds__mix_sample(const float *p, int32_t K, const ds__bins *bins, int32_t me
 /* Mixture CDF at x (continuous), for tests and bisection. */
 double ds__mix_cdf(const float *p, int32_t K, float x);
 
-/* PixelCNN++ RGB coupling (one set of mixture weights per pixel, K components):
- *   mu_G[k] += c0[k] x_R,  mu_B[k] += c1[k] x_R + c2[k] x_G,  c = tanh(coeffs),
- * coeffs (3K) = raw c0 | c1 | c2. mean_g, mean_b (K each) are updated in place (pass the means
- * block p + K of the G and B conditionals). */
-void ds__mix_rgb_couple(const float *coeffs, int32_t K, float x_r, float x_g, float *mean_g,
-                        float *mean_b);
-/* Backward of the coupling: given d/d mu_G and d/d mu_B after coupling (K each), writes
- * grad_coeffs (3K, overwritten) and adds to *grad_x_r, *grad_x_g when not NULL. The
- * gradients w.r.t. the uncoupled means are the incoming ones unchanged. */
-void ds__mix_rgb_couple_backward(const float *coeffs, int32_t K, float x_r, float x_g,
-                                 const float *grad_mean_g, const float *grad_mean_b,
-                                 float *grad_coeffs, double *grad_x_r, double *grad_x_g);
+/* RGB pixel, PixelCNN++'s joint mixture: one component choice for all three channels,
+ *   log p(x) = LSE_k(log pi_k + log P_k(x_R) + log P_k(x_G | x_R) + log P_k(x_B | x_R, x_G)),
+ * with coupled means mu_G += c0 x_R, mu_B += c1 x_R + c2 x_G, c = tanh(raw coeffs).
+ * Layout as the official code, p[0..10K): logits K, then for channel c = R, G, B the block
+ * p[K + 3Kc ..) = means K | log-scales K | raw coeffs K (R's coeffs are c0, G's c1, B's c2).
+ * Each channel is continuous (bins NULL) or discretized exactly as the scalar heads; the
+ * coupling uses the snapped (bin-centre) values. grad_p (10K, may be NULL) is overwritten;
+ * grad_x (3, may be NULL) = d log p / d x, continuous only (zeros when discretized). */
+#define DS__MIX_RGB_PARAMS(K) (10 * (K))
+double ds__mix_rgb_log_prob(const float *p, int32_t K, const ds__bins *bins, const float x[3],
+                            float *grad_p, double *grad_x);
+/* RGB sample into x[3]. BISECT (3 uniforms): R from its marginal mixture, then G and B each by
+ * inverting their conditional mixture, whose weights are the posterior over components given
+ * the channels already drawn. GUMBEL (K + 3 uniforms): Gumbel-max component from u[0..K), then
+ * R, G, B from that component's coupled logistics (u[K], u[K+1], u[K+2]). */
+int32_t ds__mix_rgb_uniforms_needed(int32_t K, int32_t method);
+void ds__mix_rgb_sample(const float *p, int32_t K, const ds__bins *bins, int32_t method,
+                        const double *u, float x[3]);
 
 #endif
