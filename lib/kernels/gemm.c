@@ -1,34 +1,74 @@
 #include "kernels/gemm.h"
 
-/* Plain implementation: rows of C are split over threads; within a row the K loop is
- * outermost so the inner loop runs over contiguous N and vectorises. Each C element is
- * accumulated over k = 0..K-1 in order, independent of the split. */
+#include "kernels/gemm_kernel.h"
 
-static inline float a_at(const float *A, int64_t lda, int trans, int64_t i, int64_t k) {
-  return trans ? A[k * lda + i] : A[i * lda + k];
+#include <string.h>
+
+/* Blocked, packed GEMM (Goto's loop order). For the block of C a thread owns:
+ *   for pc (KC of K): for ic (MC rows): pack op(A)[ic.., pc..] into MR-high panels
+ *     for jc (NC columns): pack op(B)[pc.., jc..] into NR-wide panels
+ *       for each NR panel, for each MR panel: micro-kernel C_tile += alpha * A_p B_p
+ * A (the smaller, weight-like operand in the convolutions) is packed once per KC block.
+ * The K blocking does not depend on the split, so every C element is summed over k in the
+ * same order (k within a KC block in the micro-kernel, KC blocks in order): results are
+ * bitwise identical for any thread count. Packing buffers live on the stack (KC*(MC+NC)
+ * floats, 336 KiB): no allocation. beta is applied once, before the K loop. */
+
+enum { KC = 256, MC = 144, NC = 192 };
+
+static inline float op_at(const float *X, int64_t ld, int trans, int64_t r, int64_t c) {
+  return trans ? X[c * ld + r] : X[r * ld + c];
 }
 
-static void gemm_rows(int trans_a, int trans_b, int64_t i0, int64_t i1, int64_t N, int64_t K,
-                      float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
-                      float beta, float *C, int64_t ldc) {
-  for (int64_t i = i0; i < i1; i++) {
-    float *c = C + i * ldc;
-    if (beta == 0.0f)
-      for (int64_t j = 0; j < N; j++) c[j] = 0.0f;
-    else if (beta != 1.0f)
-      for (int64_t j = 0; j < N; j++) c[j] *= beta;
-    if (!trans_b) {
-      for (int64_t k = 0; k < K; k++) {
-        float a = alpha * a_at(A, lda, trans_a, i, k);
-        const float *b = B + k * ldb;
-        for (int64_t j = 0; j < N; j++) c[j] += a * b[j];
-      }
+/* Ap[(p * kc + k) * MR + r] = op(A)[i0 + p*MR + r][k0 + k], zero beyond m. */
+static void pack_a(int trans, const float *A, int64_t lda, int64_t i0, int64_t m, int64_t k0,
+                   int64_t kc, float *Ap) {
+  for (int64_t p = 0; p < m; p += DS_GEMM_MR) {
+    float *dst = Ap + p * kc;
+    int64_t rows = m - p < DS_GEMM_MR ? m - p : DS_GEMM_MR;
+    if (!trans && rows == DS_GEMM_MR) {
+      const float *s0 = A + (i0 + p) * lda + k0;
+      for (int64_t k = 0; k < kc; k++)
+        for (int64_t r = 0; r < DS_GEMM_MR; r++) dst[k * DS_GEMM_MR + r] = s0[r * lda + k];
+    } else if (!trans) {
+      for (int64_t k = 0; k < kc; k++)
+        for (int64_t r = 0; r < DS_GEMM_MR; r++)
+          dst[k * DS_GEMM_MR + r] = r < rows ? A[(i0 + p + r) * lda + k0 + k] : 0.0f;
     } else {
-      for (int64_t j = 0; j < N; j++) {
-        const float *b = B + j * ldb;
-        float acc = 0.0f;
-        for (int64_t k = 0; k < K; k++) acc += a_at(A, lda, trans_a, i, k) * b[k];
-        c[j] += alpha * acc;
+      for (int64_t k = 0; k < kc; k++) {
+        const float *src = A + (k0 + k) * lda + i0 + p;
+        for (int64_t r = 0; r < DS_GEMM_MR; r++) dst[k * DS_GEMM_MR + r] = r < rows ? src[r] : 0.0f;
+      }
+    }
+  }
+}
+
+/* Bp[(p * kc + k) * NR + c] = op(B)[k0 + k][j0 + p*NR + c], zero beyond n. Row-major B is
+ * read row by row (sequential), transposed B column by column. */
+static void pack_b(int trans, const float *B, int64_t ldb, int64_t k0, int64_t kc, int64_t j0,
+                   int64_t n, float *restrict Bp) {
+  int64_t full = n / DS_GEMM_NR * DS_GEMM_NR;
+  if (!trans) {
+    for (int64_t k = 0; k < kc; k++) {
+      const float *restrict src = B + (k0 + k) * ldb + j0;
+      for (int64_t p = 0; p < full; p += DS_GEMM_NR)
+        memcpy(Bp + p * kc + k * DS_GEMM_NR, src + p, sizeof(float) * DS_GEMM_NR);
+      if (full < n) {
+        float *d = Bp + full * kc + k * DS_GEMM_NR;
+        for (int64_t c = 0; c < DS_GEMM_NR; c++) d[c] = full + c < n ? src[full + c] : 0.0f;
+      }
+    }
+    return;
+  }
+  for (int64_t p = 0; p < n; p += DS_GEMM_NR) {
+    float *dst = Bp + p * kc;
+    int64_t cols = n - p < DS_GEMM_NR ? n - p : DS_GEMM_NR;
+    for (int64_t c = 0; c < DS_GEMM_NR; c++) {
+      if (c < cols) {
+        const float *restrict src = B + (j0 + p + c) * ldb + k0;
+        for (int64_t k = 0; k < kc; k++) dst[k * DS_GEMM_NR + c] = src[k];
+      } else {
+        for (int64_t k = 0; k < kc; k++) dst[k * DS_GEMM_NR + c] = 0.0f;
       }
     }
   }
@@ -41,22 +81,64 @@ typedef struct gemm_job {
   const float *A, *B;
   float *C;
   int64_t lda, ldb, ldc;
+  int split_cols;
+  ds__gemm_kernel_fn kernel;
 } gemm_job;
+
+static void gemm_block(const gemm_job *g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  float Ap[MC * KC], Bp[KC * NC];
+  for (int64_t i = i0; i < i1; i++) {
+    float *c = g->C + i * g->ldc;
+    if (g->beta == 0.0f)
+      for (int64_t j = j0; j < j1; j++) c[j] = 0.0f;
+    else if (g->beta != 1.0f)
+      for (int64_t j = j0; j < j1; j++) c[j] *= g->beta;
+  }
+  if (g->K <= 0 || g->alpha == 0.0f) return;
+  for (int64_t pc = 0; pc < g->K; pc += KC) {
+    int64_t kc = g->K - pc < KC ? g->K - pc : KC;
+    for (int64_t ic = i0; ic < i1; ic += MC) {
+      int64_t mc = i1 - ic < MC ? i1 - ic : MC;
+      pack_a(g->trans_a, g->A, g->lda, ic, mc, pc, kc, Ap);
+      for (int64_t jc = j0; jc < j1; jc += NC) {
+        int64_t nc = j1 - jc < NC ? j1 - jc : NC;
+        pack_b(g->trans_b, g->B, g->ldb, pc, kc, jc, nc, Bp);
+        for (int64_t jr = 0; jr < nc; jr += DS_GEMM_NR) {
+          int64_t n = nc - jr < DS_GEMM_NR ? nc - jr : DS_GEMM_NR;
+          for (int64_t ir = 0; ir < mc; ir += DS_GEMM_MR) {
+            int64_t m = mc - ir < DS_GEMM_MR ? mc - ir : DS_GEMM_MR;
+            g->kernel(kc, Ap + ir * kc, Bp + jr * kc, g->C + (ic + ir) * g->ldc + jc + jr,
+                      g->ldc, m, n, g->alpha);
+          }
+        }
+      }
+    }
+  }
+}
 
 static void gemm_worker(void *p, int32_t t, int32_t threads) {
   const gemm_job *g = p;
-  int64_t i0, i1;
-  ds__split_range(g->M, t, threads, &i0, &i1);
-  gemm_rows(g->trans_a, g->trans_b, i0, i1, g->N, g->K, g->alpha, g->A, g->lda, g->B, g->ldb,
-            g->beta, g->C, g->ldc);
+  int64_t b0, b1;
+  if (g->split_cols) {
+    ds__split_range((g->N + DS_GEMM_NR - 1) / DS_GEMM_NR, t, threads, &b0, &b1);
+    b0 *= DS_GEMM_NR;
+    b1 = b1 * DS_GEMM_NR < g->N ? b1 * DS_GEMM_NR : g->N;
+    if (b0 < b1) gemm_block(g, 0, g->M, b0, b1);
+  } else {
+    ds__split_range((g->M + DS_GEMM_MR - 1) / DS_GEMM_MR, t, threads, &b0, &b1);
+    b0 *= DS_GEMM_MR;
+    b1 = b1 * DS_GEMM_MR < g->M ? b1 * DS_GEMM_MR : g->M;
+    if (b0 < b1) gemm_block(g, b0, b1, 0, g->N);
+  }
 }
 
 void ds__gemm(ds__pool *pool, int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
               float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
               float beta, float *C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
-  gemm_job g = {trans_a, trans_b, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc};
-  if (!pool || M * N * K < 32768) gemm_worker(&g, 0, 1);
+  gemm_job g = {trans_a, trans_b, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc,
+                N >= M, ds__gemm_kernel_select()};
+  if (!pool || M * N * K < 65536) gemm_worker(&g, 0, 1);
   else ds__pool_run(pool, gemm_worker, &g);
 }
 
@@ -67,8 +149,7 @@ void ds__gemm_reference(int trans_a, int trans_b, int64_t M, int64_t N, int64_t 
     for (int64_t j = 0; j < N; j++) {
       double acc = 0.0;
       for (int64_t k = 0; k < K; k++)
-        acc += (double)a_at(A, lda, trans_a, i, k) *
-               (double)(trans_b ? B[j * ldb + k] : B[k * ldb + j]);
+        acc += (double)op_at(A, lda, trans_a, i, k) * (double)op_at(B, ldb, trans_b, k, j);
       float prev = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
       C[i * ldc + j] = (float)(alpha * acc) + prev;
     }

@@ -1,0 +1,30 @@
+/* Patch gather / scatter shared by every convolution.
+ *
+ * Geometry: an image (C, H, W) and a grid of patches (OH, OW). Patch (p, q), kernel tap
+ * (ky, kx) touches image pixel (p*stride + ky - pad_t, q*stride + kx - pad_l); taps outside
+ * the image read zero (im2col) or are dropped (col2im). A column matrix has one row per
+ * (c, ky, kx), row index (c*kh + ky)*kw + kx, and OH*OW columns.
+ * For a convolution the image is its input; for a transposed convolution its output (the
+ * pads are then the output crop). */
+#ifndef DS_KERNELS_IM2COL_H
+#define DS_KERNELS_IM2COL_H
+
+#include <stdint.h>
+
+typedef struct ds__conv_geom {
+  int64_t c, h, w;        /* image (C, H, W) */
+  int64_t kh, kw, stride;
+  int64_t pad_t, pad_l;
+  int64_t oh, ow;         /* patch grid */
+} ds__conv_geom;
+
+/* col (k1 - k0, OH*OW) = rows [k0, k1) of the column matrix of img (C, H, W). */
+void ds__im2col(const ds__conv_geom *g, const float *img, int64_t k0, int64_t k1, float *col);
+
+/* img (C, H, W) += scatter of col (C*kh*kw, OH*OW). */
+void ds__col2im(const ds__conv_geom *g, const float *col, float *img);
+
+/* 1 when the column matrix is the image itself (1x1, stride 1, no pad, same grid). */
+int ds__im2col_is_identity(const ds__conv_geom *g);
+
+#endif
