@@ -1,14 +1,18 @@
 # Thin wrapper over CMake for the two everyday commands:
 #   make demo   build and run the demo on its built-in data (writes a PNG)
-#   make test   build and run every test: the CTest suite, then again under ASan+UBSan
+#   make test   build and run every test: the CTest suite, a few under valgrind, then the
+#               suite again under ASan+UBSan
 # Both first install missing Debian packages (as root) or say what to install.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= 2
 CMAKE_ARGS ?=
-PACKAGES   := cmake make gcc g++ pkgconf libcmocka-dev libblas-dev libopenblas-dev
+PACKAGES   := cmake make gcc g++ pkgconf libcmocka-dev libblas-dev libopenblas-dev valgrind
 
-.PHONY: all deps configure build demo test test-fast test-asan clean
+# small, fast tests that exercise every layer once, run under valgrind's memcheck
+VALGRIND_TESTS := test_api_contract test_alloc_failure test_made
+
+.PHONY: all deps configure build demo test test-fast test-asan test-valgrind clean
 
 all: build
 
@@ -33,7 +37,14 @@ test-asan: deps
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
-test: test-fast test-asan
+test-valgrind: build
+	@for t in $(VALGRIND_TESTS); do \
+	  echo "valgrind memcheck: $$t"; \
+	  valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    ./$(BUILD)/tests/$$t >/dev/null || exit 1; \
+	done; echo "valgrind: $(words $(VALGRIND_TESTS)) passed, 0 failed"
+
+test: test-fast test-valgrind test-asan
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
