@@ -159,6 +159,53 @@ static void bad_arguments_are_refused(void **state) {
   ds_context_free(ctx);
 }
 
+/* A corrupted or truncated trainer checkpoint is refused and leaves the trainer as it was. */
+static void resume_rejects_damaged_files(void **state) {
+  (void)state;
+  char path[64], bad[64];
+  snprintf(path, sizeof path, "/tmp/ds_test_tr_src_%d.ckpt", (int)getpid());
+  snprintf(bad, sizeof bad, "/tmp/ds_test_tr_bad_%d.ckpt", (int)getpid());
+  ds_context *ctx = test_context(2, 8);
+  ds_model *m = small_model(ctx, 2, 0, 1, 4);
+  ds_trainer_config *tc = small_trainer_config(64, 10);
+  ds_trainer *t = NULL;
+  assert_int_equal(ds_trainer_create(m, tc, NULL, &t), DS_OK);
+  static float x[256 * 2];
+  mixture_data(x, 256, 5);
+  assert_int_equal(ds_trainer_train(t, x, NULL, 256, 3, NULL), DS_OK);
+  assert_int_equal(ds_trainer_save(t, path), DS_OK);
+  FILE *f = fopen(path, "rb");
+  static unsigned char data[1 << 16];
+  size_t len = fread(data, 1, sizeof data, f);
+  fclose(f);
+  double before[2], after[2];
+  float probe[4] = {1, 1, -1, 0.5f};
+  assert_int_equal(ds_model_log_prob(m, probe, NULL, 2, before), DS_OK);
+  for (size_t pos = 0; pos < len; pos += 3) {
+    for (int mode = 0; mode < 2; mode++) {
+      f = fopen(bad, "wb");
+      if (mode == 0) fwrite(data, 1, pos, f); /* truncated at pos */
+      else { data[pos] ^= 0xa5; fwrite(data, 1, len, f); data[pos] ^= 0xa5; } /* flipped */
+      fclose(f);
+      ds_status st = ds_trainer_resume(t, bad);
+      assert_true(st == DS_ERR_BAD_FORMAT || st == DS_ERR_UNSUPPORTED_VERSION);
+    }
+  }
+  assert_int_equal(ds_trainer_step(t), 3);
+  assert_int_equal(ds_model_log_prob(m, probe, NULL, 2, after), DS_OK);
+  assert_memory_equal(before, after, sizeof before);
+  /* a model file is not a trainer file */
+  assert_int_equal(ds_model_save(m, bad), DS_OK);
+  assert_int_equal(ds_trainer_resume(t, bad), DS_ERR_BAD_FORMAT);
+  assert_non_null(strstr(ds_context_last_error(ctx), "holds a model"));
+  ds_trainer_free(t);
+  ds_trainer_config_free(tc);
+  ds_model_free(m);
+  ds_context_free(ctx);
+  unlink(path);
+  unlink(bad);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(loss_decreases),
@@ -166,6 +213,7 @@ int main(void) {
       cmocka_unit_test(resume_continues_bitwise),
       cmocka_unit_test(progress_callback_can_cancel),
       cmocka_unit_test(bad_arguments_are_refused),
+      cmocka_unit_test(resume_rejects_damaged_files),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
