@@ -368,10 +368,14 @@ int main(int argc, char **argv) {
   int checker = !strcmp(o.dataset, "checkerboard");
   printf("\nSample quality against fresh data (lower is better; in-squares: higher)\n");
   printf("  %-44s %10s %10s%s\n", "", "MMD^2", "TV", checker ? "  in squares" : "");
+  double mmd[S_COUNT], tv[S_COUNT], inside[S_COUNT];
   for (int s = 0; s < S_COUNT; s++) {
     tv_histogram(samples[s], ns, h);
-    printf("  %-44s %10.5f %10.4f", sample_names[s], mmd2(samples[s], fresh, kff), total_variation(h, h_fresh));
-    if (checker) printf("  %10.4f", fraction_in_squares(samples[s], ns));
+    mmd[s] = mmd2(samples[s], fresh, kff);
+    tv[s] = total_variation(h, h_fresh);
+    inside[s] = fraction_in_squares(samples[s], ns);
+    printf("  %-44s %10.5f %10.4f", sample_names[s], mmd[s], tv[s]);
+    if (checker) printf("  %10.4f", inside[s]);
     printf("\n");
   }
   printf("  MMD^2: unbiased, RBF kernel exp(-|a-b|^2 / (2 * %.1f^2)), %d vs %d points; TV: %d x %d bins\n"
@@ -382,13 +386,18 @@ int main(int argc, char **argv) {
   float *den = xmalloc(sizeof(float) * (size_t)(nt * D));
   double *post = xmalloc(sizeof(double) * ORACLE_BINS * ORACLE_BINS * 2);
   printf("\nDenoising smoothed test points x~ = x + noise: mean squared error per dimension to x\n");
-  printf("  %-44s %10.4f\n", "no denoising (x~ itself)", mse_per_dim(test_xt, test_x, nt));
+  double mse[5];
+  mse[0] = mse_per_dim(test_xt, test_x, nt);
+  printf("  %-44s %10.4f\n", "no denoising (x~ itself)", mse[0]);
   CHECK(ds_denoiser_apply(dn_exact, test_xt, nt, 0, den));
-  printf("  %-44s %10.4f\n", "gradient denoiser, exact score", mse_per_dim(den, test_x, nt));
+  mse[1] = mse_per_dim(den, test_x, nt);
+  printf("  %-44s %10.4f\n", "gradient denoiser, exact score", mse[1]);
   CHECK(ds_denoiser_apply(dn_local, test_xt, nt, 0, den));
-  printf("  %-44s %10.4f\n", "gradient denoiser, local score", mse_per_dim(den, test_x, nt));
+  mse[2] = mse_per_dim(den, test_x, nt);
+  printf("  %-44s %10.4f\n", "gradient denoiser, local score", mse[2]);
   CHECK(ds_denoiser_apply(dn_mean, test_xt, nt, 0, den));
-  printf("  %-44s %10.4f\n", "stage 2 greedy conditional mean", mse_per_dim(den, test_x, nt));
+  mse[3] = mse_per_dim(den, test_x, nt);
+  printf("  %-44s %10.4f\n", "stage 2 greedy conditional mean", mse[3]);
   oracle_posterior_mean(sm, &o, post);
   {
     double s = 0, d = 2 * ORACLE_HALF / ORACLE_BINS;
@@ -402,8 +411,9 @@ int main(int argc, char **argv) {
       }
       used++;
     }
+    mse[4] = s / (2.0 * (double)used);
     printf("  %-44s %10.4f  (%lld of %lld points on its grid)\n", "oracle E[x | x~] (true data, histogram)",
-           s / (2.0 * (double)used), (long long)used, (long long)nt);
+           mse[4], (long long)used, (long long)nt);
   }
   printf("  sigma^2 = %.4f\n", o.sigma * o.sigma);
 
@@ -421,6 +431,16 @@ int main(int argc, char **argv) {
   printf("\nwrote %s: data | direct | stage 1 | stage 1 + gradient denoiser (exact) | two-stage\n"
          "  (histograms of %lld points on [-%g, %g]^2, each panel scaled to its own maximum)\n",
          o.out, (long long)ns, BOX, BOX);
+
+  /* one machine-readable line for examples/run_experiments.sh */
+  printf("\nsummary dataset=%s K=%d sigma=%g steps=%lld seed=%llu nll_direct=%.5f iw1=%.5f iw100=%.5f "
+         "grid_n=%lld quad=%.5f quad_direct=%.5f quad_iw100=%.5f nll_stage1=%.5f nll_stage2=%.5f",
+         o.dataset, o.components, o.sigma, (long long)o.steps, (unsigned long long)o.seed, nll_direct,
+         nll_iw1, nll_iw100, (long long)o.grid_n, nll_grid, sub_direct, sub_iw100, nll_stage1, nll_stage2);
+  static const char *keys[S_COUNT] = {"floor", "direct", "stage1", "grad_exact", "grad_local", "two_stage"};
+  for (int s = 0; s < S_COUNT; s++) printf(" mmd_%s=%.6f tv_%s=%.5f in_%s=%.5f", keys[s], mmd[s], keys[s], tv[s], keys[s], inside[s]);
+  printf(" mse_noisy=%.5f mse_exact=%.5f mse_local=%.5f mse_cmean=%.5f mse_oracle=%.5f\n", mse[0], mse[1],
+         mse[2], mse[3], mse[4]);
 
   canvas_free(&cv);
   free(fh); free(den); free(post); free(h); free(h_fresh); free(fresh);
