@@ -81,7 +81,7 @@ for seed in $SEEDS; do for k in $KS; do for set in $SETS; do echo "$set $k $seed
     name="$0-K$1-s$2"
     echo "$(date -u +%H:%M:%S) start $name" >&2
     "'"$DEMO"'" --dataset "$0" --components "$1" --seed "$2" --steps "'"$STEPS"'" --threads "'"$THREADS"'" \
-      --quiet --png-scale 1 --out "'"$OUT"'/$name.png" > "'"$OUT"'/$name.log" 2>&1 ||
+      --grid-n 200 --quiet --png-scale 1 --out "'"$OUT"'/$name.png" > "'"$OUT"'/$name.log" 2>&1 ||
       echo "FAILED $name (see '"$OUT"'/$name.log)" >&2
     echo "$(date -u +%H:%M:%S) done  $name" >&2'
 if [ "${SWEEP_1D:-1}" = 1 ]; then

@@ -1,9 +1,9 @@
 /* two_stage_demo: the paper's 2-D experiment end to end (Meng et al., ICLR 2021).
  *
  *   two_stage_demo [--dataset 2spirals] [--sigma 0.5] [--components 3] [--hidden 64]
- *                  [--steps 2500] [--batch 512] [--lr 1e-3] [--seed 1] [--threads 0]
+ *                  [--steps 4000] [--batch 512] [--lr 1e-3] [--seed 1] [--threads 0]
  *                  [--n-train 20000] [--n-test 2000] [--n-samples 20000]
- *                  [--grid-n 200] [--grid-points 64] [--grid-box 6.5]
+ *                  [--grid-n 100] [--grid-points 64] [--grid-box 6.5]
  *                  [--png-scale 2] [--out two_stage_demo.png] [--quiet]
  *
  * Trains three MADE models of the same size (2 hidden layers, K-component logistic-mixture
@@ -233,7 +233,7 @@ static void usage(void) {
 
 int main(int argc, char **argv) {
   options o = {"2spirals", "two_stage_demo.png", 0.5, 1e-3, 6.5, 3, 64, 0, 64, 2, 0,
-               2500, 512, 20000, 2000, 20000, 200, 1};
+               4000, 512, 20000, 2000, 20000, 100, 1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--quiet")) { o.quiet = 1; continue; }
