@@ -1,5 +1,6 @@
 # Thin wrapper over CMake for the two everyday commands:
-#   make demo   build and run the demo on its built-in data (writes a PNG)
+#   make demo   build and run the two-stage demo on a built-in 2-D set (about a minute;
+#               prints NLL and sample-quality tables, writes two_stage_demo.png)
 #   make test   build and run every test: the CTest suite, a few under valgrind, then the
 #               suite again under ASan+UBSan
 # Both first install missing Debian packages (as root) or say what to install.
@@ -26,7 +27,7 @@ build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	./$(BUILD)/examples/smooth_demo --out smooth_demo.png
+	./$(BUILD)/examples/two_stage_demo --out two_stage_demo.png
 
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
