@@ -25,4 +25,36 @@ static inline float ds__act_grad(int32_t kind, float z) {
   }
 }
 
+/* h[k] = act(z[k]) (+ skip[k] when skip is not NULL), k < count: the switch is hoisted so
+ * each loop is a plain vectorisable map. */
+static inline void ds__act_forward(int32_t kind, const float *z, const float *skip, float *h,
+                                   int64_t count) {
+  switch (kind) {
+    case DS_ACTIVATION_RELU:
+      for (int64_t k = 0; k < count; k++) h[k] = z[k] > 0.0f ? z[k] : 0.0f;
+      break;
+    case DS_ACTIVATION_TANH:
+      for (int64_t k = 0; k < count; k++) h[k] = tanhf(z[k]);
+      break;
+    default:
+      for (int64_t k = 0; k < count; k++) h[k] = z[k] > 0.0f ? z[k] : expm1f(z[k]);
+      break;
+  }
+  if (skip)
+    for (int64_t k = 0; k < count; k++) h[k] += skip[k];
+}
+
+/* dz[k] = g[k] * act'(z[k]), k < count. */
+static inline void ds__act_backward(int32_t kind, const float *z, const float *g, float *dz,
+                                    int64_t count) {
+  switch (kind) {
+    case DS_ACTIVATION_RELU:
+      for (int64_t k = 0; k < count; k++) dz[k] = z[k] > 0.0f ? g[k] : 0.0f;
+      break;
+    default:
+      for (int64_t k = 0; k < count; k++) dz[k] = g[k] * ds__act_grad(kind, z[k]);
+      break;
+  }
+}
+
 #endif

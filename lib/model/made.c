@@ -117,10 +117,7 @@ void ds__made_forward_rows(const ds__made *m, const float *params, const float *
     ds__gemm(NULL, 0, 1, rows, L->out, L->in, 1.0f, prev, L->in, W, L->in, 1.0f, z, L->out);
     if (l == m->layer_count - 1) break;
     float *h = buf->h[l] + r0 * L->out;
-    for (int64_t k = 0; k < rows * L->out; k++) {
-      float a = ds__act(m->activation, z[k]);
-      h[k] = L->residual ? prev[k] + a : a;
-    }
+    ds__act_forward(m->activation, z, L->residual ? prev : NULL, h, rows * L->out);
     prev = h;
   }
 }
@@ -139,7 +136,7 @@ void ds__made_backward_rows(const ds__made *m, const float *params, int64_t r0, 
     const ds__made_layer *L = &m->layer[l];
     const float *z = buf->z[l] + r0 * L->out;
     float *dz = buf->dz[l] + r0 * L->out;
-    for (int64_t k = 0; k < rows * L->out; k++) dz[k] = g[k] * ds__act_grad(m->activation, z[k]);
+    ds__act_backward(m->activation, z, g, dz, rows * L->out);
     if (l == 0 && !d_x) return;
     /* gradient wrt h_{l-1} (rows, in) = dz W_l (+ g through the residual skip) */
     ds__gemm(NULL, 0, 0, rows, L->in, L->out, 1.0f, dz, L->out, params + L->w_offset, L->in,
