@@ -16,6 +16,7 @@ typedef struct builder {
 static int32_t tensor(builder *b, int64_t c, int32_t level) {
   ds__pixelcnn *p = b->p;
   int32_t id = p->tensor_count++;
+  if (id >= p->tensor_cap) id = p->tensor_cap - 1; /* reported after the build */
   ds__pcnn_tensor *t = &p->tensors[id];
   t->c = c;
   t->level = level;
@@ -26,7 +27,8 @@ static int32_t tensor(builder *b, int64_t c, int32_t level) {
 }
 
 static ds__pcnn_op *op(builder *b, int32_t kind, int32_t in, int32_t in2, int32_t out) {
-  ds__pcnn_op *o = &b->p->ops[b->p->op_count++];
+  int32_t id = b->p->op_count++;
+  ds__pcnn_op *o = &b->p->ops[id < b->p->op_cap ? id : b->p->op_cap - 1];
   memset(o, 0, sizeof *o);
   o->kind = kind;
   o->in = in;
@@ -181,7 +183,7 @@ static ds_status pcnn_setup(ds_model *m) {
     p->h[l] = (p->h[l - 1] - 1) / 2 + 1;
     p->w[l] = (p->w[l - 1] - 1) / 2 + 1;
   }
-  int32_t resnet_count = 6 * cfg->resnets + 2;
+  int32_t resnet_count = 12 * cfg->resnets + 4; /* both streams, up and down */
   p->tensor_cap = 16 + 12 * resnet_count;
   p->op_cap = 16 + 12 * resnet_count;
   p->tensors = ds__calloc(m->ctx, (size_t)p->tensor_cap, sizeof *p->tensors);
@@ -191,6 +193,8 @@ static ds_status pcnn_setup(ds_model *m) {
     return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY, "ds_model: out of memory");
   builder b = {p, 0, 0};
   build(&b, cfg->resnets);
+  if (p->tensor_count > p->tensor_cap || p->op_count > p->op_cap) /* a bug, not a user error */
+    return ds__fail(m->ctx, DS_ERR_BAD_STATE, "ds_model: PixelCNN++ layer table overflow");
   p->param_count = b.params;
   m->param_count = b.params;
   m->groups = p->h[0] * p->w[0];
