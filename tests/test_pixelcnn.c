@@ -1,6 +1,6 @@
 /* PixelCNN++ internals: causality of the whole network, gradients of the parameters and of
  * the input (exact score) against central finite differences, normalisation of the
- * discretized head at the model level. */
+ * discretized head at the model level. Single-threaded: the thread tests are elsewhere. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -159,6 +159,36 @@ static void gradients_conditional(void **state) {
   check_gradients(1, DS_HEAD_CONTINUOUS, 1);
 }
 
+/* The last pixel's 256 levels, every other pixel fixed: log p(x) - log P(x_D | x_<D) is
+ * the same for every level (the other conditionals do not see x_D) and equals
+ * log sum_v p(x_<D, v) (the model's probabilities of the 256 completions sum to P(x_<D)). */
+static void discretized_sums_to_one(void **state) {
+  (void)state;
+  ds_context *ctx = test_context(1, 4);
+  const int64_t H = 4, W = 5, D = H * W;
+  ds_model *m = tiny_pixelcnn(ctx, 1, H, W, 4, 1, 3, DS_HEAD_DISCRETIZED, 0, 0);
+  for (int64_t k = 0; k < m->param_count; k++) m->params[k] *= 2.0f; /* sharper conditionals */
+  float *x = malloc(sizeof(float) * (size_t)(256 * D));
+  stripe_images(x, 1, 1, H, W, 5);
+  for (int v = 1; v < 256; v++) memcpy(x + v * D, x, sizeof(float) * (size_t)D);
+  for (int v = 0; v < 256; v++) x[v * D + D - 1] = (float)(v / 127.5 - 1.0);
+  double lp[256], mx = -INFINITY, acc = 0.0;
+  assert_int_equal(ds_model_log_prob(m, x, NULL, 256, lp), DS_OK);
+  for (int v = 0; v < 256; v++) mx = lp[v] > mx ? lp[v] : mx;
+  for (int v = 0; v < 256; v++) acc += exp(lp[v] - mx);
+  double marginal = mx + log(acc);
+  float *head = heads(m, x, NULL, 256);
+  int64_t stride = m->groups * m->group_params;
+  for (int v = 0; v < 256; v++) {
+    const float *hp = head + v * stride + (D - 1) * m->group_params;
+    double own = ds__mix_log_mass(hp, 3, &m->bins, x[v * D + D - 1], NULL);
+    assert_true(fabs(lp[v] - own - marginal) < 1e-4);
+  }
+  free(head), free(x);
+  ds_model_free(m);
+  ds_context_free(ctx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(causal_gray),
@@ -168,6 +198,7 @@ int main(void) {
       cmocka_unit_test(gradients_gray_discretized),
       cmocka_unit_test(gradients_rgb_continuous),
       cmocka_unit_test(gradients_conditional),
+      cmocka_unit_test(discretized_sums_to_one),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,9 @@ static ds_status validate_pixelcnn(ds_context *ctx, const ds_model_config *cfg) 
 }
 
 ds_status ds__model_config_validate(ds_context *ctx, const ds_model_config *cfg) {
+  if (cfg->arch == DS_ARCH_PIXELCNNPP && (cfg->height < 4 || cfg->width < 4))
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                    "ds_model_create: PixelCNN++ needs DS_MODEL_HEIGHT and DS_MODEL_WIDTH >= 4");
   if (cfg->dim < 1)
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
                     "ds_model_create: DS_MODEL_DIM is not set (the data dimension D >= 1)");
