@@ -48,7 +48,7 @@ static void config_checks(void **state) {
 
 static void checkpoint_round_trip(void **state) {
   (void)state;
-  ds_context *ctx = test_context(2, 6);
+  ds_context *ctx = test_context(1, 6);
   const int64_t H = 6, W = 5, D = 3 * H * W;
   ds_model *m = tiny_pixelcnn(ctx, 3, H, W, 4, 1, 2, DS_HEAD_DISCRETIZED, 1, 0.25);
   char path[] = "/tmp/ds_pixelcnn_ckpt_XXXXXX";
@@ -107,7 +107,7 @@ static void old_made_checkpoint_loads(void **state) {
 
 static void sampling_is_reproducible(void **state) {
   (void)state;
-  ds_context *ctx = test_context(2, 8);
+  ds_context *ctx = test_context(1, 8);
   const int64_t H = 4, W = 4, D = 3 * H * W;
   ds_model *m = tiny_pixelcnn(ctx, 3, H, W, 4, 1, 2, DS_HEAD_DISCRETIZED, 0, 0);
   float *a = malloc(sizeof(float) * (size_t)(3 * D)), *b = malloc(sizeof(float) * (size_t)(3 * D));
@@ -128,7 +128,7 @@ static void sampling_is_reproducible(void **state) {
 
 static void training_lowers_the_loss(void **state) {
   (void)state;
-  ds_context *ctx = test_context(2, 10);
+  ds_context *ctx = test_context(1, 10);
   const int64_t H = 8, W = 8, D = H * W, n = 64;
   ds_model *m = tiny_pixelcnn(ctx, 1, H, W, 8, 1, 2, DS_HEAD_DISCRETIZED, 0, 0.1);
   float *x = malloc(sizeof(float) * (size_t)(n * D));
@@ -160,7 +160,7 @@ static void training_lowers_the_loss(void **state) {
 /* Stage 1 (continuous, smoothed), stage 2 (conditional), both denoisers and the bound. */
 static void two_stage_pipeline_runs(void **state) {
   (void)state;
-  ds_context *ctx = test_context(2, 12);
+  ds_context *ctx = test_context(1, 12);
   const int64_t H = 4, W = 4, D = H * W, n = 16;
   ds_model *s1 = tiny_pixelcnn(ctx, 1, H, W, 4, 1, 2, DS_HEAD_CONTINUOUS, 0, 0);
   ds_model *s2 = tiny_pixelcnn(ctx, 1, H, W, 4, 1, 2, DS_HEAD_DISCRETIZED, 1, 0);
