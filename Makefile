@@ -8,7 +8,8 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= 2
 CMAKE_ARGS ?=
-PACKAGES   := cmake make gcc g++ pkgconf libcmocka-dev libblas-dev libopenblas-dev valgrind
+PACKAGES   := cmake make gcc g++ pkgconf libcmocka-dev libblas-dev libopenblas-dev valgrind \
+              zlib1g-dev
 
 # small, fast tests that exercise every layer once, run under valgrind's memcheck
 VALGRIND_TESTS := test_api_contract test_alloc_failure test_made

@@ -219,8 +219,28 @@ typedef struct ds_model ds_model;
 typedef struct ds_model_config ds_model_config;
 
 typedef enum ds_arch {
-  DS_ARCH_MADE = 0 /* masked MLP over vectors (Germain et al. 2015) */
+  DS_ARCH_MADE = 0,      /* masked MLP over vectors (Germain et al. 2015) */
+  DS_ARCH_PIXELCNNPP = 1 /* PixelCNN++ over images (Salimans et al. 2017), see below */
 } ds_arch;
+
+/* PixelCNN++ (DS_ARCH_PIXELCNNPP) models images of DS_MODEL_CHANNELS x DS_MODEL_HEIGHT x
+ * DS_MODEL_WIDTH values in [-1, 1] (8-bit v maps to (v/255 - 0.5) * 2). An image is a row of
+ * x with D = channels * height * width values in raster order of pixels, the channels of
+ * a pixel together (R, G, B): x[(i * width + j) * channels + c]. DS_MODEL_DIM may be left
+ * unset (it is derived) or must equal that D.
+ *  - network: input plus a channel of ones, u stream (down-shifted 2x3 convolutions) and ul
+ *    stream (down-right-shifted), DS_MODEL_RESNETS gated resnets per level with concat_elu,
+ *    3 resolution levels (stride-2 down, stride-2 transposed up, odd sizes cropped), skip
+ *    connections from the up pass, head nin(elu(ul)). No weight normalisation.
+ *  - heads: grayscale, one K-component mixture per pixel (3K parameters); RGB, the joint
+ *    PixelCNN++ mixture per pixel (10K parameters, channel coupling mu_G += c0 x_R, ...).
+ *    DS_HEAD_CONTINUOUS for smoothed images (stage 1), DS_HEAD_DISCRETIZED with the default
+ *    256 bins over [-1, 1] for 8-bit images (the direct model, stage 2).
+ *  - conditional model p(x | x~) (DS_MODEL_COND_DIM = D; cond laid out like x): x~, average
+ *    pooled to each level's resolution, enters every gated resnet through an unmasked 1x1
+ *    convolution.
+ *  - sampling is pixel by pixel (one network pass per pixel).
+ * The MADE options (hidden widths, activation, residual) are accepted and ignored. */
 
 /* Output head of every dimension's conditional: a K-component logistic mixture. */
 typedef enum ds_head {
@@ -242,13 +262,23 @@ typedef enum ds_model_option {
   DS_MODEL_HEAD = 3,         /* ds_head                                (CONTINUOUS) */
   DS_MODEL_BINS = 4,         /* B in 2..65536 for the discretized head              (256) */
   DS_MODEL_ACTIVATION = 5,   /* ds_activation                                    (RELU) */
-  DS_MODEL_RESIDUAL = 6      /* 1: hidden layers of equal width become residual blocks (0) */
+  DS_MODEL_RESIDUAL = 6,     /* 1: hidden layers of equal width become residual blocks (0) */
+  /* DS_ARCH_PIXELCNNPP only (INVALID_ARGUMENT for MADE): */
+  DS_MODEL_CHANNELS = 7,     /* image channels: 1 (grayscale) or 3 (RGB)                 (1) */
+  DS_MODEL_HEIGHT = 8,       /* image height, 4..4096, required                       (none) */
+  DS_MODEL_WIDTH = 9,        /* image width, 4..4096, required                        (none) */
+  DS_MODEL_FILTERS = 10,     /* F, channels of every hidden layer, 1..1024              (32) */
+  DS_MODEL_RESNETS = 11      /* gated resnets per level, 1..64 (the down pass has one
+                                more at the two upper levels, as PixelCNN++)            (2) */
 } ds_model_option;
 
 /* Float options (ds_model_config_set_float). */
 typedef enum ds_model_float_option {
   DS_MODEL_BIN_LO = 0,       /* centre of the first bin                            (-1) */
-  DS_MODEL_BIN_HI = 1        /* centre of the last bin                             (+1) */
+  DS_MODEL_BIN_HI = 1,       /* centre of the last bin                             (+1) */
+  DS_MODEL_DROPOUT = 2       /* PixelCNN++ only: dropout rate in [0, 1) inside every gated
+                                resnet, active during training steps only (the official
+                                models use 0.5)                                        (0) */
 } ds_model_float_option;
 
 /* A configuration starts with the defaults in brackets above and two hidden layers of

@@ -10,12 +10,14 @@ ds_status ds_model_create(ds_context *ctx, const ds_model_config *cfg, ds_model 
   DS_CHECK_NOT_NULL(NULL, ctx);
   DS_CHECK_NOT_NULL(ctx, cfg);
   DS_CHECK_NOT_NULL(ctx, out);
-  ds_status st = ds__model_config_validate(ctx, cfg);
+  ds_model_config full = *cfg;
+  ds__model_config_derive(&full);
+  ds_status st = ds__model_config_validate(ctx, &full);
   if (st != DS_OK) return st;
   ds_model *m = NULL;
-  st = ds__model_alloc(ctx, cfg, &m);
+  st = ds__model_alloc(ctx, &full, &m);
   if (st != DS_OK) return st;
-  ds__made_init(&m->made, m->seed, m->mask, m->params);
+  m->arch->init(m, m->seed, m->params);
   *out = m;
   return DS_OK;
 }
@@ -24,7 +26,7 @@ void ds_model_free(ds_model *model) { ds__model_free(model); }
 int64_t ds_model_dim(const ds_model *model) { return model ? model->cfg.dim : 0; }
 int64_t ds_model_cond_dim(const ds_model *model) { return model ? model->cfg.cond_dim : 0; }
 int64_t ds_model_param_count(const ds_model *model) {
-  return model ? model->made.param_count : 0;
+  return model ? model->param_count : 0;
 }
 
 /* Shared checks of x (n, D) and cond (n, C). */
@@ -133,6 +135,6 @@ ds_status ds_model_copy_weights(ds_model *dst, const ds_model *src) {
   if (memcmp(&dst->cfg, &src->cfg, sizeof dst->cfg) != 0)
     return ds__fail(dst->ctx, DS_ERR_SHAPE_MISMATCH,
                     "%s: the two models have different configurations", __func__);
-  memcpy(dst->params, src->params, sizeof(float) * (size_t)src->made.param_count);
+  memcpy(dst->params, src->params, sizeof(float) * (size_t)src->param_count);
   return DS_OK;
 }

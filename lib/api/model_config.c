@@ -7,7 +7,7 @@
 
 ds_status ds_model_config_create(int32_t arch, ds_model_config **out) {
   DS_CHECK_NOT_NULL(NULL, out);
-  if (arch != DS_ARCH_MADE)
+  if (arch != DS_ARCH_MADE && arch != DS_ARCH_PIXELCNNPP)
     return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT, "%s: arch = %d is not a ds_arch value",
                     __func__, (int)arch);
   ds_model_config *cfg = malloc(sizeof *cfg);
@@ -23,6 +23,40 @@ static ds_status out_of_range(const char *name, int64_t value, int64_t lo, int64
   return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
                   "ds_model_config_set_int: %s = %lld is outside %lld..%lld", name,
                   (long long)value, (long long)lo, (long long)hi);
+}
+
+static ds_status set_image_option(ds_model_config *cfg, int32_t option, int64_t value) {
+  static const char *names[] = {"DS_MODEL_CHANNELS", "DS_MODEL_HEIGHT", "DS_MODEL_WIDTH",
+                                "DS_MODEL_FILTERS", "DS_MODEL_RESNETS"};
+  const char *name = names[option - DS_MODEL_CHANNELS];
+  if (cfg->arch != DS_ARCH_PIXELCNNPP)
+    return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                    "ds_model_config_set_int: %s applies to DS_ARCH_PIXELCNNPP only", name);
+  switch (option) {
+    case DS_MODEL_CHANNELS:
+      if (value != 1 && value != 3)
+        return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                        "ds_model_config_set_int: DS_MODEL_CHANNELS = %lld must be 1 or 3",
+                        (long long)value);
+      cfg->channels = (int32_t)value;
+      return DS_OK;
+    case DS_MODEL_HEIGHT:
+      if (value < 4 || value > 4096) return out_of_range(name, value, 4, 4096);
+      cfg->height = value;
+      return DS_OK;
+    case DS_MODEL_WIDTH:
+      if (value < 4 || value > 4096) return out_of_range(name, value, 4, 4096);
+      cfg->width = value;
+      return DS_OK;
+    case DS_MODEL_FILTERS:
+      if (value < 1 || value > 1024) return out_of_range(name, value, 1, 1024);
+      cfg->filters = (int32_t)value;
+      return DS_OK;
+    default:
+      if (value < 1 || value > 64) return out_of_range(name, value, 1, 64);
+      cfg->resnets = (int32_t)value;
+      return DS_OK;
+  }
 }
 
 ds_status ds_model_config_set_int(ds_model_config *cfg, int32_t option, int64_t value) {
@@ -58,6 +92,12 @@ ds_status ds_model_config_set_int(ds_model_config *cfg, int32_t option, int64_t 
       if (value != 0 && value != 1) return out_of_range("DS_MODEL_RESIDUAL", value, 0, 1);
       cfg->residual = (int32_t)value;
       return DS_OK;
+    case DS_MODEL_CHANNELS:
+    case DS_MODEL_HEIGHT:
+    case DS_MODEL_WIDTH:
+    case DS_MODEL_FILTERS:
+    case DS_MODEL_RESNETS:
+      return set_image_option(cfg, option, value);
     default:
       return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
                       "ds_model_config_set_int: option %d is not a ds_model_option", (int)option);
@@ -72,6 +112,16 @@ ds_status ds_model_config_set_float(ds_model_config *cfg, int32_t option, double
   switch (option) {
     case DS_MODEL_BIN_LO: cfg->bin_lo = (float)value; return DS_OK;
     case DS_MODEL_BIN_HI: cfg->bin_hi = (float)value; return DS_OK;
+    case DS_MODEL_DROPOUT:
+      if (cfg->arch != DS_ARCH_PIXELCNNPP)
+        return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                        "ds_model_config_set_float: DS_MODEL_DROPOUT applies to "
+                        "DS_ARCH_PIXELCNNPP only");
+      if (!(value >= 0.0 && value < 1.0))
+        return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                        "ds_model_config_set_float: DS_MODEL_DROPOUT = %g is outside [0, 1)", value);
+      cfg->dropout = (float)value;
+      return DS_OK;
     default:
       return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
                       "ds_model_config_set_float: option %d is not a ds_model_float_option",

@@ -16,9 +16,37 @@ void ds__model_config_defaults(ds_model_config *cfg, int32_t arch) {
   cfg->activation = DS_ACTIVATION_RELU;
   cfg->hidden_count = 2;
   cfg->hidden[0] = cfg->hidden[1] = 64;
+  cfg->channels = 1;
+  cfg->filters = 32;
+  cfg->resnets = 2;
+  cfg->dropout = 0.0f;
+}
+
+void ds__model_config_derive(ds_model_config *cfg) {
+  if (cfg->arch == DS_ARCH_PIXELCNNPP && cfg->dim == 0 && cfg->height > 0 && cfg->width > 0)
+    cfg->dim = cfg->channels * cfg->height * cfg->width;
+}
+
+static ds_status validate_pixelcnn(ds_context *ctx, const ds_model_config *cfg) {
+  if (cfg->height < 4 || cfg->width < 4)
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                    "ds_model_create: PixelCNN++ needs DS_MODEL_HEIGHT and DS_MODEL_WIDTH >= 4");
+  int64_t d = cfg->channels * cfg->height * cfg->width;
+  if (cfg->dim != d)
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                    "ds_model_create: DS_MODEL_DIM = %lld but channels * height * width = %lld",
+                    (long long)cfg->dim, (long long)d);
+  if (cfg->cond_dim != 0 && cfg->cond_dim != d)
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                    "ds_model_create: a conditional PixelCNN++ needs DS_MODEL_COND_DIM = D = %lld "
+                    "(got %lld)", (long long)d, (long long)cfg->cond_dim);
+  return DS_OK;
 }
 
 ds_status ds__model_config_validate(ds_context *ctx, const ds_model_config *cfg) {
+  if (cfg->arch == DS_ARCH_PIXELCNNPP && (cfg->height < 4 || cfg->width < 4))
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                    "ds_model_create: PixelCNN++ needs DS_MODEL_HEIGHT and DS_MODEL_WIDTH >= 4");
   if (cfg->dim < 1)
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
                     "ds_model_create: DS_MODEL_DIM is not set (the data dimension D >= 1)");
@@ -26,6 +54,7 @@ ds_status ds__model_config_validate(ds_context *ctx, const ds_model_config *cfg)
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
                     "ds_model_create: DS_MODEL_BIN_LO = %g must be below DS_MODEL_BIN_HI = %g",
                     (double)cfg->bin_lo, (double)cfg->bin_hi);
+  if (cfg->arch == DS_ARCH_PIXELCNNPP) return validate_pixelcnn(ctx, cfg);
   int64_t out = cfg->dim * 3 * cfg->components;
   int64_t in = cfg->dim + cfg->cond_dim, params = 0;
   for (int32_t l = 0; l <= cfg->hidden_count; l++) {

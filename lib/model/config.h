@@ -20,10 +20,18 @@ struct ds_model_config {
   int32_t residual;    /* 0/1 */
   int32_t hidden_count;
   int64_t hidden[DS__MAX_HIDDEN_LAYERS];
+  /* DS_ARCH_PIXELCNNPP (dim = channels * height * width, derived) */
+  int32_t channels;    /* 1 or 3 */
+  int64_t height, width; /* 0 = unset */
+  int32_t filters;
+  int32_t resnets;     /* gated resnets per level */
+  float dropout;       /* in [0, 1) */
 };
 
 void ds__model_config_defaults(ds_model_config *cfg, int32_t arch);
-/* Cross-option checks done at model creation; returns DS_OK or fails on ctx. */
+/* Fill the derived fields (PixelCNN++: dim = channels * height * width when unset). */
+void ds__model_config_derive(ds_model_config *cfg);
+/* Cross-option checks done at model creation (after derive); returns DS_OK or fails on ctx. */
 ds_status ds__model_config_validate(struct ds_context *ctx, const ds_model_config *cfg);
 
 #endif

@@ -6,6 +6,15 @@
 #include "core/philox.h"
 #include "core/pool.h"
 #include "core/finite.h"
+#include "model/pixelcnn.h"
+
+const ds__arch *ds__arch_for(int32_t arch) {
+  switch (arch) {
+    case DS_ARCH_MADE: return &ds__arch_made;
+    case DS_ARCH_PIXELCNNPP: return &ds__arch_pixelcnnpp;
+    default: return NULL;
+  }
+}
 
 ds_status ds__model_alloc(ds_context *ctx, const ds_model_config *cfg, ds_model **out) {
   ds_model *m = ds__calloc(ctx, 1, sizeof *m);
@@ -13,119 +22,199 @@ ds_status ds__model_alloc(ds_context *ctx, const ds_model_config *cfg, ds_model 
   m->ctx = ctx;
   m->cfg = *cfg;
   m->seed = ctx->seed;
-  ds__made_layout(&m->made, cfg);
+  m->arch = ds__arch_for(cfg->arch);
   m->bins.count = cfg->bins;
   m->bins.lo = cfg->bin_lo;
   m->bins.hi = cfg->bin_hi;
-  m->params = ds__calloc(ctx, (size_t)m->made.param_count, sizeof(float));
-  m->mask = ds__calloc(ctx, (size_t)m->made.param_count, sizeof(float));
+  ds_status st = m->arch->setup(m);
+  if (st != DS_OK) {
+    m->arch->teardown(m);
+    ds__free(ctx, m);
+    return st;
+  }
+  m->params = ds__calloc(ctx, (size_t)m->param_count, sizeof(float));
+  m->mask = ds__calloc(ctx, (size_t)m->param_count, sizeof(float));
   if (!m->params || !m->mask) {
+    int64_t count = m->param_count;
     ds__model_free(m);
     return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "ds_model: out of memory for %lld parameters",
-                    (long long)m->made.param_count);
+                    (long long)count);
   }
-  ds__made_masks(&m->made, m->mask);
+  m->arch->masks(m, m->mask);
   *out = m;
   return DS_OK;
 }
 
 void ds__model_free(ds_model *m) {
   if (!m) return;
+  m->arch->teardown(m);
   ds__free(m->ctx, m->params);
   ds__free(m->ctx, m->mask);
   ds__free(m->ctx, m);
 }
 
-ds_status ds__model_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws) {
-  memset(ws, 0, sizeof *ws);
-  ws->capacity = capacity;
-  ws->storage = ds__calloc(m->ctx, (size_t)(capacity * m->made.floats_per_row), sizeof(float));
-  ws->dx = ds__calloc(m->ctx, (size_t)(capacity * m->made.dim), sizeof(float));
-  if (!ws->storage || !ws->dx) {
-    ds__model_ws_free(m, ws);
-    return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY,
-                    "ds_model: out of memory for activations of %lld rows", (long long)capacity);
-  }
-  ds__made_buffers_bind(&m->made, capacity, ws->storage, &ws->buf);
+ds_status ds__model_set_params(ds_model *m, const float *params, int64_t count) {
+  if (count != m->param_count)
+    return ds__fail(m->ctx, DS_ERR_SHAPE_MISMATCH, "ds_model: %lld parameters given, %lld needed",
+                    (long long)count, (long long)m->param_count);
+  for (int64_t k = 0; k < count; k++)
+    if (!isfinite(params[k]) || (m->mask[k] == 0.0f && params[k] != 0.0f))
+      return ds__fail(m->ctx, DS_ERR_INVALID_ARGUMENT, "ds_model: parameter %lld is invalid",
+                      (long long)k);
+  memcpy(m->params, params, sizeof(float) * (size_t)count);
   return DS_OK;
 }
 
+ds_status ds__model_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws) {
+  memset(ws, 0, sizeof *ws);
+  ws->capacity = capacity;
+  ws->dx = ds__calloc(m->ctx, (size_t)(capacity * m->cfg.dim), sizeof(float));
+  ds_status st = ws->dx ? m->arch->ws_init(m, capacity, ws)
+                        : ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY, "ds_model: out of memory");
+  if (st != DS_OK) {
+    ds__free(m->ctx, ws->dx);
+    memset(ws, 0, sizeof *ws);
+  }
+  return st;
+}
+
 void ds__model_ws_free(const ds_model *m, ds__model_ws *ws) {
-  ds__free(m->ctx, ws->storage);
+  if (ws->dx) m->arch->ws_free(m, ws);
   ds__free(m->ctx, ws->dx);
   memset(ws, 0, sizeof *ws);
 }
+
+int64_t ds__model_block_rows(const ds_model *m) {
+  if (m->pixelcnn) return ds__pixelcnn_block_rows(m->pixelcnn);
+  return DS__EVAL_BLOCK;
+}
+
+/* ---- the heads: one logistic-mixture conditional per group ---------------------------- */
 
 typedef struct eval_job {
   const ds_model *m;
   ds__model_ws *ws;
   const ds__eval_request *req;
+  ds__arch_pass pass;
 } eval_job;
 
-static void eval_rows(void *p, int32_t t, int32_t threads) {
-  const eval_job *job = p;
-  const ds_model *m = job->m;
-  const ds__made *made = &m->made;
-  const ds__eval_request *req = job->req;
-  ds__made_buffers *buf = &job->ws->buf;
-  int64_t r0, r1;
-  ds__split_range(req->rows, t, threads, &r0, &r1);
-  if (r0 >= r1) return;
-  int64_t D = made->dim, K = m->cfg.components, P = 3 * K;
-  int32_t last = made->layer_count - 1;
-  const float *c = made->cond_dim ? req->c + r0 * made->cond_dim : NULL;
-  ds__made_forward_rows(made, m->params, req->x + r0 * D, c, r0, r1, buf);
+static int wants_backprop(const ds__eval_request *req) {
+  return req->param_grad_scale != 0.0f || (req->score && req->score_kind == DS_SCORE_EXACT);
+}
 
-  int want_backprop = req->param_grad_scale != 0.0f ||
-                      (req->score && req->score_kind == DS_SCORE_EXACT);
-  /* For training dz = scale * d(-log p)/d head; for the exact score dz = d log p / d head. */
+/* log_prob, the local score and dhead of rows [r0, r1). */
+static void heads_rows(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req,
+                       int64_t r0, int64_t r1) {
+  int64_t D = m->cfg.dim, G = m->groups, P = m->group_params;
+  int32_t K = m->cfg.components, gd = m->group_dims;
+  int want_backprop = wants_backprop(req);
+  /* For training dhead = scale * d(-log p)/d head; for the exact score d log p / d head. */
   float dz_scale = req->param_grad_scale != 0.0f ? -req->param_grad_scale : 1.0f;
+  const ds__bins *bins = m->cfg.head == DS_HEAD_DISCRETIZED ? &m->bins : NULL;
   for (int64_t r = r0; r < r1; r++) {
-    const float *head = buf->z[last] + r * made->out_dim;
-    float *dhead = buf->dz[last] + r * made->out_dim;
+    const float *head = ws->head + r * ws->head_stride;
+    float *dhead = ws->dhead + r * ws->head_stride;
     double lp = 0.0;
-    for (int64_t d = 0; d < D; d++) {
-      float xv = req->x[r * D + d];
-      float *g = want_backprop ? dhead + d * P : NULL;
-      double gx = 0.0;
-      if (m->cfg.head == DS_HEAD_CONTINUOUS)
-        lp += ds__mix_log_density(head + d * P, (int32_t)K, xv, g, req->score ? &gx : NULL);
+    for (int64_t g = 0; g < G; g++) {
+      const float *xv = req->x + r * D + g * gd;
+      float *gp = want_backprop ? dhead + g * P : NULL;
+      double gx[3] = {0.0, 0.0, 0.0};
+      if (gd == 3)
+        lp += ds__mix_rgb_log_prob(head + g * P, K, bins, xv, gp, req->score ? gx : NULL);
+      else if (!bins)
+        lp += ds__mix_log_density(head + g * P, K, xv[0], gp, req->score ? gx : NULL);
       else
-        lp += ds__mix_log_mass(head + d * P, (int32_t)K, &m->bins, xv, g);
-      if (g)
-        for (int64_t k = 0; k < P; k++) g[k] *= dz_scale;
-      if (req->score) req->score[r * D + d] = (float)gx; /* the local part */
+        lp += ds__mix_log_mass(head + g * P, K, bins, xv[0], gp);
+      if (gp)
+        for (int64_t k = 0; k < P; k++) gp[k] *= dz_scale;
+      if (req->score) /* the local part */
+        for (int32_t j = 0; j < gd; j++) req->score[r * D + g * gd + j] = (float)gx[j];
     }
     req->log_prob[r] = lp;
   }
-  if (!want_backprop) return;
+}
+
+/* Row-local architectures: forward, heads and backward of one row range per thread. */
+static void eval_rows(void *p, int32_t t, int32_t threads) {
+  const eval_job *job = p;
+  const ds_model *m = job->m;
+  const ds__eval_request *req = job->req;
+  int64_t r0, r1, D = m->cfg.dim;
+  ds__split_range(req->rows, t, threads, &r0, &r1);
+  if (r0 >= r1) return;
+  m->arch->forward(m, job->ws, &job->pass, r0, r1);
+  heads_rows(m, job->ws, req, r0, r1);
+  if (!wants_backprop(req)) return;
   int exact = req->score && req->score_kind == DS_SCORE_EXACT;
-  ds__made_backward_rows(made, m->params, r0, r1, buf, exact ? job->ws->dx + r0 * D : NULL);
+  m->arch->backward(m, job->ws, r0, r1, exact ? job->ws->dx + r0 * D : NULL);
   if (exact)
     for (int64_t k = r0 * D; k < r1 * D; k++) req->score[k] += job->ws->dx[k];
 }
 
-void ds__model_eval(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req) {
-  eval_job job = {m, ws, req};
-  ds__pool_run(m->ctx->pool, eval_rows, &job);
+static void heads_part(void *p, int32_t t, int32_t threads) {
+  const eval_job *job = p;
+  int64_t r0, r1;
+  ds__split_range(job->req->rows, t, threads, &r0, &r1);
+  if (r0 < r1) heads_rows(job->m, job->ws, job->req, r0, r1);
 }
 
-typedef struct grad_job {
-  const ds_model *m;
-  ds__model_ws *ws;
-  int64_t rows;
-  float *grad;
-} grad_job;
+static void eval_pass(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req,
+                      int32_t train, uint64_t stream) {
+  eval_job job = {m, ws, req, {req->x, req->c, train, stream}};
+  if (m->arch->row_local) {
+    ds__pool_run(m->ctx->pool, eval_rows, &job);
+    return;
+  }
+  m->arch->forward(m, ws, &job.pass, 0, req->rows);
+  ds__pool_run(m->ctx->pool, heads_part, &job);
+  if (!wants_backprop(req)) return;
+  int exact = req->score && req->score_kind == DS_SCORE_EXACT;
+  m->arch->backward(m, ws, 0, req->rows, exact ? ws->dx : NULL);
+  if (exact)
+    for (int64_t k = 0; k < req->rows * m->cfg.dim; k++) req->score[k] += ws->dx[k];
+}
 
-static void grad_part(void *p, int32_t t, int32_t threads) {
-  const grad_job *job = p;
-  ds__made_weight_grads(&job->m->made, job->m->mask, job->rows, &job->ws->buf, job->grad, t,
-                        threads);
+void ds__model_eval(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req) {
+  eval_pass(m, ws, req, 0, 0);
+}
+
+void ds__model_eval_train(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req,
+                          uint64_t stream) {
+  eval_pass(m, ws, req, 1, stream);
 }
 
 void ds__model_param_grads(const ds_model *m, ds__model_ws *ws, int64_t rows, float *grad) {
-  grad_job job = {m, ws, rows, grad};
-  ds__pool_run(m->ctx->pool, grad_part, &job);
+  m->arch->param_grads(m, ws, rows, grad);
+}
+
+typedef struct forward_job {
+  const ds_model *m;
+  ds__model_ws *ws;
+  ds__arch_pass pass;
+  int64_t rows;
+} forward_job;
+
+static void forward_part(void *p, int32_t t, int32_t threads) {
+  const forward_job *job = p;
+  int64_t r0, r1;
+  ds__split_range(job->rows, t, threads, &r0, &r1);
+  if (r0 >= r1) return;
+  job->m->arch->forward(job->m, job->ws, &job->pass, r0, r1);
+}
+
+/* A plain forward of rows [0, rows) in the architecture's style (pass.x, pass.c always
+ * point at row 0; a row-local forward reads its rows [r0, r1) from there). */
+static void forward_all(const ds_model *m, ds__model_ws *ws, const float *x, const float *c,
+                        int64_t rows) {
+  forward_job job = {m, ws, {x, c, 0, 0}, rows};
+  if (m->arch->row_local) ds__pool_run(m->ctx->pool, forward_part, &job);
+  else m->arch->forward(m, ws, &job.pass, 0, rows);
+}
+
+const float *ds__model_forward_heads(const ds_model *m, ds__model_ws *ws, const float *x,
+                                     const float *c, int64_t rows) {
+  forward_all(m, ws, x, c, rows);
+  return ws->head;
 }
 
 /* ---- sampling ----------------------------------------------------------------------- */
@@ -135,7 +224,7 @@ typedef struct sample_job {
   ds__model_ws *ws;
   const float *c;
   float *x;
-  int64_t rows, first, dim;
+  int64_t rows, first, group;
   uint64_t stream;
   int32_t method, greedy_mean;
 } sample_job;
@@ -152,49 +241,82 @@ static float mixture_mean(const float *p, int32_t K) {
   return (float)(acc / z);
 }
 
-static void sample_dimension(void *p, int32_t t, int32_t threads) {
+static float snap(const ds__bins *bins, float v) {
+  if (!bins) return v;
+  float step = (bins->hi - bins->lo) / (float)(bins->count - 1);
+  float b = roundf((v - bins->lo) / step);
+  b = b < 0 ? 0 : b > (float)(bins->count - 1) ? (float)(bins->count - 1) : b;
+  return bins->lo + b * step;
+}
+
+/* Greedy RGB value: each channel the prior-weighted mean of its coupled component means
+ * given the channels before it (an approximation of the conditional mean). */
+static void rgb_mean(const float *p, int32_t K, const ds__bins *bins, float out[3]) {
+  double mx = p[0], z = 0.0;
+  for (int32_t k = 1; k < K; k++) mx = p[k] > mx ? p[k] : mx;
+  double w[256];
+  for (int32_t k = 0; k < K; k++) z += (w[k] = exp(p[k] - mx));
+  const float *R = p + K, *Gc = p + 4 * K, *Bc = p + 7 * K;
+  double r = 0, g = 0, b = 0;
+  for (int32_t k = 0; k < K; k++) r += w[k] * R[k];
+  out[0] = snap(bins, (float)(r / z));
+  for (int32_t k = 0; k < K; k++) g += w[k] * (Gc[k] + tanh(R[2 * K + k]) * out[0]);
+  out[1] = snap(bins, (float)(g / z));
+  for (int32_t k = 0; k < K; k++)
+    b += w[k] * (Bc[k] + tanh(Gc[2 * K + k]) * out[0] + tanh(Bc[2 * K + k]) * out[1]);
+  out[2] = snap(bins, (float)(b / z));
+}
+
+static void sample_group_rows(const sample_job *job, int64_t r0, int64_t r1) {
+  const ds_model *m = job->m;
+  int64_t D = m->cfg.dim, g = job->group;
+  int32_t K = m->cfg.components, P = m->group_params, gd = m->group_dims;
+  const ds__bins *bins = m->cfg.head == DS_HEAD_DISCRETIZED ? &m->bins : NULL;
+  int32_t nu = gd == 3 ? ds__mix_rgb_uniforms_needed(K, job->method)
+                       : ds__mix_uniforms_needed(K, job->method);
+  double u[257 + 3];
+  for (int64_t r = r0; r < r1; r++) {
+    const float *hp = job->ws->head + r * job->ws->head_stride + g * P;
+    float *xv = job->x + r * D + g * gd;
+    if (job->greedy_mean) {
+      if (gd == 3) rgb_mean(hp, K, bins, xv);
+      else xv[0] = snap(bins, mixture_mean(hp, K));
+      continue;
+    }
+    uint64_t example = (uint64_t)(job->first + r);
+    for (int32_t k = 0; k < nu; k++)
+      u[k] = ds__uniform_at(m->seed, DS__STREAM_SAMPLE | (job->stream & 0x00ffffffffffffffull),
+                            (example * (uint64_t)m->groups + (uint64_t)g) * (uint64_t)nu +
+                                (uint64_t)k);
+    if (gd == 3) ds__mix_rgb_sample(hp, K, bins, job->method, u, xv);
+    else xv[0] = ds__mix_sample(hp, K, bins, job->method, u);
+  }
+}
+
+static void sample_group(void *p, int32_t t, int32_t threads) {
   const sample_job *job = p;
   const ds_model *m = job->m;
-  const ds__made *made = &m->made;
-  int64_t r0, r1, D = made->dim, d = job->dim;
-  int32_t K = m->cfg.components, P = 3 * K;
+  int64_t r0, r1;
   ds__split_range(job->rows, t, threads, &r0, &r1);
   if (r0 >= r1) return;
-  const float *c = made->cond_dim ? job->c + r0 * made->cond_dim : NULL;
-  ds__made_forward_rows(made, m->params, job->x + r0 * D, c, r0, r1, &job->ws->buf);
-  const float *head = job->ws->buf.z[made->layer_count - 1];
-  const ds__bins *bins = m->cfg.head == DS_HEAD_DISCRETIZED ? &m->bins : NULL;
-  int32_t nu = ds__mix_uniforms_needed(K, job->method);
-  double u[257 + 1];
-  for (int64_t r = r0; r < r1; r++) {
-    const float *hp = head + r * made->out_dim + d * P;
-    float v;
-    if (job->greedy_mean) {
-      v = mixture_mean(hp, K);
-      if (bins) { /* snap to the nearest bin centre */
-        float step = (bins->hi - bins->lo) / (float)(bins->count - 1);
-        float b = roundf((v - bins->lo) / step);
-        b = b < 0 ? 0 : b > (float)(bins->count - 1) ? (float)(bins->count - 1) : b;
-        v = bins->lo + b * step;
-      }
-    } else {
-      uint64_t example = (uint64_t)(job->first + r);
-      for (int32_t k = 0; k < nu; k++)
-        u[k] = ds__uniform_at(m->seed, DS__STREAM_SAMPLE | (job->stream & 0x00ffffffffffffffull),
-                              (example * (uint64_t)D + (uint64_t)d) * (uint64_t)nu + (uint64_t)k);
-      v = ds__mix_sample(hp, K, bins, job->method, u);
-    }
-    job->x[r * D + d] = v;
+  if (m->arch->row_local) {
+    ds__arch_pass pass = {job->x, job->c, 0, 0};
+    m->arch->forward(m, job->ws, &pass, r0, r1);
   }
+  sample_group_rows(job, r0, r1);
 }
 
 void ds__model_sample_rows(const ds_model *m, ds__model_ws *ws, const float *c, int64_t rows,
                            int64_t first, uint64_t stream, int32_t method, int32_t greedy_mean,
                            float *x) {
-  memset(x, 0, sizeof(float) * (size_t)(rows * m->made.dim));
-  for (int64_t d = 0; d < m->made.dim; d++) {
-    sample_job job = {m, ws, c, x, rows, first, d, stream, method, greedy_mean};
-    ds__pool_run(m->ctx->pool, sample_dimension, &job);
+  memset(x, 0, sizeof(float) * (size_t)(rows * m->cfg.dim));
+  for (int64_t g = 0; g < m->groups; g++) {
+    sample_job job = {m, ws, c, x, rows, first, g, stream, method, greedy_mean};
+    if (!m->arch->row_local) {
+      ds__arch_pass pass = {x, c, 0, 0};
+      m->arch->forward(m, ws, &pass, 0, rows);
+    }
+    ds__pool_run(m->ctx->pool, sample_group, &job);
   }
 }
 
@@ -204,8 +326,8 @@ void ds__model_sample_rows(const ds_model *m, ds__model_ws *ws, const float *c, 
  * to temporaries first so a failure midway leaves the caller's arrays untouched. */
 ds_status ds__model_evaluate(const ds_model *m, const char *fn, const float *x, const float *cond,
                           int64_t n, float *score, int32_t kind, double *log_prob) {
-  int64_t D = m->cfg.dim, C = m->cfg.cond_dim;
-  int64_t cap = n < DS__EVAL_BLOCK ? n : DS__EVAL_BLOCK;
+  int64_t D = m->cfg.dim, C = m->cfg.cond_dim, block = ds__model_block_rows(m);
+  int64_t cap = n < block ? n : block;
   ds__model_ws ws;
   ds_status st = ds__model_ws_init(m, cap, &ws);
   if (st != DS_OK) return st;
@@ -242,8 +364,8 @@ ds_status ds__model_evaluate(const ds_model *m, const char *fn, const float *x, 
 ds_status ds__model_sample(const ds_model *model, const char *fn, const float *cond,
                                    int64_t n, uint64_t stream, int32_t method,
                                    int32_t greedy_mean, float *x) {
-  int64_t D = model->cfg.dim, C = model->cfg.cond_dim;
-  int64_t cap = n < DS__EVAL_BLOCK ? n : DS__EVAL_BLOCK;
+  int64_t D = model->cfg.dim, C = model->cfg.cond_dim, block = ds__model_block_rows(model);
+  int64_t cap = n < block ? n : block;
   ds__model_ws ws;
   ds_status st = ds__model_ws_init(model, cap, &ws);
   if (st != DS_OK) return st;
@@ -268,4 +390,3 @@ ds_status ds__model_sample(const ds_model *model, const char *fn, const float *c
   ds__free(model->ctx, tmp);
   return DS_OK;
 }
-

@@ -1,5 +1,7 @@
 /* The model handle and its batched evaluation: forward, heads, backward, in row blocks
- * over the context's pool. The trainer, denoisers and two-stage code build on this. */
+ * over the context's pool. The network is behind the architecture table (model/arch.h);
+ * the heads, score and sampling live here once for every architecture. The trainer,
+ * denoisers and two-stage code build on this. */
 #ifndef DS_MODEL_MODEL_H
 #define DS_MODEL_MODEL_H
 
@@ -7,13 +9,22 @@
 
 #include "core/context.h"
 #include "kernels/logistic_mixture.h"
+#include "model/arch.h"
 #include "model/config.h"
 #include "model/made.h"
+
+struct ds__pixelcnn;
 
 struct ds_model {
   ds_context *ctx;
   ds_model_config cfg;
-  ds__made made;
+  const ds__arch *arch;
+  ds__made made;                /* DS_ARCH_MADE: the layout */
+  struct ds__pixelcnn *pixelcnn; /* DS_ARCH_PIXELCNNPP: the layer table */
+  int64_t param_count;
+  int64_t groups;        /* head groups per example (see model/arch.h) */
+  int32_t group_dims;    /* 1 or 3 */
+  int32_t group_params;  /* 3K or 10K */
   ds__bins bins;   /* discretized head */
   uint64_t seed;   /* sampling seed: the context's at create/load */
   float *params;   /* (param_count) */
@@ -24,7 +35,11 @@ struct ds_model {
 typedef struct ds__model_ws {
   int64_t capacity;
   float *storage;
-  ds__made_buffers buf;
+  ds__made_buffers buf;  /* MADE */
+  void *arch_ws;         /* other architectures */
+  const float *head;     /* (capacity, head_stride) head parameters of the last forward */
+  float *dhead;          /* (capacity, head_stride) their gradient for the backward */
+  int64_t head_stride;   /* groups * group_params */
   float *dx;       /* (capacity, D) network part of the exact score */
 } ds__model_ws;
 
@@ -48,11 +63,21 @@ typedef struct ds__eval_request {
 } ds__eval_request;
 
 void ds__model_eval(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req);
+/* The same for a training step: dropout (if the architecture has it) is on, its masks
+ * addressed by `stream` (the trainer's step). */
+void ds__model_eval_train(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req,
+                          uint64_t stream);
 /* grad (param_count) of the loss requested by the last eval with param_grad_scale. */
 void ds__model_param_grads(const ds_model *m, ds__model_ws *ws, int64_t rows, float *grad);
 
-/* Ancestral sample of rows [0, rows) of x (rows, D): example `first + i` uses uniforms
- * addressed by (seed, stream, example, dimension), so results do not depend on blocking. */
+/* Head parameters of rows [0, rows) (see model/arch.h) after a plain forward pass; the
+ * pointer is into ws and valid until the next pass. For tests and tools. */
+const float *ds__model_forward_heads(const ds_model *m, ds__model_ws *ws, const float *x,
+                                     const float *c, int64_t rows);
+
+/* Ancestral sample of rows [0, rows) of x (rows, D), one head group at a time: example
+ * `first + i` uses uniforms addressed by (seed, stream, (example * groups + group) * n + k),
+ * n the uniforms one group needs, so results do not depend on blocking or threads. */
 void ds__model_sample_rows(const ds_model *m, ds__model_ws *ws, const float *c, int64_t rows,
                            int64_t first, uint64_t stream, int32_t method, int32_t greedy_mean,
                            float *x);
@@ -60,9 +85,12 @@ void ds__model_sample_rows(const ds_model *m, ds__model_ws *ws, const float *c, 
 /* Rows evaluated per pass: bounds the activation memory of one call. */
 #define DS__EVAL_BLOCK 1024
 
-/* Whole arrays in blocks of DS__EVAL_BLOCK rows (inputs already checked). log_prob (n)
- * and/or score (n, D) may be NULL; written only on success (NUMERIC if a result is not
- * finite). `fn` names the public function in error details. */
+/* Rows per pass for this model (DS__EVAL_BLOCK for MADE, fewer for image models). */
+int64_t ds__model_block_rows(const ds_model *m);
+
+/* Whole arrays in blocks (inputs already checked). log_prob (n) and/or score (n, D) may
+ * be NULL; written only on success (NUMERIC if a result is not finite). `fn` names the
+ * public function in error details. */
 ds_status ds__model_evaluate(const ds_model *m, const char *fn, const float *x,
                              const float *cond, int64_t n, float *score, int32_t kind,
                              double *log_prob);
@@ -70,5 +98,9 @@ ds_status ds__model_evaluate(const ds_model *m, const char *fn, const float *x,
  * conditional's mean instead of a draw. */
 ds_status ds__model_sample(const ds_model *m, const char *fn, const float *cond, int64_t n,
                            uint64_t stream, int32_t method, int32_t greedy_mean, float *x);
+
+/* Replace every weight with params (param_count), e.g. from a reference implementation.
+ * DS_ERR_INVALID_ARGUMENT if a value is not finite or breaks the mask. */
+ds_status ds__model_set_params(ds_model *m, const float *params, int64_t count);
 
 #endif

@@ -17,8 +17,16 @@ void ds__model_serialize(const ds_model *m, ds__writer *w) {
   ds__writer_u32(w, (uint32_t)c->residual);
   ds__writer_u32(w, (uint32_t)c->hidden_count);
   for (int32_t l = 0; l < c->hidden_count; l++) ds__writer_u64(w, (uint64_t)c->hidden[l]);
-  ds__writer_u64(w, (uint64_t)m->made.param_count);
-  ds__writer_floats(w, m->params, m->made.param_count);
+  if (c->arch == DS_ARCH_PIXELCNNPP) { /* arch-specific section */
+    ds__writer_u32(w, (uint32_t)c->channels);
+    ds__writer_u64(w, (uint64_t)c->height);
+    ds__writer_u64(w, (uint64_t)c->width);
+    ds__writer_u32(w, (uint32_t)c->filters);
+    ds__writer_u32(w, (uint32_t)c->resnets);
+    ds__writer_f32(w, c->dropout);
+  }
+  ds__writer_u64(w, (uint64_t)m->param_count);
+  ds__writer_floats(w, m->params, m->param_count);
 }
 
 /* Apply one stored option through the public setter so stored values obey the same
@@ -33,7 +41,7 @@ void ds__model_serialize(const ds_model *m, ds__writer *w) {
 static ds_status read_config(ds_context *ctx, const char *fn, ds__reader *r,
                              ds_model_config *cfg) {
   uint32_t arch = ds__reader_u32(r);
-  if (r->failed || arch != DS_ARCH_MADE)
+  if (r->failed || !ds__arch_for((int32_t)arch))
     return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: unknown architecture %u in checkpoint", fn, arch);
   ds__model_config_defaults(cfg, (int32_t)arch);
   uint64_t dim = ds__reader_u64(r), cond = ds__reader_u64(r);
@@ -61,6 +69,20 @@ static ds_status read_config(ds_context *ctx, const char *fn, ds__reader *r,
   if (r->failed)
     return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the layer widths", fn);
   APPLY(ds_model_config_set_hidden(cfg, widths, (int32_t)hc));
+  if (arch == DS_ARCH_PIXELCNNPP) {
+    uint32_t ch = ds__reader_u32(r);
+    uint64_t h = ds__reader_u64(r), wd = ds__reader_u64(r);
+    uint32_t f = ds__reader_u32(r), nres = ds__reader_u32(r);
+    float drop = ds__reader_f32(r);
+    if (r->failed)
+      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the image section", fn);
+    APPLY(ds_model_config_set_int(cfg, DS_MODEL_CHANNELS, ch));
+    APPLY(ds_model_config_set_int(cfg, DS_MODEL_HEIGHT, h > 4096 ? -1 : (int64_t)h));
+    APPLY(ds_model_config_set_int(cfg, DS_MODEL_WIDTH, wd > 4096 ? -1 : (int64_t)wd));
+    APPLY(ds_model_config_set_int(cfg, DS_MODEL_FILTERS, f));
+    APPLY(ds_model_config_set_int(cfg, DS_MODEL_RESNETS, nres));
+    APPLY(ds_model_config_set_float(cfg, DS_MODEL_DROPOUT, drop));
+  }
   return DS_OK;
 }
 
@@ -71,24 +93,27 @@ ds_status ds__model_deserialize(ds_context *ctx, const char *fn, ds__reader *r, 
   if (ds__model_config_validate(ctx, &cfg) != DS_OK)
     return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: inconsistent configuration in checkpoint: %s",
                     fn, ds_context_last_error(ctx));
-  ds__made layout;
-  ds__made_layout(&layout, &cfg);
   uint64_t count = ds__reader_u64(r);
-  if (r->failed || count != (uint64_t)layout.param_count)
-    return ds__fail(ctx, DS_ERR_BAD_FORMAT,
-                    "%s: checkpoint stores %llu weights, its configuration needs %lld", fn,
-                    (unsigned long long)count, (long long)layout.param_count);
+  if (r->failed)
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated before the weights", fn);
   if ((r->len - r->pos) / 4 < count)
     return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the weights", fn);
   ds_model *m = NULL;
   st = ds__model_alloc(ctx, &cfg, &m);
   if (st != DS_OK) return st;
-  ds__reader_floats(r, m->params, m->made.param_count);
-  for (int64_t k = 0; k < m->made.param_count; k++) {
+  if (count != (uint64_t)m->param_count) {
+    int64_t need = m->param_count;
+    ds__model_free(m);
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT,
+                    "%s: checkpoint stores %llu weights, its configuration needs %lld", fn,
+                    (unsigned long long)count, (long long)need);
+  }
+  ds__reader_floats(r, m->params, m->param_count);
+  for (int64_t k = 0; k < m->param_count; k++) {
     if (!isfinite(m->params[k]) || (m->mask[k] == 0.0f && m->params[k] != 0.0f)) {
       ds__model_free(m);
       return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: weight %lld in checkpoint is %s", fn,
-                      (long long)k, isfinite(m->params[k]) ? "non-zero where MADE masks it" : "not finite");
+                      (long long)k, isfinite(m->params[k]) ? "non-zero where the architecture masks it" : "not finite");
     }
   }
   *out = m;

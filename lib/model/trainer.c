@@ -38,7 +38,7 @@ double ds__trainer_lr(const ds_trainer_config *cfg, int64_t step) {
 ds_status ds__trainer_create(ds_model *model, const ds_trainer_config *cfg,
                              const ds_smoother *sm, ds_trainer **out) {
   ds_context *ctx = model->ctx;
-  int64_t D = model->cfg.dim, C = model->cfg.cond_dim, P = model->made.param_count;
+  int64_t D = model->cfg.dim, C = model->cfg.cond_dim, P = model->param_count;
   int32_t mode = sm ? (C > 0 ? DS__TRAIN_PAIRS : DS__TRAIN_SMOOTHED)
                     : (C > 0 ? DS__TRAIN_CONDITIONAL : DS__TRAIN_DIRECT);
   if (mode == DS__TRAIN_PAIRS && C != D)
@@ -131,7 +131,7 @@ typedef struct update_job {
 
 static void sumsq_part(void *p, int32_t th, int32_t threads) {
   ds_trainer *t = p;
-  int64_t P = t->model->made.param_count, j0, j1;
+  int64_t P = t->model->param_count, j0, j1;
   ds__split_range(ds__sumsq_chunks(P), th, threads, &j0, &j1);
   for (int64_t j = j0; j < j1; j++) ds__sumsq_chunk(t->grad, P, j, t->sumsq);
 }
@@ -139,7 +139,7 @@ static void sumsq_part(void *p, int32_t th, int32_t threads) {
 static void update_part(void *p, int32_t th, int32_t threads) {
   update_job *job = p;
   ds_trainer *t = job->t;
-  int64_t P = t->model->made.param_count, b, e;
+  int64_t P = t->model->param_count, b, e;
   ds__split_range(P, th, threads, &b, &e);
   if (job->clip_scale != 1.0f)
     for (int64_t i = b; i < e; i++) t->grad[i] *= job->clip_scale;
@@ -151,7 +151,7 @@ static double train_step(ds_trainer *t) {
   ds_model *m = t->model;
   int64_t B = t->cfg.batch;
   ds__eval_request req = {t->batch_x, t->batch_c, B, t->batch_log_prob, 1.0f / (float)B, NULL, 0};
-  ds__model_eval(m, &t->ws, &req);
+  ds__model_eval_train(m, &t->ws, &req, (uint64_t)t->step);
   ds__model_param_grads(m, &t->ws, B, t->grad);
   double loss = 0.0;
   for (int64_t r = 0; r < B; r++) loss -= t->batch_log_prob[r];
@@ -164,7 +164,7 @@ static double train_step(ds_trainer *t) {
   if (t->cfg.clip_norm > 0) {
     ds__pool_run(m->ctx->pool, sumsq_part, t);
     double total = 0.0;
-    for (int64_t j = 0; j < ds__sumsq_chunks(m->made.param_count); j++) total += t->sumsq[j];
+    for (int64_t j = 0; j < ds__sumsq_chunks(m->param_count); j++) total += t->sumsq[j];
     double norm = sqrt(total);
     if (norm > t->cfg.clip_norm) job.clip_scale = (float)(t->cfg.clip_norm / norm);
   }
@@ -282,8 +282,8 @@ ds_status ds__trainer_save(const ds_trainer *t, const char *path) {
   ds__writer_u32(&w, (uint32_t)t->mode);
   ds__writer_u64(&w, t->seed);
   ds__writer_u64(&w, (uint64_t)t->step);
-  ds__writer_floats(&w, t->adam_m, m->made.param_count);
-  ds__writer_floats(&w, t->adam_v, m->made.param_count);
+  ds__writer_floats(&w, t->adam_m, m->param_count);
+  ds__writer_floats(&w, t->adam_v, m->param_count);
   ds_status st = ds__checkpoint_write(m->ctx, "ds_trainer_save", path, DS__CHECKPOINT_TRAINER, &w);
   ds__writer_free(&w);
   return st;
@@ -307,7 +307,7 @@ ds_status ds__trainer_resume(ds_trainer *t, const char *path) {
   ds__writer mine = {ctx, NULL, 0, 0, 0};
   write_config(&mine, &t->cfg);
   ds__writer_u32(&mine, (uint32_t)t->mode);
-  int64_t P = m->made.param_count;
+  int64_t P = m->param_count;
   if (mine.failed) st = ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
   else if (memcmp(&saved->cfg, &m->cfg, sizeof m->cfg) != 0)
     st = ds__fail(ctx, DS_ERR_SHAPE_MISMATCH, "%s: '%s' holds a model of another configuration",

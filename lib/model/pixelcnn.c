@@ -1,0 +1,359 @@
+/* PixelCNN++ forward, backward and parameter gradients over the layer list of
+ * model/pixelcnn_layout.c, every layer a kernel call on the context's pool. */
+#include <string.h>
+
+#include "core/philox.h"
+#include "core/pool.h"
+#include "kernels/conv2d.h"
+#include "kernels/conv_transpose.h"
+#include "kernels/pointwise.h"
+#include "model/model.h"
+#include "model/pixelcnn.h"
+
+typedef struct pcnn_ws {
+  int64_t capacity;
+  float *val;     /* (capacity * floats_per_row) activations */
+  float *grad;    /* same layout: their gradients */
+  float *head;    /* (capacity, H*W, P) head parameters, pixel-major */
+  float *dhead;
+  float *conv_ws;
+  int32_t train;          /* the last forward was a training pass */
+  uint64_t train_stream;
+} pcnn_ws;
+
+static ds__conv2d_shape conv_shape(const ds__pixelcnn *p, const ds__pcnn_op *o, int64_t rows) {
+  int32_t l = p->tensors[o->in].level;
+  ds__conv2d_shape s = {rows, o->cin, p->h[l], p->w[l], o->cout, o->kh, o->kw, o->stride,
+                        o->pad_t, o->pad_b, o->pad_l, o->pad_r};
+  return s;
+}
+
+/* The output of level l - 1 is cropped to that level's size (odd sizes drop a row/col). */
+static ds__deconv2d_shape deconv_shape(const ds__pixelcnn *p, const ds__pcnn_op *o,
+                                       int64_t rows) {
+  int32_t l = p->tensors[o->in].level;
+  ds__deconv2d_shape s = {rows, o->cin, p->h[l], p->w[l], o->cout, o->kh, o->kw, 2,
+                          0, o->pad_l, p->h[l - 1], p->w[l - 1]};
+  return s;
+}
+
+ds_status ds__pcnn_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws) {
+  const ds__pixelcnn *p = m->pixelcnn;
+  int32_t threads = ds__pool_threads(m->ctx->pool);
+  size_t conv_floats = 1;
+  for (int32_t i = 0; i < p->op_count; i++) {
+    const ds__pcnn_op *o = &p->ops[i];
+    size_t need = 0;
+    if (o->kind == DS__PCNN_CONV) {
+      ds__conv2d_shape s = conv_shape(p, o, capacity);
+      need = ds__conv2d_workspace(&s, threads);
+    } else if (o->kind == DS__PCNN_DECONV) {
+      ds__deconv2d_shape s = deconv_shape(p, o, capacity);
+      need = ds__deconv2d_workspace(&s, threads);
+    }
+    if (need > conv_floats) conv_floats = need;
+  }
+  int64_t head = capacity * p->h[0] * p->w[0] * p->head_channels;
+  pcnn_ws *w = ds__calloc(m->ctx, 1, sizeof *w);
+  if (w) {
+    w->capacity = capacity;
+    w->val = ds__calloc(m->ctx, (size_t)(capacity * p->floats_per_row), sizeof(float));
+    w->grad = ds__calloc(m->ctx, (size_t)(capacity * p->floats_per_row), sizeof(float));
+    w->head = ds__calloc(m->ctx, (size_t)head, sizeof(float));
+    w->dhead = ds__calloc(m->ctx, (size_t)head, sizeof(float));
+    w->conv_ws = ds__calloc(m->ctx, conv_floats, sizeof(float));
+  }
+  ws->arch_ws = w;
+  if (!w || !w->val || !w->grad || !w->head || !w->dhead || !w->conv_ws) {
+    ds__pcnn_ws_free(m, ws);
+    return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY,
+                    "ds_model: out of memory for the activations of %lld images",
+                    (long long)capacity);
+  }
+  ws->head = w->head;
+  ws->dhead = w->dhead;
+  ws->head_stride = p->h[0] * p->w[0] * p->head_channels;
+  return DS_OK;
+}
+
+void ds__pcnn_ws_free(const ds_model *m, ds__model_ws *ws) {
+  pcnn_ws *w = ws->arch_ws;
+  if (!w) return;
+  ds__free(m->ctx, w->val);
+  ds__free(m->ctx, w->grad);
+  ds__free(m->ctx, w->head);
+  ds__free(m->ctx, w->dhead);
+  ds__free(m->ctx, w->conv_ws);
+  ds__free(m->ctx, w);
+  ws->arch_ws = NULL;
+}
+
+static float *val(const ds__pixelcnn *p, const pcnn_ws *w, int32_t t) {
+  return w->val + w->capacity * p->tensors[t].offset;
+}
+static float *grd(const ds__pixelcnn *p, const pcnn_ws *w, int32_t t) {
+  return w->grad + w->capacity * p->tensors[t].offset;
+}
+static int64_t plane(const ds__pixelcnn *p, int32_t t) {
+  int32_t l = p->tensors[t].level;
+  return p->h[l] * p->w[l];
+}
+
+/* ---- small pointwise jobs not in kernels/pointwise.h -------------------------------- */
+
+typedef struct add_job {
+  int64_t n;
+  const float *a, *b;
+  float *y;
+  int32_t accumulate;
+} add_job;
+
+/* y (=|+=) a + b (b may be NULL) over n floats in fixed chunks. */
+static void add_part(void *arg, int32_t t, int32_t threads) {
+  const add_job *j = arg;
+  int64_t i0, i1;
+  ds__split_range(j->n, t, threads, &i0, &i1);
+  for (int64_t i = i0; i < i1; i++) {
+    float v = j->a[i] + (j->b ? j->b[i] : 0.0f);
+    j->y[i] = j->accumulate ? j->y[i] + v : v;
+  }
+}
+
+static void add(ds__pool *pool, int64_t n, const float *a, const float *b, float *y,
+                int32_t accumulate) {
+  add_job j = {n, a, b, y, accumulate};
+  ds__pool_run(pool, add_part, &j);
+}
+
+typedef struct dropout_job {
+  int64_t rows, per_row;
+  float *x;
+  uint64_t seed, stream;
+  uint32_t threshold; /* drop when the 32-bit draw is below */
+  float scale;
+} dropout_job;
+
+/* x *= keep / (1 - p) with keep from (seed, stream, row * per_row + i): the same mask for
+ * the forward value and its gradient. */
+static void dropout_part(void *arg, int32_t t, int32_t threads) {
+  const dropout_job *j = arg;
+  int64_t r0, r1;
+  ds__split_range(j->rows, t, threads, &r0, &r1);
+  for (int64_t r = r0; r < r1; r++)
+    for (int64_t i = 0; i < j->per_row; i++) {
+      uint64_t index = (uint64_t)(r * j->per_row + i);
+      ds__philox_block blk = ds__philox_at(j->seed, j->stream, index >> 2);
+      float *v = j->x + r * j->per_row + i;
+      *v = blk.v[index & 3u] < j->threshold ? 0.0f : *v * j->scale;
+    }
+}
+
+static void dropout(const ds_model *m, const pcnn_ws *w, const ds__pcnn_op *o, int64_t rows,
+                    float *x) {
+  const ds__pixelcnn *p = m->pixelcnn;
+  double keep = 1.0 - (double)p->dropout;
+  dropout_job j = {rows, p->tensors[o->out].c * plane(p, o->out), x, m->seed,
+                   DS__STREAM_DROPOUT |
+                       (((w->train_stream << 12) | (uint64_t)o->dropout_id) & 0x00ffffffffffffffull),
+                   (uint32_t)((double)p->dropout * 4294967296.0), (float)(1.0 / keep)};
+  ds__pool_run(m->ctx->pool, dropout_part, &j);
+}
+
+typedef struct pool_job {
+  const ds__pixelcnn *p;
+  int64_t planes;
+  int32_t level;
+  const float *src;
+  float *dst;
+} pool_job;
+
+/* dst (planes, H_l, W_l) = 2x2 average of src (planes, H_{l-1}, W_{l-1}), edge blocks over
+ * the pixels they have. */
+static void avg_pool_part(void *arg, int32_t t, int32_t threads) {
+  const pool_job *j = arg;
+  int64_t q0, q1, H = j->p->h[j->level - 1], W = j->p->w[j->level - 1];
+  int64_t h = j->p->h[j->level], w = j->p->w[j->level];
+  ds__split_range(j->planes, t, threads, &q0, &q1);
+  for (int64_t q = q0; q < q1; q++)
+    for (int64_t i = 0; i < h; i++)
+      for (int64_t k = 0; k < w; k++) {
+        float acc = 0.0f;
+        int n = 0;
+        for (int64_t di = 0; di < 2; di++)
+          for (int64_t dk = 0; dk < 2; dk++)
+            if (2 * i + di < H && 2 * k + dk < W) {
+              acc += j->src[(q * H + 2 * i + di) * W + 2 * k + dk];
+              n++;
+            }
+        j->dst[(q * h + i) * w + k] = acc / (float)n;
+      }
+}
+
+/* (rows, H*W*C) pixel-major <-> (rows, C, H*W) planar. */
+static void to_planar(const float *src, int64_t rows, int64_t pixels, int64_t c,
+                      int64_t dst_c, float *dst) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t p = 0; p < pixels; p++)
+      for (int64_t k = 0; k < c; k++)
+        dst[(r * dst_c + k) * pixels + p] = src[(r * pixels + p) * c + k];
+}
+
+static void from_planar(const float *src, int64_t rows, int64_t pixels, int64_t c,
+                        int64_t src_c, float *dst) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t k = 0; k < c; k++)
+      for (int64_t p = 0; p < pixels; p++)
+        dst[(r * pixels + p) * c + k] = src[(r * src_c + k) * pixels + p];
+}
+
+/* ---- forward ---------------------------------------------------------------------- */
+
+void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *pass,
+                      int64_t r0, int64_t r1) {
+  const ds__pixelcnn *p = m->pixelcnn;
+  pcnn_ws *w = ws->arch_ws;
+  ds__pool *pool = m->ctx->pool;
+  int64_t rows = r1 - r0, HW = p->h[0] * p->w[0], C = p->channels;
+  const float *x = pass->x + r0 * m->cfg.dim;
+  w->train = pass->train && p->dropout > 0.0f;
+  w->train_stream = pass->train_stream;
+  /* in = [x, 1] (rows, C + 1, H, W) */
+  float *in = val(p, w, p->input);
+  to_planar(x, rows, HW, C, C + 1, in);
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t k = 0; k < HW; k++) in[(r * (C + 1) + C) * HW + k] = 1.0f;
+  if (p->cond[0] >= 0) {
+    to_planar(pass->c + r0 * m->cfg.cond_dim, rows, HW, C, C, val(p, w, p->cond[0]));
+    for (int32_t l = 1; l < 3; l++) {
+      pool_job j = {p, rows * C, l, val(p, w, p->cond[l - 1]), val(p, w, p->cond[l])};
+      ds__pool_run(pool, avg_pool_part, &j);
+    }
+  }
+  const float *params = m->params;
+  for (int32_t i = 0; i < p->op_count; i++) {
+    const ds__pcnn_op *o = &p->ops[i];
+    const float *a = val(p, w, o->in);
+    float *y = val(p, w, o->out);
+    int64_t c = p->tensors[o->in].c, P = plane(p, o->in);
+    switch (o->kind) {
+      case DS__PCNN_CONV: {
+        ds__conv2d_shape s = conv_shape(p, o, rows);
+        ds__conv2d_forward(pool, &s, a, params + o->w_offset,
+                           o->b_offset >= 0 ? params + o->b_offset : NULL, y, o->accumulate,
+                           w->conv_ws);
+        break;
+      }
+      case DS__PCNN_DECONV: {
+        ds__deconv2d_shape s = deconv_shape(p, o, rows);
+        ds__deconv2d_forward(pool, &s, a, params + o->w_offset, params + o->b_offset, y,
+                             w->conv_ws);
+        break;
+      }
+      case DS__PCNN_CELU: ds__concat_elu_forward(pool, rows, c, P, a, y); break;
+      case DS__PCNN_ELU: ds__elu_forward(pool, rows * c * P, a, y); break;
+      case DS__PCNN_DSHIFT:
+        ds__down_shift_forward(pool, rows * c, p->h[p->tensors[o->in].level],
+                               p->w[p->tensors[o->in].level], a, y);
+        break;
+      case DS__PCNN_RSHIFT:
+        ds__right_shift_forward(pool, rows * c, p->h[p->tensors[o->in].level],
+                                p->w[p->tensors[o->in].level], a, y);
+        break;
+      case DS__PCNN_ADD: add(pool, rows * c * P, a, val(p, w, o->in2), y, 0); break;
+      case DS__PCNN_GATE:
+        ds__gate_forward(pool, rows, c, P, a, val(p, w, o->in2), y);
+        break;
+      case DS__PCNN_CONCAT:
+        ds__concat_channels_forward(pool, rows, c, p->tensors[o->in2].c, P, a,
+                                    val(p, w, o->in2), y);
+        break;
+      case DS__PCNN_DROPOUT:
+        if (w->train) dropout(m, w, o, rows, y);
+        break;
+      default: break;
+    }
+  }
+  /* head (rows, H*W, P) pixel-major for the heads loop */
+  from_planar(val(p, w, p->head), rows, HW, p->head_channels, p->head_channels,
+              w->head + r0 * ws->head_stride);
+}
+
+/* ---- backward --------------------------------------------------------------------- */
+
+void ds__pcnn_backward(const ds_model *m, ds__model_ws *ws, int64_t r0, int64_t r1,
+                       float *d_x) {
+  const ds__pixelcnn *p = m->pixelcnn;
+  pcnn_ws *w = ws->arch_ws;
+  ds__pool *pool = m->ctx->pool;
+  int64_t rows = r1 - r0, HW = p->h[0] * p->w[0], C = p->channels;
+  memset(w->grad, 0, sizeof(float) * (size_t)(w->capacity * p->floats_per_row));
+  to_planar(w->dhead + r0 * ws->head_stride, rows, HW, p->head_channels, p->head_channels,
+            grd(p, w, p->head));
+  const float *params = m->params;
+  for (int32_t i = p->op_count - 1; i >= 0; i--) {
+    const ds__pcnn_op *o = &p->ops[i];
+    const float *a = val(p, w, o->in);
+    const float *dy = grd(p, w, o->out);
+    int want = p->tensors[o->in].needs_grad || (o->in == p->input && d_x);
+    float *da = want ? grd(p, w, o->in) : NULL;
+    int64_t c = p->tensors[o->in].c, P = plane(p, o->in);
+    int32_t l = p->tensors[o->in].level;
+    switch (o->kind) {
+      case DS__PCNN_CONV:
+        if (da) {
+          ds__conv2d_shape s = conv_shape(p, o, rows);
+          ds__conv2d_backward(pool, &s, a, params + o->w_offset, dy, da, NULL, NULL, 1,
+                              w->conv_ws);
+        }
+        break;
+      case DS__PCNN_DECONV: {
+        ds__deconv2d_shape s = deconv_shape(p, o, rows);
+        ds__deconv2d_backward(pool, &s, a, params + o->w_offset, dy, da, NULL, NULL, 1,
+                              w->conv_ws);
+        break;
+      }
+      case DS__PCNN_CELU: ds__concat_elu_backward(pool, rows, c, P, a, dy, da, 1); break;
+      case DS__PCNN_ELU:
+        ds__elu_backward(pool, rows * c * P, val(p, w, o->out), dy, da, 1);
+        break;
+      case DS__PCNN_DSHIFT: ds__down_shift_backward(pool, rows * c, p->h[l], p->w[l], dy, da, 1); break;
+      case DS__PCNN_RSHIFT: ds__right_shift_backward(pool, rows * c, p->h[l], p->w[l], dy, da, 1); break;
+      case DS__PCNN_ADD:
+        add(pool, rows * c * P, dy, NULL, da, 1);
+        add(pool, rows * c * P, dy, NULL, grd(p, w, o->in2), 1);
+        break;
+      case DS__PCNN_GATE:
+        ds__gate_backward(pool, rows, c, P, val(p, w, o->in2), dy, da, grd(p, w, o->in2), 1);
+        break;
+      case DS__PCNN_CONCAT:
+        ds__concat_channels_backward(pool, rows, c, p->tensors[o->in2].c, P, dy, da,
+                                     grd(p, w, o->in2), 1);
+        break;
+      case DS__PCNN_DROPOUT:
+        if (w->train) dropout(m, w, o, rows, grd(p, w, o->out));
+        break;
+      default: break;
+    }
+  }
+  if (d_x) from_planar(grd(p, w, p->input), rows, HW, C, C + 1, d_x);
+}
+
+void ds__pcnn_param_grads(const ds_model *m, ds__model_ws *ws, int64_t rows, float *grad) {
+  const ds__pixelcnn *p = m->pixelcnn;
+  pcnn_ws *w = ws->arch_ws;
+  ds__pool *pool = m->ctx->pool;
+  for (int32_t i = 0; i < p->op_count; i++) {
+    const ds__pcnn_op *o = &p->ops[i];
+    const float *a = val(p, w, o->in), *dy = grd(p, w, o->out);
+    float *db = o->b_offset >= 0 ? grad + o->b_offset : NULL;
+    if (o->kind == DS__PCNN_CONV) {
+      ds__conv2d_shape s = conv_shape(p, o, rows);
+      ds__conv2d_backward(pool, &s, a, m->params + o->w_offset, dy, NULL, grad + o->w_offset,
+                          db, 0, w->conv_ws);
+    } else if (o->kind == DS__PCNN_DECONV) {
+      ds__deconv2d_shape s = deconv_shape(p, o, rows);
+      ds__deconv2d_backward(pool, &s, a, m->params + o->w_offset, dy, NULL,
+                            grad + o->w_offset, db, 0, w->conv_ws);
+    }
+  }
+}

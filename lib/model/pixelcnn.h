@@ -1,0 +1,90 @@
+/* PixelCNN++ (Salimans et al. 2017; METHOD.md §4) as a list of layers run forward in order
+ * and backward in exact reverse order, on (rows, C, H, W) activations.
+ *
+ * Network (F filters, R = resnets per level, level l has size (H_l, W_l), H_{l+1} =
+ * ceil(H_l / 2)):
+ *   in   = [x, 1]                                             (B, C + 1, H, W)
+ *   u    = down_shift(conv2x3(in))                            (B, F, H, W)
+ *   ul   = down_shift(conv1x3(in)) + right_shift(conv2x1(in))
+ *   up pass, levels 0, 1, 2: R times  u = res_u(u); ul = res_ul(ul, skip u); store both;
+ *        between levels u = conv2x3/2(u), ul = conv2x2/2(ul) (stored too)
+ *   down pass, levels 2, 1, 0 with R, R+1, R+1 resnets: u = res_u(u, skip pop(u)),
+ *        ul = res_ul(ul, skip [u, pop(ul)]); between levels the stride-2 transposed convs
+ *        deconv2x3 / deconv2x2 (cropped to the level above)
+ *   head = nin(elu(ul))                                       (B, 3K or 10K, H, W)
+ *   res(x, a) = x + a' * sigmoid(b'), [a', b'] = conv(dropout(concat_elu(h))),
+ *        h = conv(concat_elu(x)) [+ nin(concat_elu(a))] [+ conv1x1(x~ at this level)]
+ * (u convs are down-shifted 2x3, ul convs down-right-shifted 2x2, pads as conv2d.h.)
+ *
+ * Flat parameter layout: the layers in the order above (within a gated resnet: input conv,
+ * skip nin, conditioning 1x1, output conv), each as weight then bias:
+ *   conv   w (Cout, Cin, kh, kw), bias (Cout)        (PyTorch Conv2d layout)
+ *   deconv w (Cin, Cout, kh, kw), bias (Cout)        (PyTorch ConvTranspose2d layout)
+ *   the conditioning 1x1 conv has no bias.
+ * tests/golden/make_pixelcnn_golden.py builds the same list from PyTorch modules. */
+#ifndef DS_MODEL_PIXELCNN_H
+#define DS_MODEL_PIXELCNN_H
+
+#include <stdint.h>
+
+#include "dsmooth.h"
+
+enum {
+  DS__PCNN_CONV = 0,
+  DS__PCNN_DECONV,
+  DS__PCNN_CELU,
+  DS__PCNN_ELU,
+  DS__PCNN_DSHIFT,
+  DS__PCNN_RSHIFT,
+  DS__PCNN_ADD,
+  DS__PCNN_GATE,
+  DS__PCNN_CONCAT,
+  DS__PCNN_DROPOUT
+};
+
+/* An activation: `c` channels at `level`; rows of it live at storage + capacity * offset,
+ * (rows, c, H_level, W_level). */
+typedef struct ds__pcnn_tensor {
+  int64_t c;
+  int32_t level;
+  int32_t needs_grad; /* 0 for the conditioning input; the input only for the score */
+  int64_t offset;
+} ds__pcnn_tensor;
+
+typedef struct ds__pcnn_op {
+  int32_t kind;
+  int32_t in, in2, out;   /* tensor ids (in2: ADD, GATE's ab, CONCAT's second) */
+  int32_t accumulate;     /* CONV: out += conv(in) */
+  int64_t cin, cout, kh, kw, stride, pad_t, pad_b, pad_l, pad_r;
+  int64_t w_offset, b_offset; /* b_offset -1: no bias */
+  int32_t dropout_id;
+} ds__pcnn_op;
+
+typedef struct ds__pixelcnn {
+  int64_t channels, cond_channels, filters, K, head_channels;
+  int64_t h[3], w[3];
+  int32_t tensor_count, op_count, tensor_cap, op_cap;
+  ds__pcnn_tensor *tensors;
+  ds__pcnn_op *ops;
+  int32_t input, cond[3], head; /* tensor ids; cond[0] = -1 when unconditional */
+  int64_t floats_per_row;
+  int64_t param_count;
+  float dropout;
+} ds__pixelcnn;
+
+/* Rows per evaluation pass for this network (activations of ~128 MB). */
+int64_t ds__pixelcnn_block_rows(const ds__pixelcnn *p);
+
+/* The architecture entry points of model/arch.h (model/pixelcnn.c). */
+struct ds__model_ws;
+struct ds__arch_pass;
+ds_status ds__pcnn_ws_init(const ds_model *m, int64_t capacity, struct ds__model_ws *ws);
+void ds__pcnn_ws_free(const ds_model *m, struct ds__model_ws *ws);
+void ds__pcnn_forward(const ds_model *m, struct ds__model_ws *ws,
+                      const struct ds__arch_pass *pass, int64_t r0, int64_t r1);
+void ds__pcnn_backward(const ds_model *m, struct ds__model_ws *ws, int64_t r0, int64_t r1,
+                       float *d_x);
+void ds__pcnn_param_grads(const ds_model *m, struct ds__model_ws *ws, int64_t rows,
+                          float *grad);
+
+#endif

@@ -1,0 +1,204 @@
+/* PixelCNN++ internals: causality of the whole network, gradients of the parameters and of
+ * the input (exact score) against central finite differences, normalisation of the
+ * discretized head at the model level. Single-threaded: the thread tests are elsewhere. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <math.h>
+
+#include "model/model.h"
+#include "test_util.h"
+#include "pixelcnn_fixtures.h"
+
+static void random_fill(float *x, int64_t n, uint64_t seed, float scale) {
+  uint64_t s = seed * 0x9E3779B97F4A7C15ull + 3;
+  for (int64_t i = 0; i < n; i++) {
+    s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+    x[i] = scale * (float)(((double)(s >> 11) / 9007199254740992.0) * 2.0 - 1.0);
+  }
+}
+
+/* head (rows, groups * P) for x (rows, D) */
+static float *heads(ds_model *m, const float *x, const float *c, int64_t rows) {
+  ds__model_ws ws;
+  assert_int_equal(ds__model_ws_init(m, rows, &ws), DS_OK);
+  const float *h = ds__model_forward_heads(m, &ws, x, c, rows);
+  size_t n = (size_t)(rows * ws.head_stride);
+  float *out = malloc(n * sizeof(float));
+  memcpy(out, h, n * sizeof(float));
+  ds__model_ws_free(m, &ws);
+  return out;
+}
+
+static void check_causality(int64_t channels, int conditional) {
+  ds_context *ctx = test_context(1, 5);
+  const int64_t H = 8, W = 6, D = channels * H * W;
+  ds_model *m = tiny_pixelcnn(ctx, channels, H, W, 4, 1, 2, DS_HEAD_CONTINUOUS, conditional, 0);
+  int64_t P = m->group_params, G = H * W;
+  float *x = malloc(sizeof(float) * (size_t)D), *c = conditional ? malloc(sizeof(float) * (size_t)D) : NULL;
+  random_fill(x, D, 1, 1.0f);
+  if (c) random_fill(c, D, 2, 1.0f);
+  float *base = heads(m, x, c, 1);
+  for (int64_t k = 0; k < G; k++) {
+    for (int64_t ch = 0; ch < channels; ch++) {
+      float keep = x[k * channels + ch];
+      x[k * channels + ch] += 0.9f;
+      float *moved = heads(m, x, c, 1);
+      x[k * channels + ch] = keep;
+      int later_changed = 0;
+      for (int64_t g = 0; g < G; g++) {
+        int changed = memcmp(base + g * P, moved + g * P, sizeof(float) * (size_t)P) != 0;
+        if (g <= k) assert_false(changed); /* pixel g sees only pixels before it */
+        later_changed |= changed;
+      }
+      if (k < G - 1) assert_true(later_changed);
+      free(moved);
+    }
+  }
+  if (c) { /* x~ reaches every pixel, the first one included */
+    c[0] += 0.5f;
+    float *moved = heads(m, x, c, 1);
+    assert_true(memcmp(base, moved, sizeof(float) * (size_t)P) != 0);
+    free(moved);
+  }
+  free(base), free(x), free(c);
+  ds_model_free(m);
+  ds_context_free(ctx);
+}
+
+static void causal_gray(void **state) { (void)state; check_causality(1, 0); }
+static void causal_rgb(void **state) { (void)state; check_causality(3, 0); }
+static void causal_conditional(void **state) { (void)state; check_causality(1, 1); }
+
+static double total_log_prob(ds_model *m, const float *x, const float *c, int64_t rows) {
+  double lp[4], acc = 0;
+  assert_true(rows <= 4);
+  assert_int_equal(ds_model_log_prob(m, x, c, rows, lp), DS_OK);
+  for (int64_t r = 0; r < rows; r++) acc += lp[r];
+  return acc;
+}
+
+/* Parameter gradient of sum(-log p) and the exact score against central differences. */
+static void check_gradients(int64_t channels, int32_t head, int conditional) {
+  ds_context *ctx = test_context(1, 9);
+  const int64_t H = 5, W = 4, D = channels * H * W, rows = 2;
+  ds_model *m = tiny_pixelcnn(ctx, channels, H, W, 3, 1, 2, head, conditional, 0);
+  float *x = malloc(sizeof(float) * (size_t)(rows * D));
+  float *c = conditional ? malloc(sizeof(float) * (size_t)(rows * D)) : NULL;
+  random_fill(x, rows * D, 3, 0.9f);
+  if (c) random_fill(c, rows * D, 4, 1.0f);
+  if (head == DS_HEAD_DISCRETIZED)
+    for (int64_t i = 0; i < rows * D; i++) x[i] = (float)(round((x[i] + 1.0) * 127.5) / 127.5 - 1.0);
+  ds__model_ws ws;
+  double lp[2];
+  float *grad = calloc((size_t)m->param_count, sizeof(float));
+  assert_int_equal(ds__model_ws_init(m, rows, &ws), DS_OK);
+  ds__eval_request req = {x, c, rows, lp, 1.0f, NULL, 0};
+  ds__model_eval(m, &ws, &req);
+  ds__model_param_grads(m, &ws, rows, grad);
+  ds__model_ws_free(m, &ws);
+  int64_t stride = m->param_count / 150 + 1, checked = 0, bad = 0;
+  for (int64_t k = 0; k < m->param_count; k += stride) {
+    float keep = m->params[k];
+    float h = 1e-2f;
+    m->params[k] = keep + h;
+    double up = total_log_prob(m, x, c, rows);
+    m->params[k] = keep - h;
+    double down = total_log_prob(m, x, c, rows);
+    m->params[k] = keep;
+    double fd = -(up - down) / (2.0 * (double)h);
+    double err = fabs(fd - grad[k]);
+    if (err > 2e-2 * fmax(1.0, fabs(fd))) {
+      bad++;
+      print_message("param %lld: analytic %g, finite difference %g\n", (long long)k, grad[k], fd);
+    }
+    checked++;
+  }
+  assert_true(checked > 50);
+  assert_true(bad <= checked / 50); /* float32 differences through a deep net: allow a stray one */
+  if (head == DS_HEAD_CONTINUOUS) {
+    float *score = malloc(sizeof(float) * (size_t)(rows * D));
+    assert_int_equal(ds_model_score(m, x, c, rows, DS_SCORE_EXACT, score, NULL), DS_OK);
+    bad = 0;
+    for (int64_t i = 0; i < rows * D; i += 3) {
+      float keep = x[i], h = 1e-2f;
+      x[i] = keep + h;
+      double up = total_log_prob(m, x, c, rows);
+      x[i] = keep - h;
+      double down = total_log_prob(m, x, c, rows);
+      x[i] = keep;
+      double fd = (up - down) / (2.0 * (double)h);
+      if (fabs(fd - score[i]) > 2e-2 * fmax(1.0, fabs(fd))) {
+        bad++;
+        print_message("x[%lld]: score %g, finite difference %g\n", (long long)i, score[i], fd);
+      }
+    }
+    assert_true(bad <= 1);
+    free(score);
+  }
+  free(grad), free(x), free(c);
+  ds_model_free(m);
+  ds_context_free(ctx);
+}
+
+static void gradients_gray_continuous(void **state) {
+  (void)state;
+  check_gradients(1, DS_HEAD_CONTINUOUS, 0);
+}
+static void gradients_gray_discretized(void **state) {
+  (void)state;
+  check_gradients(1, DS_HEAD_DISCRETIZED, 0);
+}
+static void gradients_rgb_continuous(void **state) {
+  (void)state;
+  check_gradients(3, DS_HEAD_CONTINUOUS, 0);
+}
+static void gradients_conditional(void **state) {
+  (void)state;
+  check_gradients(1, DS_HEAD_CONTINUOUS, 1);
+}
+
+/* The last pixel's 256 levels, every other pixel fixed: log p(x) - log P(x_D | x_<D) is
+ * the same for every level (the other conditionals do not see x_D) and equals
+ * log sum_v p(x_<D, v) (the model's probabilities of the 256 completions sum to P(x_<D)). */
+static void discretized_sums_to_one(void **state) {
+  (void)state;
+  ds_context *ctx = test_context(1, 4);
+  const int64_t H = 4, W = 5, D = H * W;
+  ds_model *m = tiny_pixelcnn(ctx, 1, H, W, 4, 1, 3, DS_HEAD_DISCRETIZED, 0, 0);
+  for (int64_t k = 0; k < m->param_count; k++) m->params[k] *= 2.0f; /* sharper conditionals */
+  float *x = malloc(sizeof(float) * (size_t)(256 * D));
+  stripe_images(x, 1, 1, H, W, 5);
+  for (int v = 1; v < 256; v++) memcpy(x + v * D, x, sizeof(float) * (size_t)D);
+  for (int v = 0; v < 256; v++) x[v * D + D - 1] = (float)(v / 127.5 - 1.0);
+  double lp[256], mx = -INFINITY, acc = 0.0;
+  assert_int_equal(ds_model_log_prob(m, x, NULL, 256, lp), DS_OK);
+  for (int v = 0; v < 256; v++) mx = lp[v] > mx ? lp[v] : mx;
+  for (int v = 0; v < 256; v++) acc += exp(lp[v] - mx);
+  double marginal = mx + log(acc);
+  float *head = heads(m, x, NULL, 256);
+  int64_t stride = m->groups * m->group_params;
+  for (int v = 0; v < 256; v++) {
+    const float *hp = head + v * stride + (D - 1) * m->group_params;
+    double own = ds__mix_log_mass(hp, 3, &m->bins, x[v * D + D - 1], NULL);
+    assert_true(fabs(lp[v] - own - marginal) < 1e-4);
+  }
+  free(head), free(x);
+  ds_model_free(m);
+  ds_context_free(ctx);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(causal_gray),
+      cmocka_unit_test(causal_rgb),
+      cmocka_unit_test(causal_conditional),
+      cmocka_unit_test(gradients_gray_continuous),
+      cmocka_unit_test(gradients_gray_discretized),
+      cmocka_unit_test(gradients_rgb_continuous),
+      cmocka_unit_test(gradients_conditional),
+      cmocka_unit_test(discretized_sums_to_one),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
