@@ -142,6 +142,8 @@ static void checkpoint_round_trip(void **state) {
   assert_memory_equal(l1, l2, sizeof l1);
   assert_int_equal(ds_model_save(m, "/nonexistent/dir/m.ckpt"), DS_ERR_IO);
   assert_int_equal(ds_model_load(ctx, "/nonexistent/m.ckpt", &back), DS_ERR_IO);
+  assert_int_equal(ds_model_load(ctx, "/tmp", &back), DS_ERR_IO); /* a directory */
+  assert_non_null(strstr(ds_context_last_error(ctx), "directory"));
   ds_model_free(back);
   ds_model_free(m);
   ds_context_free(ctx);

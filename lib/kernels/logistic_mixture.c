@@ -174,42 +174,42 @@ static double ds__mix_loglik(const float *p, int32_t K, const ds__bin *bin, doub
   return lse1 - lse0;
 }
 
-/* Continuous head in one pass: per component one exp(-s), one exp(-|z|) shared by the
- * softplus and tanh(z/2), one log1p; the posterior r_k and prior pi_k reuse the exponentials
- * of the log-sum-exps. About half the transcendental calls of the general two-pass path
- * (this is the hot loop of MADE training), same values to rounding. */
+/* Continuous head in one pass, in the linear domain. The logistic pdf is symmetric, so with
+ * t = exp(-|z|):  pdf = e^-s t / (1 + t)^2  and  tanh(z/2) = sign(z) (1 - t) / (1 + t).
+ * Per component that is exp(-s), exp(-|z|) and the softmax weight exp(logit - max): no
+ * log1p, no per-component log-sum-exp. (This is the hot loop of MADE training.) When the
+ * mixture density underflows (x in the far tails of every component) it returns 0 and the
+ * caller falls back to the log-domain path. */
 #define DS__MIX_ONE_PASS_MAX_K 256
 
-static double ds__mix_log_density_one_pass(const float *p, int32_t K, double x, float *grad_p,
-                                           double *grad_x) {
-  double v[DS__MIX_ONE_PASS_MAX_K], dmu[DS__MIX_ONE_PASS_MAX_K], ds[DS__MIX_ONE_PASS_MAX_K];
-  double vmax = -INFINITY, lmax = -INFINITY;
+static int ds__mix_log_density_linear(const float *p, int32_t K, double x, float *grad_p,
+                                      double *grad_x, double *out) {
+  double w[DS__MIX_ONE_PASS_MAX_K], dmu[DS__MIX_ONE_PASS_MAX_K], ds[DS__MIX_ONE_PASS_MAX_K];
+  double lmax = -INFINITY;
+  for (int32_t k = 0; k < K; k++)
+    if ((double)p[k] > lmax) lmax = (double)p[k];
+  double sum_w = 0.0, sum_wp = 0.0;
   for (int32_t k = 0; k < K; k++) {
     float s_raw = p[2 * K + k];
     double s = ds__clamp_log_scale(s_raw), inv = exp(-s), z = (x - (double)p[K + k]) * inv;
-    double t = exp(-fabs(z));                        /* in (0, 1] */
-    double sp = (z < 0 ? -z : 0.0) + log1p(t);       /* softplus(-z) */
-    double th = (1.0 - t) / (1.0 + t);               /* tanh(|z| / 2) */
+    double t = exp(-fabs(z)), one_t = 1.0 + t;       /* t in (0, 1] */
+    double th = (1.0 - t) / one_t;                   /* tanh(|z| / 2) */
     if (z < 0) th = -th;
-    dmu[k] = th * inv;                               /* d l / d mu = -d l / d x */
+    double pdf = inv * t / (one_t * one_t);
+    double wk = exp((double)p[k] - lmax);
+    dmu[k] = th * inv;                               /* d log pdf / d mu = -d / d x */
     ds[k] = s_raw < DS__MIX_LOG_SCALE_MIN ? 0.0 : z * th - 1.0;
-    v[k] = (double)p[k] + (-z - s - 2.0 * sp);
-    if (v[k] > vmax) vmax = v[k];
-    if ((double)p[k] > lmax) lmax = (double)p[k];
+    sum_w += wk;
+    w[k] = wk * pdf;                                 /* unnormalised posterior */
+    sum_wp += w[k];
   }
-  double sum_v = 0.0, sum_l = 0.0;
-  for (int32_t k = 0; k < K; k++) {
-    v[k] = exp(v[k] - vmax);  /* now unnormalised posterior weights */
-    sum_l += exp((double)p[k] - lmax);
-    sum_v += v[k];
-  }
-  double lse1 = vmax + log(sum_v), lse0 = lmax + log(sum_l);
+  if (!(sum_wp > 1e-280) || !isfinite(sum_wp)) return 0;
   if (grad_p || grad_x) {
     double gx = 0.0;
     for (int32_t k = 0; k < K; k++) {
-      double r = v[k] / sum_v;
+      double r = w[k] / sum_wp;
       if (grad_p) {
-        grad_p[k] = (float)(r - exp((double)p[k] - lse0));
+        grad_p[k] = (float)(r - exp((double)p[k] - lmax) / sum_w);
         grad_p[K + k] = ds__saturate(r * dmu[k]);
         grad_p[2 * K + k] = ds__saturate(r * ds[k]);
       }
@@ -217,7 +217,8 @@ static double ds__mix_log_density_one_pass(const float *p, int32_t K, double x, 
     }
     if (grad_x) *grad_x = gx;
   }
-  return lse1 - lse0;
+  *out = log(sum_wp) - log(sum_w);
+  return 1;
 }
 
 double ds__mix_log_density(const float *p, int32_t K, float x, float *grad_p, double *grad_x) {
@@ -225,7 +226,8 @@ double ds__mix_log_density(const float *p, int32_t K, float x, float *grad_p, do
   if (K <= DS__MIX_ONE_PASS_MAX_K && isfinite(x)) {
     int finite = 1;
     for (int32_t i = 0; i < 3 * K && finite; i++) finite = isfinite(p[i]);
-    if (finite) return ds__mix_log_density_one_pass(p, K, (double)x, grad_p, grad_x);
+    double lp;
+    if (finite && ds__mix_log_density_linear(p, K, (double)x, grad_p, grad_x, &lp)) return lp;
   }
   return ds__mix_loglik(p, K, NULL, (double)x, grad_p, grad_x);
 }

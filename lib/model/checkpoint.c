@@ -152,6 +152,11 @@ ds_status ds__checkpoint_read(ds_context *ctx, const char *fn, const char *path,
   if (!f) return ds__fail(ctx, DS_ERR_IO, "%s: cannot open '%s': %s", fn, path, strerror(errno));
   uint8_t header[HEADER_SIZE];
   size_t got = fread(header, 1, HEADER_SIZE, f);
+  if (got < HEADER_SIZE && ferror(f)) { /* e.g. a directory: EISDIR */
+    int err = errno;
+    fclose(f);
+    return ds__fail(ctx, DS_ERR_IO, "%s: cannot read '%s': %s", fn, path, strerror(err));
+  }
   if (got < HEADER_SIZE) {
     fclose(f);
     if (got >= 8 && memcmp(header, MAGIC, 8) != 0)
@@ -194,8 +199,12 @@ ds_status ds__checkpoint_read(ds_context *ctx, const char *fn, const char *path,
   }
   memcpy(data, header, HEADER_SIZE);
   got = fread(data + HEADER_SIZE, 1, total - HEADER_SIZE, f);
-  int extra = fgetc(f) != EOF;
+  int extra = fgetc(f) != EOF, read_error = ferror(f), err = errno;
   fclose(f);
+  if (read_error) {
+    ds__free(ctx, data);
+    return ds__fail(ctx, DS_ERR_IO, "%s: cannot read '%s': %s", fn, path, strerror(err));
+  }
   if (HEADER_SIZE + got < total) {
     ds__free(ctx, data);
     return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' is truncated at byte %zu of %zu", fn, path,

@@ -172,10 +172,16 @@ void ds__made_weight_grads(const ds__made *m, const float *mask, int64_t rows,
     ds__gemm(NULL, 1, 0, o1 - o0, L->in, rows, 1.0f, dz + o0, L->out, in, L->in, 0.0f, gW, L->in);
     const float *mk = mask + L->w_offset + o0 * L->in;
     for (int64_t k = 0; k < (o1 - o0) * L->in; k++) gW[k] *= mk[k];
-    for (int64_t o = o0; o < o1; o++) {
-      double acc = 0.0;
-      for (int64_t r = 0; r < rows; r++) acc += dz[r * L->out + o];
-      grad[L->b_offset + o] = (float)acc;
+    /* db = column sums of dz in row order, read row by row (contiguous) in blocks of 256
+       columns; each sum is over r = 0..rows-1 in order, as before, for any split */
+    for (int64_t ob = o0; ob < o1; ob += 256) {
+      int64_t oe = ob + 256 < o1 ? ob + 256 : o1;
+      double acc[256] = {0};
+      for (int64_t r = 0; r < rows; r++) {
+        const float *row = dz + r * L->out;
+        for (int64_t o = ob; o < oe; o++) acc[o - ob] += row[o];
+      }
+      for (int64_t o = ob; o < oe; o++) grad[L->b_offset + o] = (float)acc[o - ob];
     }
   }
 }
