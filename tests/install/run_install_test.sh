@@ -44,5 +44,22 @@ for kind in shared static; do
   echo "   pkg-config ${static_flag[*]}: $flags"
   cc -std=c99 -Wall -o "$work/pc-$kind" "$src/tests/install/consumer/main.c" $flags
   LD_LIBRARY_PATH="$libdir" "$work/pc-$kind"
+  if command -v c++ >/dev/null; then
+    c++ -std=c++11 -Wall -o "$work/pc-cxx-$kind" "$src/tests/install/consumer/main.cpp" $flags
+    LD_LIBRARY_PATH="$libdir" "$work/pc-cxx-$kind"
+  fi
+  if [ "$kind" = static ]; then
+    # the static consumer carries the library: no libdsmooth.so needed at run time
+    if readelf -d "$work/pc-$kind" | grep -q 'NEEDED.*libdsmooth'; then
+      echo "static consumer still needs libdsmooth.so"; exit 1
+    fi
+    echo "   static consumer: no libdsmooth.so in NEEDED"
+  else
+    # --static on a shared prefix: the private dependencies resolve too
+    sflags=$(pkg-config --static --cflags --libs dsmooth)
+    echo "   pkg-config --static: $sflags"
+    cc -std=c99 -Wall -o "$work/pc-static-flags-$kind" "$src/tests/install/consumer/main.c" $sflags
+    LD_LIBRARY_PATH="$libdir" "$work/pc-static-flags-$kind" >/dev/null
+  fi
 done
 echo "install test passed"
