@@ -1,14 +1,19 @@
 # Thin wrapper over CMake for the two everyday commands:
 #   make demo   build and run the demo on its built-in data (writes a PNG)
-#   make test   build and run every test: the CTest suite, then again under ASan+UBSan
-# Both first install missing Debian packages (as root) or say what to install.
+#   make test   build and run every test: the CTest suite (unit, threads, install, and the
+#               ffi + abi labels: Python and Rust bindings, ABI check, consumers, .deb),
+#               then again under ASan+UBSan (library tests only)
+#   make test-ffi   only the bindings, ABI, header and install/consumer tests
+# Both first install missing Debian packages (as root) or say what to install. The Rust
+# test uses cargo from PATH or /root/.cargo/bin and is skipped (with a message) without.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= 2
 CMAKE_ARGS ?=
-PACKAGES   := cmake make gcc g++ pkgconf libcmocka-dev libblas-dev libopenblas-dev
+PACKAGES   := cmake make gcc g++ pkgconf libcmocka-dev libblas-dev libopenblas-dev \
+              python3-numpy python3-pytest abigail-tools
 
-.PHONY: all deps configure build demo test test-fast test-asan clean
+.PHONY: all deps configure build demo test test-fast test-ffi test-asan clean
 
 all: build
 
@@ -26,6 +31,9 @@ demo: build
 
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-ffi: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L 'ffi|abi|install'
 
 test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDS_SANITIZE=address \
