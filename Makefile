@@ -1,20 +1,24 @@
 # Thin wrapper over CMake for the two everyday commands:
 #   make demo   build and run the two-stage demo on a built-in 2-D set (about a minute;
 #               prints NLL and sample-quality tables, writes two_stage_demo.png)
-#   make test   build and run every test: the CTest suite, a few under valgrind, then the
-#               suite again under ASan+UBSan
-# Both first install missing Debian packages (as root) or say what to install.
+#   make test   build and run every test: the CTest suite (unit, threads, install, and the
+#               ffi + abi labels: Python and Rust bindings, ABI check, consumers, .deb),
+#               a valgrind memcheck of a few fast tests, then the suite again under
+#               ASan+UBSan (library tests only)
+#   make test-ffi   only the bindings, ABI, header and install/consumer tests
+# Both first install missing Debian packages (as root) or say what to install. The Rust
+# test uses cargo from PATH or /root/.cargo/bin and is skipped (with a message) without.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= 2
 CMAKE_ARGS ?=
 PACKAGES   := cmake make gcc g++ pkgconf libcmocka-dev libblas-dev libopenblas-dev valgrind \
-              zlib1g-dev
+              zlib1g-dev python3-numpy python3-pytest abigail-tools
 
 # small, fast tests that exercise every layer once, run under valgrind's memcheck
 VALGRIND_TESTS := test_api_contract test_alloc_failure test_made
 
-.PHONY: all deps configure build demo test test-fast test-asan test-valgrind clean
+.PHONY: all deps configure build demo test test-fast test-ffi test-asan test-valgrind clean
 
 all: build
 
@@ -32,6 +36,9 @@ demo: build
 
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-ffi: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L 'ffi|abi|install'
 
 test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDS_SANITIZE=address \

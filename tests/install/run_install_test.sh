@@ -44,5 +44,56 @@ for kind in shared static; do
   echo "   pkg-config ${static_flag[*]}: $flags"
   cc -std=c99 -Wall -o "$work/pc-$kind" "$src/tests/install/consumer/main.c" $flags
   LD_LIBRARY_PATH="$libdir" "$work/pc-$kind"
+  if command -v c++ >/dev/null; then
+    c++ -std=c++11 -Wall -o "$work/pc-cxx-$kind" "$src/tests/install/consumer/main.cpp" $flags
+    LD_LIBRARY_PATH="$libdir" "$work/pc-cxx-$kind"
+  fi
+  if [ "$kind" = static ]; then
+    # the static consumer carries the library: no libdsmooth.so needed at run time
+    if readelf -d "$work/pc-$kind" | grep -q 'NEEDED.*libdsmooth'; then
+      echo "static consumer still needs libdsmooth.so"; exit 1
+    fi
+    echo "   static consumer: no libdsmooth.so in NEEDED"
+  else
+    # --static on a shared prefix: the private dependencies resolve too
+    sflags=$(pkg-config --static --cflags --libs dsmooth)
+    echo "   pkg-config --static: $sflags"
+    cc -std=c99 -Wall -o "$work/pc-static-flags-$kind" "$src/tests/install/consumer/main.c" $sflags
+    LD_LIBRARY_PATH="$libdir" "$work/pc-static-flags-$kind" >/dev/null
+  fi
 done
+
+echo "== Debian packages (cpack -G DEB, library + dev split)"
+if command -v cpack >/dev/null && command -v dpkg-deb >/dev/null; then
+  (cd "$work/build-shared" && cpack -G DEB >"$work/cpack.log")
+  debs=("$work"/build-shared/*.deb)
+  for d in "${debs[@]}"; do
+    echo "   $(basename "$d"): $(dpkg-deb -f "$d" Depends)"
+  done
+  # unpack both into a scratch root (installing for real would change this machine;
+  # set DS_DEB_INSTALL_TEST=1 on a throwaway CI machine to apt-get install them too)
+  root=$work/deb-root
+  for d in "${debs[@]}"; do dpkg-deb -x "$d" "$root"; done
+  runtime=$(dpkg-deb -c "$work"/build-shared/libdsmooth[0-9]*.deb | awk '{print $6}')
+  grep -q 'libdsmooth\.so\.[0-9]*$' <<<"$runtime" || { echo "runtime package lacks the library"; exit 1; }
+  if grep -qE 'include/|\.pc$|libdsmooth\.so$' <<<"$runtime"; then
+    echo "runtime package carries development files"; exit 1
+  fi
+  cmake -S "$src/tests/install/consumer" -B "$work/consumer-deb" "${gen[@]}" \
+    -DCMAKE_PREFIX_PATH="$root/usr" >"$work/consumer-configure-deb.log"
+  cmake --build "$work/consumer-deb" >"$work/consumer-build-deb.log"
+  LD_LIBRARY_PATH="$root/usr/lib" "$work/consumer-deb/consumer"
+  PKG_CONFIG_PATH="$root/usr/lib/pkgconfig" cc -std=c99 -o "$work/pc-deb" \
+    "$src/tests/install/consumer/main.c" $(PKG_CONFIG_PATH="$root/usr/lib/pkgconfig" pkg-config --cflags --libs dsmooth)
+  LD_LIBRARY_PATH="$root/usr/lib" "$work/pc-deb"
+  if [ "${DS_DEB_INSTALL_TEST:-0}" = 1 ]; then
+    apt-get install -y -qq "${debs[@]}" >/dev/null
+    cc -std=c99 -o "$work/pc-deb-system" "$src/tests/install/consumer/main.c" \
+      $(pkg-config --cflags --libs dsmooth)
+    "$work/pc-deb-system"   # found by the loader: the package's ldconfig trigger ran
+    apt-get remove -y -qq libdsmooth-dev "libdsmooth$(dpkg-deb -f "${debs[0]}" Version | cut -d. -f1)" >/dev/null || true
+  fi
+else
+  echo "   skipped: cpack or dpkg-deb not found"
+fi
 echo "install test passed"

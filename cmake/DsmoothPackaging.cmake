@@ -1,0 +1,29 @@
+# Debian packages with CPack: `cd build && cpack -G DEB` writes
+#   libdsmooth<MAJOR>_<version>_<arch>.deb   the shared library (component runtime)
+#   libdsmooth-dev_<version>_<arch>.deb      headers, libdsmooth.so link, CMake and
+#                                            pkg-config files (component dev)
+# installing under /usr. tests/install/run_install_test.sh builds and checks them.
+set(CPACK_PACKAGE_NAME libdsmooth)
+set(CPACK_PACKAGE_VENDOR "libdsmooth")
+set(CPACK_PACKAGE_CONTACT "libdsmooth maintainers <libdsmooth@invalid>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_RESOURCE_FILE_LICENSE "${PROJECT_SOURCE_DIR}/LICENSE")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_COMPONENTS_ALL runtime dev)
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME libdsmooth${PROJECT_VERSION_MAJOR})
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION libs)
+# libblas.so.3 is the virtual package every Debian BLAS (reference, OpenBLAS, BLIS)
+# provides; dpkg-shlibdeps cannot see through the alternatives symlink, so say it here.
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "libc6 (>= 2.34), libblas3 | libblas.so.3")
+# shlibs file + ldconfig trigger: no manual ldconfig after installing the .deb
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
+set(CPACK_DEBIAN_DEV_PACKAGE_NAME libdsmooth-dev)
+set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
+    "libdsmooth${PROJECT_VERSION_MAJOR} (= ${PROJECT_VERSION}), libblas-dev | libopenblas-dev | libblis-dev")
+set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "libdsmooth: autoregressive density models with distribution smoothing (shared library)")
+set(CPACK_COMPONENT_DEV_DESCRIPTION "libdsmooth: headers, CMake package and pkg-config file")
+include(CPack)
