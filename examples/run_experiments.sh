@@ -13,7 +13,9 @@ set -eu
 
 summarize() {
   out=$1
-  cat "$out"/*-K*-s*.log 2>/dev/null | grep '^summary ' | awk '
+  for k in 8 3; do for set in checkerboard rings 8gaussians 2spirals; do
+    cat "$out/$set-K$k"-s*.log 2>/dev/null || true
+  done; done | grep '^summary ' | awk '
   function v(key,   i, kv) { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == key) return kv[2] } return "" }
   {
     g = v("dataset") " " v("K"); n[g]++; seeds[g] = seeds[g] (seeds[g] == "" ? "" : ",") v("seed"); steps[g] = v("steps")
