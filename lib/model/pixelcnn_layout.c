@@ -177,6 +177,23 @@ static void build(builder *b, int32_t resnets) {
   p->head = conv(b, e, -1, p->head_channels, K1X1, 1, 1);
 }
 
+/* Which layer writes each gradient first in the backward pass (see grad_first_in). */
+static void mark_gradient_writers(ds__pixelcnn *p, int32_t *written) {
+  for (int32_t t = 0; t < p->tensor_count; t++) written[t] = 0;
+  for (int32_t i = p->op_count - 1; i >= 0; i--) {
+    ds__pcnn_op *o = &p->ops[i];
+    if (o->kind == DS__PCNN_DROPOUT) continue; /* in place on its output gradient */
+    p->tensors[o->in].consumed = 1;
+    o->grad_first_in = !written[o->in];
+    written[o->in] = 1;
+    if (o->in2 >= 0) {
+      p->tensors[o->in2].consumed = 1;
+      o->grad_first_in2 = !written[o->in2];
+      written[o->in2] = 1;
+    }
+  }
+}
+
 static ds_status pcnn_setup(ds_model *m) {
   const ds_model_config *cfg = &m->cfg;
   ds__pixelcnn *p = ds__calloc(m->ctx, 1, sizeof *p);
@@ -205,6 +222,7 @@ static ds_status pcnn_setup(ds_model *m) {
   if (!b.celu_of) return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY, "ds_model: out of memory");
   for (int32_t i = 0; i < p->tensor_cap; i++) b.celu_of[i] = -1;
   build(&b, cfg->resnets);
+  if (p->tensor_count <= p->tensor_cap) mark_gradient_writers(p, b.celu_of);
   ds__free(m->ctx, b.celu_of);
   if (p->tensor_count > p->tensor_cap || p->op_count > p->op_cap) /* a bug, not a user error */
     return ds__fail(m->ctx, DS_ERR_BAD_STATE, "ds_model: PixelCNN++ layer table overflow");
@@ -246,9 +264,10 @@ static void pcnn_init(const ds_model *m, uint64_t seed, float *params) {
   }
 }
 
-int64_t ds__pixelcnn_block_rows(const ds__pixelcnn *p) {
-  int64_t rows = ((int64_t)1 << 25) / (2 * p->floats_per_row + 1);
-  return rows < 1 ? 1 : rows > 64 ? 64 : rows;
+int64_t ds__pixelcnn_block_rows(const ds__pixelcnn *p, int32_t threads) {
+  int64_t rows = ((int64_t)1 << 26) / (2 * p->floats_per_row + 1);
+  rows = rows < 1 ? 1 : rows > 64 ? 64 : rows;
+  return rows >= threads ? rows / threads * threads : rows;
 }
 
 const ds__arch ds__arch_pixelcnnpp = {
