@@ -100,7 +100,9 @@ static void old_made_checkpoint_loads(void **state) {
   float x[6] = {0.1f, -0.4f, 1.2f, 0.3f, -0.9f, 0.05f};
   double lp[3], want[3] = {-0x1.98ebcfe0b0818p+1, -0x1.c4807e425a15p+1, -0x1.bbebdb9933be8p+1};
   assert_int_equal(ds_model_log_prob(m, x, NULL, 3, lp), DS_OK);
-  assert_memory_equal(lp, want, sizeof lp);
+  /* the weights load exactly; the head's arithmetic may change in the last bits between
+     versions (the linear-domain density moved these by one ulp) */
+  for (int i = 0; i < 3; i++) assert_true(fabs(lp[i] - want[i]) < 1e-12 * fabs(want[i]));
   ds_model_free(m);
   ds_context_free(ctx);
 }
