@@ -42,6 +42,25 @@ static void config_checks(void **state) {
   assert_int_equal(ds_model_dim(m), 20);
   assert_int_equal(ds_model_cond_dim(m), 20);
   ds_model_free(m);
+  /* images beyond the vector models' 65536 dimensions: create, save, load */
+  assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_DIM, 0 + 3 * 160 * 160), DS_OK);
+  assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_CHANNELS, 3), DS_OK);
+  assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_HEIGHT, 160), DS_OK);
+  assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_WIDTH, 160), DS_OK);
+  assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_COND_DIM, 3 * 160 * 160), DS_OK);
+  assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_FILTERS, 4), DS_OK);
+  assert_int_equal(ds_model_create(ctx, cfg, &m), DS_OK);
+  char path[] = "/tmp/ds_pixelcnn_big_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  assert_int_equal(ds_model_save(m, path), DS_OK);
+  ds_model *back = NULL;
+  assert_int_equal(ds_model_load(ctx, path, &back), DS_OK);
+  assert_int_equal(ds_model_cond_dim(back), 3 * 160 * 160);
+  unlink(path);
+  ds_model_free(back);
+  ds_model_free(m);
   ds_model_config_free(cfg);
   ds_context_free(ctx);
 }
