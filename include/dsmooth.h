@@ -227,7 +227,8 @@ typedef enum ds_arch {
  * DS_MODEL_WIDTH values in [-1, 1] (8-bit v maps to (v/255 - 0.5) * 2). An image is a row of
  * x with D = channels * height * width values in raster order of pixels, the channels of
  * a pixel together (R, G, B): x[(i * width + j) * channels + c]. DS_MODEL_DIM may be left
- * unset (it is derived) or must equal that D.
+ * unset (it is derived) or must equal that D (DIM and COND_DIM go up to 3 * 4096 * 4096 for
+ * this architecture).
  *  - network: input plus a channel of ones, u stream (down-shifted 2x3 convolutions) and ul
  *    stream (down-right-shifted), DS_MODEL_RESNETS gated resnets per level with concat_elu,
  *    3 resolution levels (stride-2 down, stride-2 transposed up, odd sizes cropped), skip

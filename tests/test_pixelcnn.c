@@ -94,6 +94,13 @@ static void check_gradients(int64_t channels, int32_t head, int conditional) {
   double lp[2];
   float *grad = calloc((size_t)m->param_count, sizeof(float));
   assert_int_equal(ds__model_ws_init(m, rows, &ws), DS_OK);
+  /* a pass on other data first: the workspace's stale gradients must not leak through */
+  float *other = malloc(sizeof(float) * (size_t)(rows * D));
+  for (int64_t i = 0; i < rows * D; i++) other[i] = -0.5f * x[i];
+  ds__eval_request warm = {other, c, rows, lp, 1.0f, NULL, 0};
+  ds__model_eval(m, &ws, &warm);
+  ds__model_param_grads(m, &ws, rows, grad);
+  free(other);
   ds__eval_request req = {x, c, rows, lp, 1.0f, NULL, 0};
   ds__model_eval(m, &ws, &req);
   ds__model_param_grads(m, &ws, rows, grad);

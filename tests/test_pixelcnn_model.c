@@ -42,6 +42,25 @@ static void config_checks(void **state) {
   assert_int_equal(ds_model_dim(m), 20);
   assert_int_equal(ds_model_cond_dim(m), 20);
   ds_model_free(m);
+  /* images beyond the vector models' 65536 dimensions: create, save, load */
+  assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_DIM, 0 + 3 * 160 * 160), DS_OK);
+  assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_CHANNELS, 3), DS_OK);
+  assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_HEIGHT, 160), DS_OK);
+  assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_WIDTH, 160), DS_OK);
+  assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_COND_DIM, 3 * 160 * 160), DS_OK);
+  assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_FILTERS, 4), DS_OK);
+  assert_int_equal(ds_model_create(ctx, cfg, &m), DS_OK);
+  char path[] = "/tmp/ds_pixelcnn_big_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  assert_int_equal(ds_model_save(m, path), DS_OK);
+  ds_model *back = NULL;
+  assert_int_equal(ds_model_load(ctx, path, &back), DS_OK);
+  assert_int_equal(ds_model_cond_dim(back), 3 * 160 * 160);
+  unlink(path);
+  ds_model_free(back);
+  ds_model_free(m);
   ds_model_config_free(cfg);
   ds_context_free(ctx);
 }
@@ -199,6 +218,46 @@ static void two_stage_pipeline_runs(void **state) {
   ds_context_free(ctx);
 }
 
+/* Allocation failure at every allocation of model creation and of a log-prob call: each
+ * fails cleanly with OUT_OF_MEMORY and leaks nothing (LSan in the sanitizer build). */
+static void allocation_failures_are_clean(void **state) {
+  (void)state;
+  int created = 0, evaluated = 0;
+  for (int64_t fail_at = 0; fail_at < 200 && !evaluated; fail_at++) {
+    counting_alloc a = {0, -1, 0};
+    ds_context *ctx = NULL;
+    assert_int_equal(counting_context(&a, 2, &ctx), DS_OK);
+    a.fail_at = a.calls + fail_at;
+    ds_model_config *cfg = NULL;
+    assert_int_equal(ds_model_config_create(DS_ARCH_PIXELCNNPP, &cfg), DS_OK);
+    assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_HEIGHT, 4), DS_OK);
+    assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_WIDTH, 4), DS_OK);
+    assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_FILTERS, 2), DS_OK);
+    assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_RESNETS, 1), DS_OK);
+    ds_model *m = NULL;
+    ds_status st = ds_model_create(ctx, cfg, &m);
+    ds_model_config_free(cfg);
+    if (st == DS_OK) {
+      created = 1;
+      float x[16] = {0};
+      double lp[1] = {-1};
+      st = ds_model_log_prob(m, x, NULL, 1, lp);
+      if (st == DS_OK) evaluated = 1;
+      else {
+        assert_int_equal(st, DS_ERR_OUT_OF_MEMORY);
+        assert_true(lp[0] == -1);
+      }
+    } else {
+      assert_int_equal(st, DS_ERR_OUT_OF_MEMORY);
+      assert_null(m);
+    }
+    ds_model_free(m);
+    ds_context_free(ctx);
+    assert_int_equal(a.live, 0);
+  }
+  assert_true(created && evaluated);
+}
+
 /* Everything one model does, hashed. */
 static uint64_t run_everything(int32_t threads) {
   ds_context *ctx = test_context(threads, 21);
@@ -247,6 +306,7 @@ int main(void) {
       cmocka_unit_test(sampling_is_reproducible),
       cmocka_unit_test(training_lowers_the_loss),
       cmocka_unit_test(two_stage_pipeline_runs),
+      cmocka_unit_test(allocation_failures_are_clean),
       cmocka_unit_test(same_bits_for_1_and_3_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,6 +25,11 @@ static ds_status out_of_range(const char *name, int64_t value, int64_t lo, int64
                   (long long)value, (long long)lo, (long long)hi);
 }
 
+/* Vectors up to 65536 dimensions; images up to 3 x 4096 x 4096. */
+static int64_t max_dim(const ds_model_config *cfg) {
+  return cfg->arch == DS_ARCH_PIXELCNNPP ? (int64_t)3 * 4096 * 4096 : 65536;
+}
+
 static ds_status set_image_option(ds_model_config *cfg, int32_t option, int64_t value) {
   static const char *names[] = {"DS_MODEL_CHANNELS", "DS_MODEL_HEIGHT", "DS_MODEL_WIDTH",
                                 "DS_MODEL_FILTERS", "DS_MODEL_RESNETS"};
@@ -63,11 +68,12 @@ ds_status ds_model_config_set_int(ds_model_config *cfg, int32_t option, int64_t 
   DS_CHECK_NOT_NULL(NULL, cfg);
   switch (option) {
     case DS_MODEL_DIM:
-      if (value < 1 || value > 65536) return out_of_range("DS_MODEL_DIM", value, 1, 65536);
+      if (value < 1 || value > max_dim(cfg)) return out_of_range("DS_MODEL_DIM", value, 1, max_dim(cfg));
       cfg->dim = value;
       return DS_OK;
     case DS_MODEL_COND_DIM:
-      if (value < 0 || value > 65536) return out_of_range("DS_MODEL_COND_DIM", value, 0, 65536);
+      if (value < 0 || value > max_dim(cfg))
+        return out_of_range("DS_MODEL_COND_DIM", value, 0, max_dim(cfg));
       cfg->cond_dim = value;
       return DS_OK;
     case DS_MODEL_COMPONENTS:

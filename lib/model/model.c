@@ -85,7 +85,7 @@ void ds__model_ws_free(const ds_model *m, ds__model_ws *ws) {
 }
 
 int64_t ds__model_block_rows(const ds_model *m) {
-  if (m->pixelcnn) return ds__pixelcnn_block_rows(m->pixelcnn);
+  if (m->pixelcnn) return ds__pixelcnn_block_rows(m->pixelcnn, ds__pool_threads(m->ctx->pool));
   return DS__EVAL_BLOCK;
 }
 

@@ -286,7 +286,10 @@ void ds__pcnn_backward(const ds_model *m, ds__model_ws *ws, int64_t r0, int64_t 
   pcnn_ws *w = ws->arch_ws;
   ds__pool *pool = m->ctx->pool;
   int64_t rows = r1 - r0, HW = p->h[0] * p->w[0], C = p->channels;
-  memset(w->grad, 0, sizeof(float) * (size_t)(w->capacity * p->floats_per_row));
+  /* every gradient is overwritten by its first writer; only unread tensors stay zero */
+  for (int32_t t = 0; t < p->tensor_count; t++)
+    if (!p->tensors[t].consumed && t != p->head)
+      memset(grd(p, w, t), 0, sizeof(float) * (size_t)(rows * p->tensors[t].c * plane(p, t)));
   to_planar(w->dhead + r0 * ws->head_stride, rows, HW, p->head_channels, p->head_channels,
             grd(p, w, p->head));
   const float *params = m->params;
@@ -296,39 +299,41 @@ void ds__pcnn_backward(const ds_model *m, ds__model_ws *ws, int64_t r0, int64_t 
     const float *dy = grd(p, w, o->out);
     int want = p->tensors[o->in].needs_grad || (o->in == p->input && d_x);
     float *da = want ? grd(p, w, o->in) : NULL;
+    float *db = o->in2 >= 0 ? grd(p, w, o->in2) : NULL;
+    int acc = !o->grad_first_in, acc2 = !o->grad_first_in2;
     int64_t c = p->tensors[o->in].c, P = plane(p, o->in);
     int32_t l = p->tensors[o->in].level;
     switch (o->kind) {
       case DS__PCNN_CONV:
         if (da) {
           ds__conv2d_shape s = conv_shape(p, o, rows);
-          ds__conv2d_backward(pool, &s, a, params + o->w_offset, dy, da, NULL, NULL, 1,
+          ds__conv2d_backward(pool, &s, a, params + o->w_offset, dy, da, NULL, NULL, acc,
                               w->conv_ws);
         }
         break;
       case DS__PCNN_DECONV: {
         ds__deconv2d_shape s = deconv_shape(p, o, rows);
-        ds__deconv2d_backward(pool, &s, a, params + o->w_offset, dy, da, NULL, NULL, 1,
+        ds__deconv2d_backward(pool, &s, a, params + o->w_offset, dy, da, NULL, NULL, acc,
                               w->conv_ws);
         break;
       }
-      case DS__PCNN_CELU: ds__concat_elu_backward(pool, rows, c, P, a, dy, da, 1); break;
-      case DS__PCNN_ELU:
-        ds__elu_backward(pool, rows * c * P, val(p, w, o->out), dy, da, 1);
-        break;
-      case DS__PCNN_DSHIFT: ds__down_shift_backward(pool, rows * c, p->h[l], p->w[l], dy, da, 1); break;
-      case DS__PCNN_RSHIFT: ds__right_shift_backward(pool, rows * c, p->h[l], p->w[l], dy, da, 1); break;
+      case DS__PCNN_CELU: ds__concat_elu_backward(pool, rows, c, P, a, dy, da, acc); break;
+      case DS__PCNN_ELU: ds__elu_backward(pool, rows * c * P, val(p, w, o->out), dy, da, acc); break;
+      case DS__PCNN_DSHIFT: ds__down_shift_backward(pool, rows * c, p->h[l], p->w[l], dy, da, acc); break;
+      case DS__PCNN_RSHIFT: ds__right_shift_backward(pool, rows * c, p->h[l], p->w[l], dy, da, acc); break;
       case DS__PCNN_ADD:
-        add(pool, rows * c * P, dy, NULL, da, 1);
-        add(pool, rows * c * P, dy, NULL, grd(p, w, o->in2), 1);
+        add(pool, rows * c * P, dy, NULL, da, acc);
+        add(pool, rows * c * P, dy, NULL, db, acc2);
         break;
-      case DS__PCNN_GATE:
-        ds__gate_backward(pool, rows, c, P, val(p, w, o->in2), dy, da, grd(p, w, o->in2), 1);
+      case DS__PCNN_GATE: /* d(ab) is always overwritten */
+        ds__gate_backward(pool, rows, c, P, val(p, w, o->in2), dy, da, db, acc);
         break;
-      case DS__PCNN_CONCAT:
-        ds__concat_channels_backward(pool, rows, c, p->tensors[o->in2].c, P, dy, da,
-                                     grd(p, w, o->in2), 1);
+      case DS__PCNN_CONCAT: {
+        int64_t c2 = p->tensors[o->in2].c;
+        ds__concat_channels_backward(pool, rows, c, c2, P, dy, da, NULL, acc);
+        ds__concat_channels_backward(pool, rows, c, c2, P, dy, NULL, db, acc2);
         break;
+      }
       case DS__PCNN_DROPOUT:
         if (w->train) dropout(m, w, o, rows, grd(p, w, o->out));
         break;

@@ -48,6 +48,7 @@ typedef struct ds__pcnn_tensor {
   int64_t c;
   int32_t level;
   int32_t needs_grad; /* 0 for the conditioning input; the input only for the score */
+  int32_t consumed;   /* read by some layer (else its gradient is zero) */
   int64_t offset;
 } ds__pcnn_tensor;
 
@@ -58,6 +59,9 @@ typedef struct ds__pcnn_op {
   int64_t cin, cout, kh, kw, stride, pad_t, pad_b, pad_l, pad_r;
   int64_t w_offset, b_offset; /* b_offset -1: no bias */
   int32_t dropout_id;
+  /* backward: this layer is the first (in reverse order) to write the gradient of in / in2,
+   * so it overwrites instead of adding and no gradient buffer needs clearing */
+  int32_t grad_first_in, grad_first_in2;
 } ds__pcnn_op;
 
 typedef struct ds__pixelcnn {
@@ -72,8 +76,9 @@ typedef struct ds__pixelcnn {
   float dropout;
 } ds__pixelcnn;
 
-/* Rows per evaluation pass for this network (activations of ~128 MB). */
-int64_t ds__pixelcnn_block_rows(const ds__pixelcnn *p);
+/* Rows per evaluation pass for this network (activations and gradients of about 256 MB),
+ * a multiple of `threads` when that fits. */
+int64_t ds__pixelcnn_block_rows(const ds__pixelcnn *p, int32_t threads);
 
 /* The architecture entry points of model/arch.h (model/pixelcnn.c). */
 struct ds__model_ws;

@@ -11,6 +11,7 @@ typedef struct builder {
   ds__pixelcnn *p;
   int64_t params;
   int32_t dropouts;
+  int32_t *celu_of; /* (tensor_cap) id of concat_elu(tensor) once computed, else -1 */
 } builder;
 
 static int32_t tensor(builder *b, int64_t c, int32_t level) {
@@ -94,13 +95,22 @@ static int32_t deconv(builder *b, int32_t in, int right) {
   return out;
 }
 
+/* concat_elu(t), computed once per tensor: a stream's output feeds both the next resnet
+ * of its stream and a skip of the other, and is a skip again in the down pass. */
+static int32_t celu(builder *b, int32_t t) {
+  if (t < b->p->tensor_cap && b->celu_of[t] >= 0) return b->celu_of[t];
+  int32_t e = unary(b, DS__PCNN_CELU, t, 2 * b->p->tensors[t].c);
+  if (t < b->p->tensor_cap) b->celu_of[t] = e;
+  return e;
+}
+
 /* Gated resnet on x (F) with optional skip a; `shape` K2X3 (u) or K2X2 (ul). */
 static int32_t gated_resnet(builder *b, int32_t x, int32_t a, int shape) {
   ds__pixelcnn *p = b->p;
   int64_t F = p->filters;
   int32_t level = p->tensors[x].level;
-  int32_t e = unary(b, DS__PCNN_CELU, x, 2 * F);
-  int32_t ea = a >= 0 ? unary(b, DS__PCNN_CELU, a, 2 * p->tensors[a].c) : -1;
+  int32_t e = celu(b, x);
+  int32_t ea = a >= 0 ? celu(b, a) : -1;
   int32_t h = conv(b, e, -1, F, shape, 1, 1);
   if (ea >= 0) conv(b, ea, h, F, K1X1, 1, 1);
   if (p->cond[0] >= 0) conv(b, p->cond[level], h, F, K1X1, 1, 0);
@@ -167,6 +177,23 @@ static void build(builder *b, int32_t resnets) {
   p->head = conv(b, e, -1, p->head_channels, K1X1, 1, 1);
 }
 
+/* Which layer writes each gradient first in the backward pass (see grad_first_in). */
+static void mark_gradient_writers(ds__pixelcnn *p, int32_t *written) {
+  for (int32_t t = 0; t < p->tensor_count; t++) written[t] = 0;
+  for (int32_t i = p->op_count - 1; i >= 0; i--) {
+    ds__pcnn_op *o = &p->ops[i];
+    if (o->kind == DS__PCNN_DROPOUT) continue; /* in place on its output gradient */
+    p->tensors[o->in].consumed = 1;
+    o->grad_first_in = !written[o->in];
+    written[o->in] = 1;
+    if (o->in2 >= 0) {
+      p->tensors[o->in2].consumed = 1;
+      o->grad_first_in2 = !written[o->in2];
+      written[o->in2] = 1;
+    }
+  }
+}
+
 static ds_status pcnn_setup(ds_model *m) {
   const ds_model_config *cfg = &m->cfg;
   ds__pixelcnn *p = ds__calloc(m->ctx, 1, sizeof *p);
@@ -191,8 +218,12 @@ static ds_status pcnn_setup(ds_model *m) {
   m->pixelcnn = p;
   if (!p->tensors || !p->ops)
     return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY, "ds_model: out of memory");
-  builder b = {p, 0, 0};
+  builder b = {p, 0, 0, ds__calloc(m->ctx, (size_t)p->tensor_cap, sizeof(int32_t))};
+  if (!b.celu_of) return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY, "ds_model: out of memory");
+  for (int32_t i = 0; i < p->tensor_cap; i++) b.celu_of[i] = -1;
   build(&b, cfg->resnets);
+  if (p->tensor_count <= p->tensor_cap) mark_gradient_writers(p, b.celu_of);
+  ds__free(m->ctx, b.celu_of);
   if (p->tensor_count > p->tensor_cap || p->op_count > p->op_cap) /* a bug, not a user error */
     return ds__fail(m->ctx, DS_ERR_BAD_STATE, "ds_model: PixelCNN++ layer table overflow");
   p->param_count = b.params;
@@ -233,9 +264,10 @@ static void pcnn_init(const ds_model *m, uint64_t seed, float *params) {
   }
 }
 
-int64_t ds__pixelcnn_block_rows(const ds__pixelcnn *p) {
-  int64_t rows = ((int64_t)1 << 25) / (2 * p->floats_per_row + 1);
-  return rows < 1 ? 1 : rows > 64 ? 64 : rows;
+int64_t ds__pixelcnn_block_rows(const ds__pixelcnn *p, int32_t threads) {
+  int64_t rows = ((int64_t)1 << 26) / (2 * p->floats_per_row + 1);
+  rows = rows < 1 ? 1 : rows > 64 ? 64 : rows;
+  return rows >= threads ? rows / threads * threads : rows;
 }
 
 const ds__arch ds__arch_pixelcnnpp = {
