@@ -17,12 +17,13 @@ static void valid_range(int64_t off, int64_t s, int64_t w, int64_t ow, int64_t *
   *q0 = a, *q1 = b;
 }
 
-void ds__im2col(const ds__conv_geom *g, const float *img, int64_t k0, int64_t k1, float *col) {
-  const int64_t kk = g->kh * g->kw, ohw = g->oh * g->ow, s = g->stride;
+void ds__im2col(const ds__conv_geom *g, const float *img, int64_t k0, int64_t k1, float *col,
+                int64_t ldcol) {
+  const int64_t kk = g->kh * g->kw, s = g->stride;
   for (int64_t k = k0; k < k1; k++) {
     int64_t c = k / kk, ky = k % kk / g->kw, kx = k % g->kw;
     const float *src = img + c * g->h * g->w;
-    float *dst = col + (k - k0) * ohw;
+    float *dst = col + (k - k0) * ldcol;
     int64_t q0, q1;
     valid_range(kx - g->pad_l, s, g->w, g->ow, &q0, &q1);
     for (int64_t p = 0; p < g->oh; p++) {
@@ -44,13 +45,13 @@ void ds__im2col(const ds__conv_geom *g, const float *img, int64_t k0, int64_t k1
   }
 }
 
-void ds__col2im(const ds__conv_geom *g, const float *col, float *img) {
-  const int64_t kk = g->kh * g->kw, ohw = g->oh * g->ow, s = g->stride;
+void ds__col2im(const ds__conv_geom *g, const float *col, int64_t ldcol, float *img) {
+  const int64_t kk = g->kh * g->kw, s = g->stride;
   /* Rows of one channel are added in k order, so each pixel's sum order is fixed. */
   for (int64_t k = 0; k < g->c * kk; k++) {
     int64_t c = k / kk, ky = k % kk / g->kw, kx = k % g->kw;
     float *dst = img + c * g->h * g->w;
-    const float *src = col + k * ohw;
+    const float *src = col + k * ldcol;
     int64_t q0, q1;
     valid_range(kx - g->pad_l, s, g->w, g->ow, &q0, &q1);
     for (int64_t p = 0; p < g->oh; p++) {
