@@ -46,7 +46,7 @@ static void pack_a(int trans, const float *A, int64_t lda, int64_t i0, int64_t m
 /* Bp[(p * kc + k) * NR + c] = op(B)[k0 + k][j0 + p*NR + c], zero beyond n. Row-major B is
  * read row by row (sequential), transposed B column by column. */
 static void pack_b(int trans, const float *B, int64_t ldb, int64_t k0, int64_t kc, int64_t j0,
-                   int64_t n, float *restrict Bp) {
+                   int64_t n, float *restrict Bp, ds__gemm_pack_bt_fn pack_bt) {
   int64_t full = n / DS_GEMM_NR * DS_GEMM_NR;
   if (!trans) {
     for (int64_t k = 0; k < kc; k++) {
@@ -63,6 +63,10 @@ static void pack_b(int trans, const float *B, int64_t ldb, int64_t k0, int64_t k
   for (int64_t p = 0; p < n; p += DS_GEMM_NR) {
     float *dst = Bp + p * kc;
     int64_t cols = n - p < DS_GEMM_NR ? n - p : DS_GEMM_NR;
+    if (cols == DS_GEMM_NR) {
+      pack_bt(B + (j0 + p) * ldb + k0, ldb, kc, dst);
+      continue;
+    }
     for (int64_t c = 0; c < DS_GEMM_NR; c++) {
       if (c < cols) {
         const float *restrict src = B + (j0 + p + c) * ldb + k0;
@@ -83,6 +87,7 @@ typedef struct gemm_job {
   int64_t lda, ldb, ldc;
   int split_cols;
   ds__gemm_kernel_fn kernel;
+  ds__gemm_pack_bt_fn pack_bt;
 } gemm_job;
 
 static void gemm_block(const gemm_job *g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
@@ -102,7 +107,7 @@ static void gemm_block(const gemm_job *g, int64_t i0, int64_t i1, int64_t j0, in
       pack_a(g->trans_a, g->A, g->lda, ic, mc, pc, kc, Ap);
       for (int64_t jc = j0; jc < j1; jc += NC) {
         int64_t nc = j1 - jc < NC ? j1 - jc : NC;
-        pack_b(g->trans_b, g->B, g->ldb, pc, kc, jc, nc, Bp);
+        pack_b(g->trans_b, g->B, g->ldb, pc, kc, jc, nc, Bp, g->pack_bt);
         for (int64_t jr = 0; jr < nc; jr += DS_GEMM_NR) {
           int64_t n = nc - jr < DS_GEMM_NR ? nc - jr : DS_GEMM_NR;
           for (int64_t ir = 0; ir < mc; ir += DS_GEMM_MR) {
@@ -137,7 +142,7 @@ void ds__gemm(ds__pool *pool, int trans_a, int trans_b, int64_t M, int64_t N, in
               float beta, float *C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
   gemm_job g = {trans_a, trans_b, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc,
-                N >= M, ds__gemm_kernel_select()};
+                N >= M, ds__gemm_kernel_select(), ds__gemm_pack_bt_select()};
   if (!pool || M * N * K < 65536) gemm_worker(&g, 0, 1);
   else ds__pool_run(pool, gemm_worker, &g);
 }

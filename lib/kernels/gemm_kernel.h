@@ -13,6 +13,11 @@ typedef void (*ds__gemm_kernel_fn)(int64_t kc, const float *Ap, const float *Bp,
                                    int64_t ldc, int64_t m, int64_t n, float alpha);
 
 ds__gemm_kernel_fn ds__gemm_kernel_select(void);
+
+/* Packs one full NR-wide panel of a transposed operand: dst[k*NR + c] = B[c*ldb + k] for
+ * c < NR, k < kc (8x8 register transposes on AVX2). */
+typedef void (*ds__gemm_pack_bt_fn)(const float *B, int64_t ldb, int64_t kc, float *dst);
+ds__gemm_pack_bt_fn ds__gemm_pack_bt_select(void);
 void ds__gemm_kernel_generic(int64_t kc, const float *Ap, const float *Bp, float *C,
                              int64_t ldc, int64_t m, int64_t n, float alpha);
 

@@ -60,7 +60,13 @@ void ds__col2im(const ds__conv_geom *g, const float *col, int64_t ldcol, float *
       float *row = dst + iy * g->w;
       const int64_t off = kx - g->pad_l;
       const float *d = src + p * g->ow;
-      for (int64_t q = q0; q < q1; q++) row[q * s + off] += d[q];
+      if (s == 1) {
+        float *restrict r = row + off + q0;
+        const float *restrict e = d + q0;
+        for (int64_t q = 0; q < q1 - q0; q++) r[q] += e[q];
+      } else {
+        for (int64_t q = q0; q < q1; q++) row[q * s + off] += d[q];
+      }
     }
   }
 }
