@@ -189,11 +189,15 @@ static void bias_grad_worker(void *p, int32_t t, int32_t threads) {
   int64_t o0, o1;
   ds__split_range(j->cout, t, threads, &o0, &o1);
   for (int64_t o = o0; o < o1; o++) {
-    double acc = 0.0;
+    /* four interleaved float64 partial sums, combined in a fixed order */
+    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
     for (int64_t b = 0; b < j->batch; b++) {
       const float *d = j->dy + (b * j->cout + o) * j->pixels;
-      for (int64_t i = 0; i < j->pixels; i++) acc += d[i];
+      int64_t i = 0;
+      for (; i + 4 <= j->pixels; i += 4) a0 += d[i], a1 += d[i + 1], a2 += d[i + 2], a3 += d[i + 3];
+      for (; i < j->pixels; i++) a0 += d[i];
     }
+    double acc = (a0 + a1) + (a2 + a3);
     j->db[o] = j->accumulate ? j->db[o] + (float)acc : (float)acc;
   }
 }

@@ -92,14 +92,16 @@ typedef struct gemm_job {
 
 static void gemm_block(const gemm_job *g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
   float Ap[MC * KC], Bp[KC * NC];
-  for (int64_t i = i0; i < i1; i++) {
+  /* beta == 0: the first K block overwrites C (C is never read); otherwise C is scaled once */
+  const int skip = g->K <= 0 || g->alpha == 0.0f;
+  for (int64_t i = i0; i < i1 && (skip || (g->beta != 0.0f && g->beta != 1.0f)); i++) {
     float *c = g->C + i * g->ldc;
     if (g->beta == 0.0f)
       for (int64_t j = j0; j < j1; j++) c[j] = 0.0f;
     else if (g->beta != 1.0f)
       for (int64_t j = j0; j < j1; j++) c[j] *= g->beta;
   }
-  if (g->K <= 0 || g->alpha == 0.0f) return;
+  if (skip) return;
   for (int64_t pc = 0; pc < g->K; pc += KC) {
     int64_t kc = g->K - pc < KC ? g->K - pc : KC;
     for (int64_t ic = i0; ic < i1; ic += MC) {
@@ -113,7 +115,7 @@ static void gemm_block(const gemm_job *g, int64_t i0, int64_t i1, int64_t j0, in
           for (int64_t ir = 0; ir < mc; ir += DS_GEMM_MR) {
             int64_t m = mc - ir < DS_GEMM_MR ? mc - ir : DS_GEMM_MR;
             g->kernel(kc, Ap + ir * kc, Bp + jr * kc, g->C + (ic + ir) * g->ldc + jc + jr,
-                      g->ldc, m, n, g->alpha);
+                      g->ldc, m, n, g->alpha, pc == 0 && g->beta == 0.0f);
           }
         }
       }

@@ -6,7 +6,7 @@
 #endif
 
 void ds__gemm_kernel_generic(int64_t kc, const float *Ap, const float *Bp, float *C,
-                             int64_t ldc, int64_t m, int64_t n, float alpha) {
+                             int64_t ldc, int64_t m, int64_t n, float alpha, int overwrite) {
   float acc[DS_GEMM_MR][DS_GEMM_NR] = {{0}};
   for (int64_t k = 0; k < kc; k++) {
     const float *a = Ap + k * DS_GEMM_MR, *b = Bp + k * DS_GEMM_NR;
@@ -14,7 +14,8 @@ void ds__gemm_kernel_generic(int64_t kc, const float *Ap, const float *Bp, float
       for (int c = 0; c < DS_GEMM_NR; c++) acc[r][c] += a[r] * b[c];
   }
   for (int64_t r = 0; r < m; r++)
-    for (int64_t c = 0; c < n; c++) C[r * ldc + c] += alpha * acc[r][c];
+    for (int64_t c = 0; c < n; c++)
+      C[r * ldc + c] = overwrite ? alpha * acc[r][c] : C[r * ldc + c] + alpha * acc[r][c];
 }
 
 #ifdef DS_HAVE_AVX2_KERNEL
@@ -22,7 +23,7 @@ void ds__gemm_kernel_generic(int64_t kc, const float *Ap, const float *Bp, float
 __attribute__((target("avx2,fma"))) static void kernel_avx2(int64_t kc, const float *Ap,
                                                              const float *Bp, float *C,
                                                              int64_t ldc, int64_t m, int64_t n,
-                                                             float alpha) {
+                                                             float alpha, int overwrite) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -47,6 +48,15 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int64_t kc, const fl
     c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
   }
   __m256 al = _mm256_set1_ps(alpha);
+  if (m == DS_GEMM_MR && n == DS_GEMM_NR && overwrite) {
+#define DS_ROW(r, lo, hi)                                      \
+  _mm256_storeu_ps(C + r * ldc, _mm256_mul_ps(al, lo));        \
+  _mm256_storeu_ps(C + r * ldc + 8, _mm256_mul_ps(al, hi))
+    DS_ROW(0, c00, c01); DS_ROW(1, c10, c11); DS_ROW(2, c20, c21);
+    DS_ROW(3, c30, c31); DS_ROW(4, c40, c41); DS_ROW(5, c50, c51);
+#undef DS_ROW
+    return;
+  }
   if (m == DS_GEMM_MR && n == DS_GEMM_NR) {
 #define DS_ROW(r, lo, hi)                                                              \
   _mm256_storeu_ps(C + r * ldc, _mm256_fmadd_ps(al, lo, _mm256_loadu_ps(C + r * ldc))); \
@@ -65,7 +75,8 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int64_t kc, const fl
   _mm256_storeu_ps(t[5], c50); _mm256_storeu_ps(t[5] + 8, c51);
   /* Same rounding as the full-tile path: one fused multiply-add per element. */
   for (int64_t r = 0; r < m; r++)
-    for (int64_t c = 0; c < n; c++) C[r * ldc + c] = __builtin_fmaf(alpha, t[r][c], C[r * ldc + c]);
+    for (int64_t c = 0; c < n; c++)
+      C[r * ldc + c] = overwrite ? alpha * t[r][c] : __builtin_fmaf(alpha, t[r][c], C[r * ldc + c]);
 }
 #endif
 
