@@ -98,6 +98,13 @@ static void scatter_group(const engine_job *j, int64_t b0, int64_t n, float *ws,
   const int64_t kc = g->c * g->kh * g->kw, p = g->oh * g->ow, ld = n * p, hw = g->h * g->w;
   float *col = ws, *s = ws + kc * ld; /* col (Kc, n*P), s (M, n*P) */
   const float *src = j->in + b0 * j->in_stride;
+  if (n == 1 && ds__im2col_is_identity(g) && !j->bias && !j->accumulate) {
+    /* col2im is the identity: write the product straight into the image (same bits as
+     * col2im onto zeros) */
+    ds__gemm(gemm_pool, j->trans_a, 0, kc, p, j->m, 1.0f, j->a, j->lda, src, p, 0.0f,
+             j->out + b0 * j->out_stride, p);
+    return;
+  }
   if (n > 1)
     for (int64_t i = 0; i < n; i++)
       for (int64_t r = 0; r < j->m; r++)
