@@ -11,7 +11,14 @@
  * pool's threads (the products split instead when there are fewer images than threads);
  * weight_grad splits Kc. Every output element is summed in an order fixed by the shapes
  * alone: bitwise identical for any thread count. ws holds ds__conv_engine_ws(g, M, batch)
- * floats per thread. */
+ * floats per thread.
+ *
+ * Workspace rules for every conv-family op (conv2d, deconv2d, nin, masked conv): ask the
+ * op's *_workspace(shape, threads) with threads = ds__pool_threads(pool) of the pool that
+ * will run it; a size computed for the largest batch also serves any smaller batch; the
+ * contents are scratch, not kept between calls, so one buffer of the maximum size over all
+ * ops can serve every op of a network run sequentially (never two calls at once). The
+ * GEMM's packing buffers live on the calling thread's stack (about 336 KiB). */
 #ifndef DS_KERNELS_CONV_ENGINE_H
 #define DS_KERNELS_CONV_ENGINE_H
 
