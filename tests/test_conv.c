@@ -245,16 +245,17 @@ static void nin_with_condition(void **state) {
     float *y = ct_floats(ny), *dy = ct_random(ny);
     double *yr = ct_doubles(ny), *r = ct_widen(dy, ny);
     const float *cond = s.ccond ? f[3] : NULL;
+    float *ws = ct_floats((int64_t)ds__nin_workspace(s.batch, s.pixels, s.cin, s.cout, s.ccond, 2));
     ds__nin_forward(ctx->pool, s.batch, s.pixels, s.cin, s.cout, f[0], f[1], f[2], s.ccond, cond,
-                    f[4], y);
+                    f[4], y, ws);
     nin_fwd64(&s, p, yr);
     ct_assert_close(y, yr, ny, 1e-5, "nin y");
     ds__nin_backward(ctx->pool, s.batch, s.pixels, s.cin, s.cout, f[0], f[1], s.ccond, cond, f[4],
-                     dy, g[0], g[1], g[2], g[3], g[4], 0);
+                     dy, g[0], g[1], g[2], g[3], g[4], 0, ws);
     for (int i = 0; i < 5; i++)
       if (n[i]) check_fd(nin_fwd64, &s, p, i, n[i], r, ny, g[i], "nin grad");
     for (int i = 0; i < 5; i++) free(f[i]), free(g[i]), free(p[i]);
-    free(y), free(dy), free(yr), free(r);
+    free(y), free(dy), free(yr), free(r), free(ws);
   }
   ds_context_free(ctx);
 }

@@ -72,7 +72,9 @@ static void pixelcnnpp(const float *x, float *u_out, float *out) {
   float *h1 = conv(el, 2 * F, H, W, F, 2, 2, 1, 1, 1, 0, 5), *ul1 = ct_floats(F * H * W);
   ct_seed(6);
   float *wn = ct_random(F * 2 * F), *bn = ct_random(F), *wc = ct_random(F * 2 * F);
-  ds__nin_forward(g_pool, 1, H * W, 2 * F, F, el, wn, bn, 2 * F, eu, wc, ul1);
+  float *ws = ct_floats((int64_t)ds__nin_workspace(1, H * W, 2 * F, F, 2 * F, 2));
+  ds__nin_forward(g_pool, 1, H * W, 2 * F, F, el, wn, bn, 2 * F, eu, wc, ul1, ws);
+  free(ws);
   for (int i = 0; i < F * H * W; i++) ul1[i] += h1[i] + ul0[i];
   /* down to 4x4 and back up */
   float *u2 = conv(u1, F, H, W, F, 2, 3, 2, 1, 1, 1, 7), *ul2 = conv(ul1, F, H, W, F, 2, 2, 2, 1, 1, 0, 8);

@@ -142,13 +142,14 @@ static void nin_with_condition(void **state) {
   int64_t cout = D(&g, "w", 0), cc = D(&g, "cond", 1);
   float *y = ct_floats(N(&g, "y")), *dx = ct_floats(N(&g, "x")), *dw = ct_floats(N(&g, "w"));
   float *db = ct_floats(N(&g, "b")), *dc = ct_floats(N(&g, "cond")), *dwc = ct_floats(N(&g, "wc"));
+  float *ws = ct_floats((int64_t)ds__nin_workspace(b, p, cin, cout, cc, 2));
   ds__nin_forward(g_ctx->pool, b, p, cin, cout, T(&g, "x"), T(&g, "w"), T(&g, "b"), cc,
-                  T(&g, "cond"), T(&g, "wc"), y);
+                  T(&g, "cond"), T(&g, "wc"), y, ws);
   ds__nin_backward(g_ctx->pool, b, p, cin, cout, T(&g, "x"), T(&g, "w"), cc, T(&g, "cond"),
-                   T(&g, "wc"), T(&g, "dy"), dx, dw, db, dc, dwc, 0);
+                   T(&g, "wc"), T(&g, "dy"), dx, dw, db, dc, dwc, 0, ws);
   expect(&g, "y", y), expect(&g, "dx", dx), expect(&g, "dw", dw), expect(&g, "db", db);
   expect(&g, "dcond", dc), expect(&g, "dwc", dwc);
-  free(y), free(dx), free(dw), free(db), free(dc), free(dwc);
+  free(y), free(dx), free(dw), free(db), free(dc), free(dwc), free(ws);
   release(&g);
 }
 

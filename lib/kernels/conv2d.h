@@ -9,11 +9,10 @@
  * PixelCNN++: down-shifted 2x3 = pads (1, 0, 1, 1); down-right-shifted 2x2 = (1, 0, 1, 0),
  * 2x1 = (1, 0, 0, 0); their stride-2 forms keep the pads. A 1x1 conv is the "nin".
  *
- * Implementation: per image, im2col + ds__gemm. Images are split over the pool's threads
- * (or, with fewer images than threads, each product is split). Weight gradients are split
- * over columns of dW (input channel x tap), summed over images in order: every result is
- * bitwise identical for any thread count. ws: ds__conv2d_workspace(s, threads) floats, the
- * threads of the pool that runs the call; nothing is allocated. */
+ * Implementation: im2col + ds__gemm through conv_engine.h (images split over threads, dW
+ * split over its columns, fixed summation order): bitwise identical for any thread count.
+ * ws: ds__conv2d_workspace(s, threads) floats, threads = those of the pool that runs the
+ * call; nothing is allocated. */
 #ifndef DS_KERNELS_CONV2D_H
 #define DS_KERNELS_CONV2D_H
 
@@ -21,7 +20,6 @@
 #include <stdint.h>
 
 #include "core/pool.h"
-#include "kernels/im2col.h"
 
 typedef struct ds__conv2d_shape {
   int64_t batch, cin, h, w, cout;
@@ -44,17 +42,5 @@ void ds__conv2d_forward(ds__pool *pool, const ds__conv2d_shape *s, const float *
 void ds__conv2d_backward(ds__pool *pool, const ds__conv2d_shape *s, const float *x,
                          const float *w, const float *dy, float *dx, float *dw, float *db,
                          int accumulate, float *ws);
-
-/* Shared by the convolution family: dW (M, Kc) (+)= sum_b A_b (M, P) * col_b^T where col_b
- * = rows of the column matrix of img_b under geometry g; split over Kc columns. A_b is at
- * a + b*a_stride, img_b at img + b*img_stride. */
-void ds__conv_weight_grad(ds__pool *pool, const ds__conv_geom *g, int64_t batch,
-                          const float *a, int64_t a_stride, int64_t m, const float *img,
-                          int64_t img_stride, float *dw, int accumulate, float *ws,
-                          int64_t ws_per_thread);
-
-/* db[o] (+)= sum over b and pixels of dy (B, Cout, P); float64 sums in fixed order. */
-void ds__conv_bias_grad(ds__pool *pool, int64_t batch, int64_t cout, int64_t pixels,
-                        const float *dy, float *db, int accumulate);
 
 #endif

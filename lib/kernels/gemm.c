@@ -46,7 +46,7 @@ static void pack_a(int trans, const float *A, int64_t lda, int64_t i0, int64_t m
 /* Bp[(p * kc + k) * NR + c] = op(B)[k0 + k][j0 + p*NR + c], zero beyond n. Row-major B is
  * read row by row (sequential), transposed B column by column. */
 static void pack_b(int trans, const float *B, int64_t ldb, int64_t k0, int64_t kc, int64_t j0,
-                   int64_t n, float *restrict Bp) {
+                   int64_t n, float *restrict Bp, ds__gemm_pack_bt_fn pack_bt) {
   int64_t full = n / DS_GEMM_NR * DS_GEMM_NR;
   if (!trans) {
     for (int64_t k = 0; k < kc; k++) {
@@ -63,6 +63,10 @@ static void pack_b(int trans, const float *B, int64_t ldb, int64_t k0, int64_t k
   for (int64_t p = 0; p < n; p += DS_GEMM_NR) {
     float *dst = Bp + p * kc;
     int64_t cols = n - p < DS_GEMM_NR ? n - p : DS_GEMM_NR;
+    if (cols == DS_GEMM_NR) {
+      pack_bt(B + (j0 + p) * ldb + k0, ldb, kc, dst);
+      continue;
+    }
     for (int64_t c = 0; c < DS_GEMM_NR; c++) {
       if (c < cols) {
         const float *restrict src = B + (j0 + p + c) * ldb + k0;
@@ -83,18 +87,22 @@ typedef struct gemm_job {
   int64_t lda, ldb, ldc;
   int split_cols;
   ds__gemm_kernel_fn kernel;
+  ds__gemm_pack_bt_fn pack_bt;
 } gemm_job;
 
 static void gemm_block(const gemm_job *g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
-  float Ap[MC * KC], Bp[KC * NC];
-  for (int64_t i = i0; i < i1; i++) {
+  _Alignas(64) float Ap[MC * KC];
+  _Alignas(64) float Bp[KC * NC];
+  /* beta == 0: the first K block overwrites C (C is never read); otherwise C is scaled once */
+  const int skip = g->K <= 0 || g->alpha == 0.0f;
+  for (int64_t i = i0; i < i1 && (skip || (g->beta != 0.0f && g->beta != 1.0f)); i++) {
     float *c = g->C + i * g->ldc;
     if (g->beta == 0.0f)
       for (int64_t j = j0; j < j1; j++) c[j] = 0.0f;
     else if (g->beta != 1.0f)
       for (int64_t j = j0; j < j1; j++) c[j] *= g->beta;
   }
-  if (g->K <= 0 || g->alpha == 0.0f) return;
+  if (skip) return;
   for (int64_t pc = 0; pc < g->K; pc += KC) {
     int64_t kc = g->K - pc < KC ? g->K - pc : KC;
     for (int64_t ic = i0; ic < i1; ic += MC) {
@@ -102,13 +110,13 @@ static void gemm_block(const gemm_job *g, int64_t i0, int64_t i1, int64_t j0, in
       pack_a(g->trans_a, g->A, g->lda, ic, mc, pc, kc, Ap);
       for (int64_t jc = j0; jc < j1; jc += NC) {
         int64_t nc = j1 - jc < NC ? j1 - jc : NC;
-        pack_b(g->trans_b, g->B, g->ldb, pc, kc, jc, nc, Bp);
+        pack_b(g->trans_b, g->B, g->ldb, pc, kc, jc, nc, Bp, g->pack_bt);
         for (int64_t jr = 0; jr < nc; jr += DS_GEMM_NR) {
           int64_t n = nc - jr < DS_GEMM_NR ? nc - jr : DS_GEMM_NR;
           for (int64_t ir = 0; ir < mc; ir += DS_GEMM_MR) {
             int64_t m = mc - ir < DS_GEMM_MR ? mc - ir : DS_GEMM_MR;
             g->kernel(kc, Ap + ir * kc, Bp + jr * kc, g->C + (ic + ir) * g->ldc + jc + jr,
-                      g->ldc, m, n, g->alpha);
+                      g->ldc, m, n, g->alpha, pc == 0 && g->beta == 0.0f);
           }
         }
       }
@@ -137,7 +145,7 @@ void ds__gemm(ds__pool *pool, int trans_a, int trans_b, int64_t M, int64_t N, in
               float beta, float *C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
   gemm_job g = {trans_a, trans_b, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc,
-                N >= M, ds__gemm_kernel_select()};
+                N >= M, ds__gemm_kernel_select(), ds__gemm_pack_bt_select()};
   if (!pool || M * N * K < 65536) gemm_worker(&g, 0, 1);
   else ds__pool_run(pool, gemm_worker, &g);
 }

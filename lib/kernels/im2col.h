@@ -18,11 +18,12 @@ typedef struct ds__conv_geom {
   int64_t oh, ow;         /* patch grid */
 } ds__conv_geom;
 
-/* col (k1 - k0, OH*OW) = rows [k0, k1) of the column matrix of img (C, H, W). */
-void ds__im2col(const ds__conv_geom *g, const float *img, int64_t k0, int64_t k1, float *col);
+/* col (k1 - k0, OH*OW; row stride ldcol) = rows [k0, k1) of the column matrix of img. */
+void ds__im2col(const ds__conv_geom *g, const float *img, int64_t k0, int64_t k1, float *col,
+                int64_t ldcol);
 
-/* img (C, H, W) += scatter of col (C*kh*kw, OH*OW). */
-void ds__col2im(const ds__conv_geom *g, const float *col, float *img);
+/* img (C, H, W) += scatter of col (C*kh*kw, OH*OW; row stride ldcol). */
+void ds__col2im(const ds__conv_geom *g, const float *col, int64_t ldcol, float *img);
 
 /* 1 when the column matrix is the image itself (1x1, stride 1, no pad, same grid). */
 int ds__im2col_is_identity(const ds__conv_geom *g);

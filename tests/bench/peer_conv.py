@@ -4,7 +4,8 @@
 Same shapes as conv_bench (from conv_shapes.py), written the way pixel-cnn-pp writes them:
 F.pad + F.conv2d for the shifted convs, F.conv_transpose2d + crop for the deconvs, a 1x1
 F.conv2d for nin. Times forward and backward (dx if needed, dw, db), median of repeats.
-Prints "RESULT torch THREADS name count gflop fwd_seconds bwd_seconds" per shape."""
+Prints "RESULT torch THREADS name count gflop fwd_seconds bwd_seconds cpu_seconds" per shape
+(cpu_seconds: process CPU time of forward + backward)."""
 import os
 import statistics
 import sys
@@ -49,8 +50,9 @@ def main():
             return F.conv2d(xp, wt, b, stride=stride)
 
         dy = None
-        tf, tb = [], []
+        tf, tb, tc = [], [], []
         for r in range(REPS + 2):
+            c0 = time.process_time()
             t0 = time.perf_counter()
             y = forward()
             t1 = time.perf_counter()
@@ -58,12 +60,15 @@ def main():
                 dy = torch.rand_like(y)
             y.backward(dy)
             t2 = time.perf_counter()
+            c2 = time.process_time()
             x.grad = wt.grad = b.grad = None
             if r >= 2:
                 tf.append(t1 - t0)
                 tb.append(t2 - t1)
-        print("RESULT torch %d %s %d %.6f %.6e %.6e" % (threads, name, count, gflop,
-                                                       statistics.median(tf), statistics.median(tb)))
+                tc.append(c2 - c0)
+        print("RESULT torch %d %s %d %.6f %.6e %.6e %.6e" % (
+            threads, name, count, gflop, statistics.median(tf), statistics.median(tb),
+            statistics.median(tc)))
         sys.stdout.flush()
 
 

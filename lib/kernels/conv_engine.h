@@ -1,0 +1,51 @@
+/* The three matrix products every convolution is made of (conv2d, transposed conv, nin,
+ * masked conv all call these). Geometry g relates an image (C, H, W) to a patch grid
+ * (OH, OW); its column matrix im2col(img) is (Kc = C*kh*kw, P = OH*OW).
+ *
+ *   gather_gemm:  out_b (M, P)      (+)= op(A) (M, Kc) im2col(img_b) + bias
+ *   gemm_scatter: img_b (C, H, W)   (+)= col2im(op(A) (Kc, M) src_b (M, P)) + bias
+ *   weight_grad:  dW (M, Kc)        (+)= sum_b a_b (M, P) im2col(img_b)^T
+ *
+ * Small patch grids are processed several images at a time (G = 1024 / P images side by
+ * side as columns of one product) so the products stay wide. Images are split over the
+ * pool's threads (the products split instead when there are fewer images than threads);
+ * weight_grad splits Kc. Every output element is summed in an order fixed by the shapes
+ * alone: bitwise identical for any thread count. ws holds ds__conv_engine_ws(g, M, batch)
+ * floats per thread.
+ *
+ * Workspace rules for every conv-family op (conv2d, deconv2d, nin, masked conv): ask the
+ * op's *_workspace(shape, threads) with threads = ds__pool_threads(pool) of the pool that
+ * will run it; a size computed for the largest batch also serves any smaller batch; the
+ * contents are scratch, not kept between calls, so one buffer of the maximum size over all
+ * ops can serve every op of a network run sequentially (never two calls at once). The
+ * GEMM's packing buffers live on the calling thread's stack (about 336 KiB). */
+#ifndef DS_KERNELS_CONV_ENGINE_H
+#define DS_KERNELS_CONV_ENGINE_H
+
+#include <stdint.h>
+
+#include "core/pool.h"
+#include "kernels/im2col.h"
+
+/* Workspace floats per thread. */
+int64_t ds__conv_engine_ws(const ds__conv_geom *g, int64_t m, int64_t batch);
+
+void ds__conv_gather_gemm(ds__pool *pool, const ds__conv_geom *g, int64_t batch,
+                          const float *img, int64_t img_stride, int trans_a, const float *a,
+                          int64_t lda, int64_t m, const float *bias, float *out,
+                          int64_t out_stride, int accumulate, float *ws);
+
+void ds__conv_gemm_scatter(ds__pool *pool, const ds__conv_geom *g, int64_t batch,
+                           const float *src, int64_t src_stride, int trans_a, const float *a,
+                           int64_t lda, int64_t m, const float *bias, float *img,
+                           int64_t img_stride, int accumulate, float *ws);
+
+void ds__conv_weight_grad(ds__pool *pool, const ds__conv_geom *g, int64_t batch,
+                          const float *a, int64_t a_stride, int64_t m, const float *img,
+                          int64_t img_stride, float *dw, int accumulate, float *ws);
+
+/* db[o] (+)= sum over b and pixels of dy (B, Cout, P); float64 sums in fixed order. */
+void ds__conv_bias_grad(ds__pool *pool, int64_t batch, int64_t cout, int64_t pixels,
+                        const float *dy, float *db, int accumulate);
+
+#endif
