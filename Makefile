@@ -3,13 +3,14 @@
 #               prints NLL and sample-quality tables, writes two_stage_demo.png)
 #   make test   build and run every test: the CTest suite (unit, threads, install, and the
 #               ffi + abi labels: Python and Rust bindings, ABI check, consumers, .deb),
-#               a valgrind memcheck of a few fast tests, then the suite again under
-#               ASan+UBSan (library tests only)
+#               a valgrind memcheck of a few fast tests, the suite again under
+#               ASan+UBSan (library tests only), and the threads tests under TSan
 #   make test-ffi   only the bindings, ABI, header and install/consumer tests
 # Both first install missing Debian packages (as root) or say what to install. The Rust
 # test uses cargo from PATH or /root/.cargo/bin and is skipped (with a message) without.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 JOBS       ?= 2
 CMAKE_ARGS ?=
 PACKAGES   := cmake make gcc g++ pkgconf libcmocka-dev libblas-dev libopenblas-dev valgrind \
@@ -18,7 +19,7 @@ PACKAGES   := cmake make gcc g++ pkgconf libcmocka-dev libblas-dev libopenblas-d
 # small, fast tests that exercise every layer once, run under valgrind's memcheck
 VALGRIND_TESTS := test_api_contract test_alloc_failure test_made
 
-.PHONY: all deps configure build demo test test-fast test-ffi test-asan test-valgrind clean
+.PHONY: all deps configure build demo test test-fast test-ffi test-asan test-tsan test-valgrind clean
 
 all: build
 
@@ -53,7 +54,14 @@ test-valgrind: build
 	    ./$(BUILD)/tests/$$t >/dev/null || exit 1; \
 	done; echo "valgrind: $(words $(VALGRIND_TESTS)) passed, 0 failed"
 
-test: test-fast test-valgrind test-asan
+# ThreadSanitizer over the tests that exercise the pool from several threads
+test-tsan: deps
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDS_SANITIZE=thread \
+	  -DDS_BUILD_EXAMPLES=OFF -DDS_BUILD_BENCHMARKS=OFF -DDS_WARNINGS_AS_ERRORS=ON >/dev/null
+	@cmake --build $(TSAN_BUILD) -j $(JOBS)
+	cd $(TSAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L threads
+
+test: test-fast test-valgrind test-asan test-tsan
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

@@ -1,4 +1,13 @@
-/* Persistent pthread pool: see pool.h for the contract. */
+/* Persistent pthread pool: see pool.h for the contract.
+ *
+ * A job is `threads` parts, fn(arg, part, threads) for part = 0..threads-1. Parts are not
+ * bound to threads: the caller and the workers claim them one at a time from a shared
+ * counter, so if a worker is slow to wake (another process holds its core) the caller
+ * simply runs that part itself instead of waiting at a barrier. Each part still runs
+ * exactly once, with the same index, so results are those of a static split.
+ *
+ * The claim word holds (job number << 32 | next part); a worker claims a part with a
+ * compare-and-swap that only succeeds while the job it woke for is still the current one. */
 #include "core/pool.h"
 
 #include <pthread.h>
@@ -13,59 +22,67 @@
 #define DS__CPU_RELAX() ((void)0)
 #endif
 
-/* About 20-50 microseconds of polling before a worker goes to sleep: long enough to catch
+/* About 20-50 microseconds of polling before a thread goes to sleep: long enough to catch
  * the next job of a training step, short enough to give the core away when idle. */
 #define DS__SPIN_ITERATIONS 4000
 
-typedef struct worker_slot {
-  ds__pool *pool;
-  int32_t index;
-} worker_slot;
-
 struct ds__pool {
   int32_t threads;
-  pthread_t *workers;   /* (threads - 1) */
-  worker_slot *slots;   /* (threads - 1) */
-  pthread_mutex_t run_lock;  /* one job at a time */
-  pthread_mutex_t lock;      /* guards the sleeps below */
+  pthread_t *workers;       /* (threads - 1) */
+  pthread_mutex_t run_lock; /* one job at a time */
+  pthread_mutex_t lock;     /* guards the sleeps below */
   pthread_cond_t wake;
   pthread_cond_t done;
-  _Atomic uint64_t generation;
-  _Atomic int32_t pending;
+  _Atomic uint64_t job;     /* job number: workers wake when it changes */
+  _Atomic uint64_t claim;   /* (job number << 32) | next unclaimed part */
+  _Atomic int32_t finished; /* parts of the current job completed */
   _Atomic int32_t stop;
   ds__pool_fn fn;
   void *arg;
 };
 
-/* Set while this thread runs a job, so nested ds__pool_run calls run inline. */
+/* Set while this thread runs a part, so nested ds__pool_run calls run inline. */
 static _Thread_local int32_t in_pool_job;
 
+/* Claim and run parts of job `job` until none are left or the job has changed. */
+static void run_parts(ds__pool *pool, uint32_t job) {
+  int32_t parts = pool->threads;
+  for (;;) {
+    uint64_t c = atomic_load_explicit(&pool->claim, memory_order_acquire);
+    if ((uint32_t)(c >> 32) != job || (int32_t)(uint32_t)c >= parts) return;
+    if (!atomic_compare_exchange_weak_explicit(&pool->claim, &c, c + 1, memory_order_acq_rel,
+                                               memory_order_acquire))
+      continue;
+    /* the job cannot complete (and fn/arg cannot change) before this part finishes */
+    pool->fn(pool->arg, (int32_t)(uint32_t)c, parts);
+    if (atomic_fetch_add_explicit(&pool->finished, 1, memory_order_acq_rel) + 1 == parts) {
+      pthread_mutex_lock(&pool->lock);
+      pthread_cond_broadcast(&pool->done);
+      pthread_mutex_unlock(&pool->lock);
+    }
+  }
+}
+
 static void *worker_main(void *p) {
-  worker_slot *slot = p;
-  ds__pool *pool = slot->pool;
+  ds__pool *pool = p;
   uint64_t seen = 0;
   in_pool_job = 1;
   for (;;) {
     int spins = 0;
-    while (atomic_load_explicit(&pool->generation, memory_order_acquire) == seen &&
+    while (atomic_load_explicit(&pool->job, memory_order_acquire) == seen &&
            !atomic_load_explicit(&pool->stop, memory_order_acquire) &&
            spins < DS__SPIN_ITERATIONS) {
       DS__CPU_RELAX();
       spins++;
     }
     pthread_mutex_lock(&pool->lock);
-    while (atomic_load_explicit(&pool->generation, memory_order_acquire) == seen &&
+    while (atomic_load_explicit(&pool->job, memory_order_acquire) == seen &&
            !atomic_load_explicit(&pool->stop, memory_order_acquire))
       pthread_cond_wait(&pool->wake, &pool->lock);
     pthread_mutex_unlock(&pool->lock);
     if (atomic_load_explicit(&pool->stop, memory_order_acquire)) break;
-    seen = atomic_load_explicit(&pool->generation, memory_order_acquire);
-    pool->fn(pool->arg, slot->index, pool->threads);
-    if (atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_acq_rel) == 1) {
-      pthread_mutex_lock(&pool->lock);
-      pthread_cond_broadcast(&pool->done);
-      pthread_mutex_unlock(&pool->lock);
-    }
+    seen = atomic_load_explicit(&pool->job, memory_order_acquire);
+    run_parts(pool, (uint32_t)seen);
   }
   return NULL;
 }
@@ -80,7 +97,6 @@ static void stop_workers(ds__pool *pool, int32_t started) {
 
 static void release_memory(struct ds_context *ctx, ds__pool *pool) {
   ds__free(ctx, pool->workers);
-  ds__free(ctx, pool->slots);
   ds__free(ctx, pool);
 }
 
@@ -97,8 +113,7 @@ int ds__pool_create(struct ds_context *ctx, int32_t threads, ds__pool **out) {
   pool->threads = threads;
   if (threads > 1) {
     pool->workers = ds__calloc(ctx, (size_t)threads - 1, sizeof *pool->workers);
-    pool->slots = ds__calloc(ctx, (size_t)threads - 1, sizeof *pool->slots);
-    if (!pool->workers || !pool->slots) {
+    if (!pool->workers) {
       release_memory(ctx, pool);
       return 1;
     }
@@ -112,9 +127,7 @@ int ds__pool_create(struct ds_context *ctx, int32_t threads, ds__pool **out) {
     return 2;
   }
   for (int32_t i = 0; i < threads - 1; i++) {
-    pool->slots[i].pool = pool;
-    pool->slots[i].index = i + 1;
-    if (pthread_create(&pool->workers[i], NULL, worker_main, &pool->slots[i])) {
+    if (pthread_create(&pool->workers[i], NULL, worker_main, pool)) {
       stop_workers(pool, i);
       destroy_sync(pool);
       release_memory(ctx, pool);
@@ -145,24 +158,27 @@ void ds__pool_run(ds__pool *pool, ds__pool_fn fn, void *arg) {
   pthread_mutex_lock(&pool->run_lock);
   pool->fn = fn;
   pool->arg = arg;
-  atomic_store_explicit(&pool->pending, pool->threads - 1, memory_order_relaxed);
+  atomic_store_explicit(&pool->finished, 0, memory_order_relaxed);
+  uint64_t job = atomic_load_explicit(&pool->job, memory_order_relaxed) + 1;
+  /* publish the parts before the job number the workers watch */
+  atomic_store_explicit(&pool->claim, (job & 0xffffffffull) << 32, memory_order_release);
   pthread_mutex_lock(&pool->lock);
-  atomic_fetch_add_explicit(&pool->generation, 1, memory_order_release);
+  atomic_store_explicit(&pool->job, job, memory_order_release);
   pthread_cond_broadcast(&pool->wake);
   pthread_mutex_unlock(&pool->lock);
 
   in_pool_job = 1;
-  fn(arg, 0, pool->threads);
+  run_parts(pool, (uint32_t)job);
   in_pool_job = 0;
 
   int spins = 0;
-  while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0 &&
+  while (atomic_load_explicit(&pool->finished, memory_order_acquire) < pool->threads &&
          spins < DS__SPIN_ITERATIONS) {
     DS__CPU_RELAX();
     spins++;
   }
   pthread_mutex_lock(&pool->lock);
-  while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0)
+  while (atomic_load_explicit(&pool->finished, memory_order_acquire) < pool->threads)
     pthread_cond_wait(&pool->done, &pool->lock);
   pthread_mutex_unlock(&pool->lock);
   pthread_mutex_unlock(&pool->run_lock);

@@ -1,7 +1,10 @@
 /* Persistent thread pool. One per context; the caller's thread is worker 0.
  *
- * ds__pool_run(pool, fn, arg) calls fn(arg, t, T) once for every t in [0, T) with
- * T = ds__pool_threads(pool), in parallel, and returns when all have returned. Calls from
+ * ds__pool_run(pool, fn, arg) calls fn(arg, t, T) once for every part t in [0, T) with
+ * T = ds__pool_threads(pool), in parallel, and returns when all have returned. A part is
+ * not bound to a thread: whichever thread is free claims the next one (a worker that is
+ * slow to wake does not hold the caller up), so fn must not wait for other parts of the
+ * same job — phases that depend on each other are separate ds__pool_run calls. Calls from
  * different application threads are serialised (one job at a time). A call made from
  * inside a job (nesting) runs fn(arg, 0, 1) inline, so kernels must give the same result
  * for any T — partition work by data, never reduce in thread order.
