@@ -359,11 +359,11 @@ typedef enum ds_trainer_option {
 } ds_trainer_option;
 
 typedef enum ds_trainer_float_option {
-  DS_TRAIN_LR = 0,             /* > 0                                          (1e-3) */
-  DS_TRAIN_BETA1 = 1,          /* [0, 1)                                        (0.9) */
-  DS_TRAIN_BETA2 = 2,          /* [0, 1)                                      (0.999) */
-  DS_TRAIN_EPSILON = 3,        /* > 0                                          (1e-8) */
-  DS_TRAIN_WEIGHT_DECAY = 4,   /* >= 0, decoupled (AdamW)                         (0) */
+  DS_TRAIN_LR = 0,             /* (0, 1e6]                                     (1e-3) */
+  DS_TRAIN_BETA1 = 1,          /* [0, 1) once rounded to float                  (0.9) */
+  DS_TRAIN_BETA2 = 2,          /* [0, 1) once rounded to float                (0.999) */
+  DS_TRAIN_EPSILON = 3,        /* [1e-30, 1]                                   (1e-8) */
+  DS_TRAIN_WEIGHT_DECAY = 4,   /* [0, 1e6], decoupled (AdamW)                     (0) */
   DS_TRAIN_LR_DECAY = 5,       /* (0, 1], per step, EXPONENTIAL only         (0.9995) */
   DS_TRAIN_LR_MIN = 6,         /* >= 0, COSINE floor                              (0) */
   DS_TRAIN_CLIP_NORM = 7       /* > 0 clips the global gradient norm, 0 = off     (0) */
@@ -399,7 +399,11 @@ DS_API ds_status ds_trainer_set_progress(ds_trainer *trainer, ds_progress_fn fn,
  * seeded shuffle (each epoch is a permutation; the last incomplete batch of an epoch is
  * skipped). The arrays must be the same for every call of one training run. The loss is
  * the mean negative log-likelihood in nats per example of the batch. loss_out (may be
- * NULL) receives the mean loss over the steps run. */
+ * NULL) receives the mean loss over the steps run.
+ * A step whose loss or gradient is not finite fails with DS_ERR_NUMERIC before it changes
+ * anything; like a cancellation, such a failure keeps the steps this call completed before
+ * it (ds_trainer_step says how many steps are done) — the one exception to "a failed call
+ * changes nothing", since a long run should not be thrown away. */
 DS_API ds_status ds_trainer_train(ds_trainer *trainer, const float *x, const float *cond,
                                   int64_t n, int64_t steps, double *loss_out);
 DS_API int64_t ds_trainer_step(const ds_trainer *trainer);

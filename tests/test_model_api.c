@@ -198,6 +198,31 @@ static void checkpoint_fuzz_lite(void **state) {
   unlink(bad);
 }
 
+/* Configurations compare by what matters: stale widths past the layer count do not count. */
+static void reconfigured_model_round_trips(void **state) {
+  (void)state;
+  char path[64];
+  tmp_path(path, sizeof path, "reconf");
+  ds_context *ctx = test_context(1, 2);
+  ds_model_config *cfg = NULL;
+  ds_model *m = NULL, *back = NULL;
+  int64_t three[3] = {8, 8, 8}, two[2] = {8, 8};
+  assert_int_equal(ds_model_config_create(DS_ARCH_MADE, &cfg), DS_OK);
+  assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_DIM, 2), DS_OK);
+  assert_int_equal(ds_model_config_set_hidden(cfg, three, 3), DS_OK);
+  assert_int_equal(ds_model_config_set_hidden(cfg, two, 2), DS_OK);
+  assert_int_equal(ds_model_create(ctx, cfg, &m), DS_OK);
+  assert_int_equal(ds_model_save(m, path), DS_OK);
+  assert_int_equal(ds_model_load(ctx, path, &back), DS_OK);
+  assert_int_equal(ds_model_copy_weights(m, back), DS_OK);
+  assert_int_equal(ds_model_copy_weights(m, m), DS_OK);
+  ds_model_free(back);
+  ds_model_free(m);
+  ds_model_config_free(cfg);
+  ds_context_free(ctx);
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(config_rejects_bad_values),
@@ -206,6 +231,7 @@ int main(void) {
       cmocka_unit_test(sampling_is_reproducible_and_block_independent),
       cmocka_unit_test(checkpoint_round_trip),
       cmocka_unit_test(checkpoint_fuzz_lite),
+      cmocka_unit_test(reconfigured_model_round_trips),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

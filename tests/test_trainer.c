@@ -132,6 +132,10 @@ static void bad_arguments_are_refused(void **state) {
   assert_int_equal(ds_trainer_config_set_float(tc, DS_TRAIN_LR, -1), DS_ERR_INVALID_ARGUMENT);
   assert_int_equal(ds_trainer_config_set_float(tc, DS_TRAIN_BETA2, 1.0), DS_ERR_INVALID_ARGUMENT);
   assert_int_equal(ds_trainer_config_set_float(tc, DS_TRAIN_EPSILON, NAN), DS_ERR_INVALID_ARGUMENT);
+  /* values that round to nonsense in the float update */
+  assert_int_equal(ds_trainer_config_set_float(tc, DS_TRAIN_BETA2, 0.99999999), DS_ERR_INVALID_ARGUMENT);
+  assert_int_equal(ds_trainer_config_set_float(tc, DS_TRAIN_EPSILON, 1e-46), DS_ERR_INVALID_ARGUMENT);
+  assert_int_equal(ds_trainer_config_set_float(tc, DS_TRAIN_LR, 1e30), DS_ERR_INVALID_ARGUMENT);
   assert_int_equal(ds_trainer_create(NULL, tc, NULL, &t), DS_ERR_INVALID_ARGUMENT);
   /* stage 2 needs C = D */
   assert_int_equal(ds_trainer_create(cm, tc, sm, &t), DS_ERR_SHAPE_MISMATCH);

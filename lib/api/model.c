@@ -15,7 +15,7 @@ ds_status ds_model_create(ds_context *ctx, const ds_model_config *cfg, ds_model 
   ds_status st = ds__model_config_validate(ctx, &full);
   if (st != DS_OK) return st;
   ds_model *m = NULL;
-  st = ds__model_alloc(ctx, &full, &m);
+  st = ds__model_alloc(ctx, &full, -1, &m);
   if (st != DS_OK) return st;
   m->arch->init(m, m->seed, m->params);
   *out = m;
@@ -132,7 +132,8 @@ ds_status ds_model_load(ds_context *ctx, const char *path, ds_model **out) {
 ds_status ds_model_copy_weights(ds_model *dst, const ds_model *src) {
   DS_CHECK_NOT_NULL(NULL, dst);
   DS_CHECK_NOT_NULL(dst->ctx, src);
-  if (memcmp(&dst->cfg, &src->cfg, sizeof dst->cfg) != 0)
+  if (dst == src) return DS_OK;
+  if (!ds__model_config_equal(&dst->cfg, &src->cfg))
     return ds__fail(dst->ctx, DS_ERR_SHAPE_MISMATCH,
                     "%s: the two models have different configurations", __func__);
   memcpy(dst->params, src->params, sizeof(float) * (size_t)src->param_count);

@@ -147,6 +147,6 @@ ds_status ds_model_config_set_hidden(ds_model_config *cfg, const int64_t *widths
       return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT, "%s: widths[%d] = %lld is outside 1..65536",
                       __func__, (int)l, (long long)widths[l]);
   cfg->hidden_count = count;
-  for (int32_t l = 0; l < count; l++) cfg->hidden[l] = widths[l];
+  for (int32_t l = 0; l < DS__MAX_HIDDEN_LAYERS; l++) cfg->hidden[l] = l < count ? widths[l] : 0;
   return DS_OK;
 }

@@ -43,11 +43,12 @@ ds_status ds_trainer_config_set_float(ds_trainer_config *cfg, int32_t option, do
   const char *name, *range;
   int ok;
   switch (option) {
-    case DS_TRAIN_LR: slot = &cfg->lr; name = "DS_TRAIN_LR"; range = "> 0"; ok = value > 0; break;
-    case DS_TRAIN_BETA1: slot = &cfg->beta1; name = "DS_TRAIN_BETA1"; range = "in [0, 1)"; ok = value >= 0 && value < 1; break;
-    case DS_TRAIN_BETA2: slot = &cfg->beta2; name = "DS_TRAIN_BETA2"; range = "in [0, 1)"; ok = value >= 0 && value < 1; break;
-    case DS_TRAIN_EPSILON: slot = &cfg->epsilon; name = "DS_TRAIN_EPSILON"; range = "> 0"; ok = value > 0; break;
-    case DS_TRAIN_WEIGHT_DECAY: slot = &cfg->weight_decay; name = "DS_TRAIN_WEIGHT_DECAY"; range = ">= 0"; ok = value >= 0; break;
+    /* the update runs in float: ranges are those that stay meaningful after rounding */
+    case DS_TRAIN_LR: slot = &cfg->lr; name = "DS_TRAIN_LR"; range = "in (0, 1e6]"; ok = value > 0 && value <= 1e6; break;
+    case DS_TRAIN_BETA1: slot = &cfg->beta1; name = "DS_TRAIN_BETA1"; range = "in [0, 1) as a float"; ok = value >= 0 && (float)value < 1.0f; break;
+    case DS_TRAIN_BETA2: slot = &cfg->beta2; name = "DS_TRAIN_BETA2"; range = "in [0, 1) as a float"; ok = value >= 0 && (float)value < 1.0f; break;
+    case DS_TRAIN_EPSILON: slot = &cfg->epsilon; name = "DS_TRAIN_EPSILON"; range = "in [1e-30, 1]"; ok = value >= 1e-30 && value <= 1; break;
+    case DS_TRAIN_WEIGHT_DECAY: slot = &cfg->weight_decay; name = "DS_TRAIN_WEIGHT_DECAY"; range = "in [0, 1e6]"; ok = value >= 0 && value <= 1e6; break;
     case DS_TRAIN_LR_DECAY: slot = &cfg->lr_decay; name = "DS_TRAIN_LR_DECAY"; range = "in (0, 1]"; ok = value > 0 && value <= 1; break;
     case DS_TRAIN_LR_MIN: slot = &cfg->lr_min; name = "DS_TRAIN_LR_MIN"; range = ">= 0"; ok = value >= 0; break;
     case DS_TRAIN_CLIP_NORM: slot = &cfg->clip_norm; name = "DS_TRAIN_CLIP_NORM"; range = ">= 0"; ok = value >= 0; break;

@@ -23,7 +23,11 @@ static void made_init(const ds_model *m, uint64_t seed, float *params) {
 }
 
 static ds_status made_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws) {
-  ws->storage = ds__calloc(m->ctx, (size_t)(capacity * m->made.floats_per_row), sizeof(float));
+  int64_t floats;
+  if (__builtin_mul_overflow(capacity, m->made.floats_per_row, &floats))
+    return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY,
+                    "ds_model: activations of %lld rows exceed the address space", (long long)capacity);
+  ws->storage = ds__calloc(m->ctx, (size_t)floats, sizeof(float));
   if (!ws->storage)
     return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY,
                     "ds_model: out of memory for activations of %lld rows", (long long)capacity);

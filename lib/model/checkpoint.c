@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const uint8_t MAGIC[8] = {'D', 'S', 'M', 'O', 'O', 'T', 'H', 0x1a};
@@ -129,6 +130,7 @@ ds_status ds__checkpoint_write(ds_context *ctx, const char *fn, const char *path
     while (done < w.len) {
       ssize_t k = write(fd, w.data + done, w.len - done);
       if (k < 0 && errno == EINTR) continue;
+      if (k == 0) errno = EIO; /* no progress: do not rename a short file into place */
       if (k <= 0) break;
       done += (size_t)k;
     }
@@ -192,6 +194,12 @@ ds_status ds__checkpoint_read(ds_context *ctx, const char *fn, const char *path,
                     fn, path, (unsigned long long)length);
   }
   size_t total = HEADER_SIZE + (size_t)length + 4;
+  struct stat info;
+  if (fstat(fileno(f), &info) == 0 && S_ISREG(info.st_mode) && (uint64_t)info.st_size < total) {
+    fclose(f);
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' is truncated: %lld bytes, its header declares %zu",
+                    fn, path, (long long)info.st_size, total);
+  }
   uint8_t *data = ds__malloc(ctx, total);
   if (!data) {
     fclose(f);

@@ -67,3 +67,16 @@ ds_status ds__model_config_validate(ds_context *ctx, const ds_model_config *cfg)
   }
   return DS_OK;
 }
+
+int ds__model_config_equal(const ds_model_config *a, const ds_model_config *b) {
+  if (a->arch != b->arch || a->dim != b->dim || a->cond_dim != b->cond_dim ||
+      a->components != b->components || a->head != b->head || a->bins != b->bins ||
+      a->bin_lo != b->bin_lo || a->bin_hi != b->bin_hi || a->activation != b->activation ||
+      a->residual != b->residual || a->hidden_count != b->hidden_count ||
+      a->channels != b->channels || a->height != b->height || a->width != b->width ||
+      a->filters != b->filters || a->resnets != b->resnets || a->dropout != b->dropout)
+    return 0;
+  for (int32_t l = 0; l < a->hidden_count; l++)
+    if (a->hidden[l] != b->hidden[l]) return 0;
+  return 1;
+}

@@ -31,6 +31,9 @@ struct ds_model_config {
 void ds__model_config_defaults(ds_model_config *cfg, int32_t arch);
 /* Fill the derived fields (PixelCNN++: dim = channels * height * width when unset). */
 void ds__model_config_derive(ds_model_config *cfg);
+/* Same model shape and behaviour: every field that matters (not padding, not widths past
+ * hidden_count). */
+int ds__model_config_equal(const ds_model_config *a, const ds_model_config *b);
 /* Cross-option checks done at model creation (after derive); returns DS_OK or fails on ctx. */
 ds_status ds__model_config_validate(struct ds_context *ctx, const ds_model_config *cfg);
 

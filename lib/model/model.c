@@ -16,7 +16,8 @@ const ds__arch *ds__arch_for(int32_t arch) {
   }
 }
 
-ds_status ds__model_alloc(ds_context *ctx, const ds_model_config *cfg, ds_model **out) {
+ds_status ds__model_alloc(ds_context *ctx, const ds_model_config *cfg, int64_t stored_count,
+                          ds_model **out) {
   ds_model *m = ds__calloc(ctx, 1, sizeof *m);
   if (!m) return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "ds_model: out of memory");
   m->ctx = ctx;
@@ -31,6 +32,24 @@ ds_status ds__model_alloc(ds_context *ctx, const ds_model_config *cfg, ds_model 
     m->arch->teardown(m);
     ds__free(ctx, m);
     return st;
+  }
+  if (stored_count >= 0 && stored_count != m->param_count) {
+    /* checked before the weights are allocated: a damaged file cannot ask for memory its
+       configuration does not back with bytes */
+    int64_t need = m->param_count;
+    m->arch->teardown(m);
+    ds__free(ctx, m);
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT,
+                    "ds_model_load: checkpoint stores %lld weights, its configuration needs %lld",
+                    (long long)stored_count, (long long)need);
+  }
+  if (m->param_count > DS__MAX_PARAMS) {
+    int64_t need = m->param_count;
+    m->arch->teardown(m);
+    ds__free(ctx, m);
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                    "ds_model_create: %lld parameters exceed the limit of 2^31; reduce the sizes",
+                    (long long)need);
   }
   m->params = ds__calloc(ctx, (size_t)m->param_count, sizeof(float));
   m->mask = ds__calloc(ctx, (size_t)m->param_count, sizeof(float));
@@ -86,7 +105,9 @@ void ds__model_ws_free(const ds_model *m, ds__model_ws *ws) {
 
 int64_t ds__model_block_rows(const ds_model *m) {
   if (m->pixelcnn) return ds__pixelcnn_block_rows(m->pixelcnn, ds__pool_threads(m->ctx->pool));
-  return DS__EVAL_BLOCK;
+  /* at most DS__EVAL_BLOCK rows and about 256 MiB of activations per pass */
+  int64_t rows = ((int64_t)1 << 26) / (m->made.floats_per_row > 0 ? m->made.floats_per_row : 1);
+  return rows < 1 ? 1 : rows > DS__EVAL_BLOCK ? DS__EVAL_BLOCK : rows;
 }
 
 /* ---- the heads: one logistic-mixture conditional per group ---------------------------- */

@@ -43,7 +43,14 @@ typedef struct ds__model_ws {
   float *dx;       /* (capacity, D) network part of the exact score */
 } ds__model_ws;
 
-ds_status ds__model_alloc(ds_context *ctx, const ds_model_config *cfg, ds_model **out);
+/* Largest parameter count of any model (8 GiB of weights). */
+#define DS__MAX_PARAMS ((int64_t)1 << 31)
+
+/* Allocate a model for cfg with zero weights. stored_count >= 0 (loading a checkpoint):
+ * BAD_FORMAT unless the configuration needs exactly that many weights, checked before the
+ * weights are allocated. */
+ds_status ds__model_alloc(ds_context *ctx, const ds_model_config *cfg, int64_t stored_count,
+                          ds_model **out);
 void ds__model_free(ds_model *m);
 ds_status ds__model_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws);
 void ds__model_ws_free(const ds_model *m, ds__model_ws *ws);

@@ -99,15 +99,8 @@ ds_status ds__model_deserialize(ds_context *ctx, const char *fn, ds__reader *r, 
   if ((r->len - r->pos) / 4 < count)
     return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the weights", fn);
   ds_model *m = NULL;
-  st = ds__model_alloc(ctx, &cfg, &m);
+  st = ds__model_alloc(ctx, &cfg, (int64_t)count, &m); /* count <= bytes left / 4 */
   if (st != DS_OK) return st;
-  if (count != (uint64_t)m->param_count) {
-    int64_t need = m->param_count;
-    ds__model_free(m);
-    return ds__fail(ctx, DS_ERR_BAD_FORMAT,
-                    "%s: checkpoint stores %llu weights, its configuration needs %lld", fn,
-                    (unsigned long long)count, (long long)need);
-  }
   ds__reader_floats(r, m->params, m->param_count);
   for (int64_t k = 0; k < m->param_count; k++) {
     if (!isfinite(m->params[k]) || (m->mask[k] == 0.0f && m->params[k] != 0.0f)) {

@@ -53,12 +53,17 @@ ds_status ds__pcnn_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws
     }
     if (need > conv_floats) conv_floats = need;
   }
-  int64_t head = capacity * p->h[0] * p->w[0] * p->head_channels;
+  int64_t head, act;
+  if (__builtin_mul_overflow(capacity, p->h[0] * p->w[0] * p->head_channels, &head) ||
+      __builtin_mul_overflow(capacity, p->floats_per_row, &act))
+    return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY,
+                    "ds_model: activations of %lld images exceed the address space",
+                    (long long)capacity);
   pcnn_ws *w = ds__calloc(m->ctx, 1, sizeof *w);
   if (w) {
     w->capacity = capacity;
-    w->val = ds__calloc(m->ctx, (size_t)(capacity * p->floats_per_row), sizeof(float));
-    w->grad = ds__calloc(m->ctx, (size_t)(capacity * p->floats_per_row), sizeof(float));
+    w->val = ds__calloc(m->ctx, (size_t)act, sizeof(float));
+    w->grad = ds__calloc(m->ctx, (size_t)act, sizeof(float));
     w->head = ds__calloc(m->ctx, (size_t)head, sizeof(float));
     w->dhead = ds__calloc(m->ctx, (size_t)head, sizeof(float));
     w->conv_ws = ds__calloc(m->ctx, conv_floats, sizeof(float));

@@ -146,7 +146,9 @@ static void update_part(void *p, int32_t th, int32_t threads) {
   ds__adam_update(&job->hyper, t->grad, t->model->params, t->adam_m, t->adam_v, b, e);
 }
 
-/* One optimisation step on the assembled batch; returns the batch's mean NLL. */
+/* One optimisation step on the assembled batch; returns the batch's mean NLL. A loss or a
+ * gradient that is not finite is returned as NaN before anything is updated, so a failing
+ * step leaves the weights, the moments and the step count as they were. */
 static double train_step(ds_trainer *t) {
   ds_model *m = t->model;
   int64_t B = t->cfg.batch;
@@ -156,18 +158,20 @@ static double train_step(ds_trainer *t) {
   double loss = 0.0;
   for (int64_t r = 0; r < B; r++) loss -= t->batch_log_prob[r];
   loss /= (double)B;
+  if (!isfinite(loss)) return NAN;
+
+  /* squared gradient norm in fixed chunks: the finiteness check, and clipping */
+  ds__pool_run(m->ctx->pool, sumsq_part, t);
+  double total = 0.0;
+  for (int64_t j = 0; j < ds__sumsq_chunks(m->param_count); j++) total += t->sumsq[j];
+  if (!isfinite(total)) return NAN;
 
   update_job job;
   memset(&job, 0, sizeof job);
   job.t = t;
   job.clip_scale = 1.0f;
-  if (t->cfg.clip_norm > 0) {
-    ds__pool_run(m->ctx->pool, sumsq_part, t);
-    double total = 0.0;
-    for (int64_t j = 0; j < ds__sumsq_chunks(m->param_count); j++) total += t->sumsq[j];
-    double norm = sqrt(total);
-    if (norm > t->cfg.clip_norm) job.clip_scale = (float)(t->cfg.clip_norm / norm);
-  }
+  double norm = sqrt(total);
+  if (t->cfg.clip_norm > 0 && norm > t->cfg.clip_norm) job.clip_scale = (float)(t->cfg.clip_norm / norm);
   job.hyper.lr = (float)ds__trainer_lr(&t->cfg, t->step);
   job.hyper.beta1 = (float)t->cfg.beta1;
   job.hyper.beta2 = (float)t->cfg.beta2;
@@ -205,10 +209,13 @@ ds_status ds__trainer_train(ds_trainer *t, const float *x, const float *cond, in
   for (int64_t s = 0; s < steps; s++) {
     assemble_batch(t, x, cond, t->step);
     double loss = train_step(t);
-    if (!isfinite(loss))
+    if (!isfinite(loss)) {
+      if (loss_out) *loss_out = s > 0 ? total / (double)s : NAN;
       return ds__fail(ctx, DS_ERR_NUMERIC,
-                      "ds_trainer_train: the loss became %g at step %lld; lower the learning "
-                      "rate or enable clipping", loss, (long long)t->step);
+                      "ds_trainer_train: the loss or its gradient is not finite at step %lld "
+                      "(not applied; %lld earlier steps of this call were); lower the learning "
+                      "rate or enable clipping", (long long)t->step, (long long)s);
+    }
     total += loss;
     window += loss;
     in_window++;
@@ -309,7 +316,7 @@ ds_status ds__trainer_resume(ds_trainer *t, const char *path) {
   ds__writer_u32(&mine, (uint32_t)t->mode);
   int64_t P = m->param_count;
   if (mine.failed) st = ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
-  else if (memcmp(&saved->cfg, &m->cfg, sizeof m->cfg) != 0)
+  else if (!ds__model_config_equal(&saved->cfg, &m->cfg))
     st = ds__fail(ctx, DS_ERR_SHAPE_MISMATCH, "%s: '%s' holds a model of another configuration",
                   fn, path);
   else if (r.len - r.pos < mine.len || memcmp(r.data + r.pos, mine.data, mine.len) != 0)
