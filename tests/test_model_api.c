@@ -185,6 +185,19 @@ static void checkpoint_fuzz_lite(void **state) {
     assert_ptr_equal(out, (ds_model *)0x1);
     data[pos] ^= 0x5a;
   }
+  /* a header that declares a huge payload the file does not have: refused from its size,
+     before any allocation of that size */
+  {
+    unsigned char hdr[24];
+    memcpy(hdr, data, 16);
+    uint64_t huge = (uint64_t)1 << 35;
+    for (int i = 0; i < 8; i++) hdr[16 + i] = (unsigned char)(huge >> (8 * i));
+    f = fopen(bad, "wb");
+    fwrite(hdr, 1, sizeof hdr, f);
+    fclose(f);
+    assert_int_equal(ds_model_load(ctx, bad, &out), DS_ERR_BAD_FORMAT);
+    assert_non_null(strstr(ds_context_last_error(ctx), "truncated"));
+  }
   /* a newer format version is named as such */
   data[8] = 2;
   f = fopen(bad, "wb");
