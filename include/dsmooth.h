@@ -157,7 +157,7 @@ typedef enum ds_noise {
   DS_NOISE_UNIFORM = 2
 } ds_noise;
 
-/* sigma must be finite and > 0. The smoother takes the context's seed; it is immutable
+/* sigma must be in [1e-30, 1e30]. The smoother takes the context's seed; it is immutable
  * after creation and may be used by many threads at once. */
 DS_API ds_status ds_smoother_create(ds_context *ctx, int32_t family, double sigma,
                                     ds_smoother **out);

@@ -121,6 +121,7 @@ static void smoother_create_rejects_bad_arguments(void **state) {
   assert_int_equal(ds_smoother_create(ctx, DS_NOISE_LAPLACE, -0.5, &sm), DS_ERR_INVALID_ARGUMENT);
   assert_int_equal(ds_smoother_create(ctx, DS_NOISE_UNIFORM, NAN, &sm), DS_ERR_INVALID_ARGUMENT);
   assert_int_equal(ds_smoother_create(ctx, DS_NOISE_UNIFORM, INFINITY, &sm), DS_ERR_INVALID_ARGUMENT);
+  assert_int_equal(ds_smoother_create(ctx, DS_NOISE_GAUSSIAN, 1e-300, &sm), DS_ERR_INVALID_ARGUMENT);
   assert_ptr_equal(sm, (ds_smoother *)0x1);
   assert_int_equal(ds_smoother_create(ctx, DS_NOISE_LAPLACE, 0.25, &sm), DS_OK);
   assert_int_equal(ds_smoother_family(sm), DS_NOISE_LAPLACE);

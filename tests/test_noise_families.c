@@ -110,6 +110,24 @@ static void uniform_score_outside_support_is_an_error(void **state) {
   ds_context_free(ctx);
 }
 
+/* Rounding to float must not carry the library's own uniform draws outside the support. */
+static void uniform_draws_stay_inside_the_support(void **state) {
+  (void)state;
+  ds_context *ctx = test_context(2, 0);
+  ds_smoother *sm = NULL;
+  assert_int_equal(ds_smoother_create(ctx, DS_NOISE_UNIFORM, 0.01, &sm), DS_OK);
+  enum { M = 100000 };
+  static float x[M], xt[M], sc[M];
+  static double lq[M];
+  for (int i = 0; i < M; i++) x[i] = 1000.0f; /* float spacing 6e-5: many edge roundings */
+  assert_int_equal(ds_smoother_apply(sm, x, M, 1, 0, xt), DS_OK);
+  assert_int_equal(ds_smoother_log_q(sm, xt, x, M, 1, lq), DS_OK);
+  for (int i = 0; i < M; i++) assert_true(isfinite(lq[i]));
+  assert_int_equal(ds_smoother_score(sm, xt, x, M, 1, sc), DS_OK);
+  ds_smoother_free(sm);
+  ds_context_free(ctx);
+}
+
 static void fresh_stream_gives_fresh_noise(void **state) {
   (void)state;
   ds_context *ctx = test_context(2, 5);
@@ -134,6 +152,7 @@ int main(void) {
       cmocka_unit_test(uniform),
       cmocka_unit_test(uniform_score_outside_support_is_an_error),
       cmocka_unit_test(fresh_stream_gives_fresh_noise),
+      cmocka_unit_test(uniform_draws_stay_inside_the_support),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

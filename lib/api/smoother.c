@@ -15,8 +15,9 @@ ds_status ds_smoother_create(ds_context *ctx, int32_t family, double sigma,
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
                     "%s: family = %d is not a ds_noise value (0 Gaussian, 1 Laplace, 2 uniform)",
                     __func__, (int)family);
-  if (!(isfinite(sigma) && sigma > 0))
-    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT, "%s: sigma = %g must be finite and > 0",
+  /* sigma^2 must stay a normal double and x + noise a finite float */
+  if (!(sigma >= 1e-30 && sigma <= 1e30))
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT, "%s: sigma = %g must be in [1e-30, 1e30]",
                     __func__, sigma);
   ds_smoother *sm = ds__malloc(ctx, sizeof *sm);
   if (!sm) return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", __func__);

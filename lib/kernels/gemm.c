@@ -91,8 +91,11 @@ typedef struct gemm_job {
 } gemm_job;
 
 static void gemm_block(const gemm_job *g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
-  _Alignas(64) float Ap[MC * KC];
-  _Alignas(64) float Bp[KC * NC];
+  /* Packing buffers (~344 KiB) are per thread rather than on the stack: host threads with
+   * small stacks (musl's 128 KiB, FFI callers) must be able to call in. A thread never has
+   * two gemm_block calls active at once (nested pool calls run one after another). */
+  static _Thread_local _Alignas(64) float Ap[MC * KC];
+  static _Thread_local _Alignas(64) float Bp[KC * NC];
   /* beta == 0: the first K block overwrites C (C is never read); otherwise C is scaled once */
   const int skip = g->K <= 0 || g->alpha == 0.0f;
   for (int64_t i = i0; i < i1 && (skip || (g->beta != 0.0f && g->beta != 1.0f)); i++) {

@@ -73,14 +73,23 @@ ds_status ds__two_stage_bound(const ds_model *stage1, const ds_model *stage2,
                                       (double)xt[r * D + d] - (double)xr[r * D + d]);
         double v = lp1[r] + lp2[r] - lq;
         if (w) w[s] = v;
-        else { /* streaming log-sum-exp for very large k */
-          if (v > best) { acc = acc * exp(best - v) + 1.0; best = v; }
-          else acc += exp(v - best);
+        else if (v == -INFINITY || isnan(v)) { /* streaming log-sum-exp for very large k */
+          if (isnan(v)) best = NAN;
+        } else if (best == -INFINITY || v > best) {
+          acc = best == -INFINITY ? 1.0 : acc * exp(best - v) + 1.0;
+          best = v;
+        } else {
+          acc += exp(v - best);
         }
       }
       out[i0 + e] = (w ? log_sum_exp(w, k) : best + log(acc)) - log((double)k);
     }
   }
+  for (int64_t i = 0; st == DS_OK && i < n; i++)
+    if (!isfinite(out[i]))
+      st = ds__fail(ctx, DS_ERR_NUMERIC,
+                    "%s: the bound for example %lld is %g (a model or the noise density gives "
+                    "log-probabilities that are not finite there)", fn, (long long)i, out[i]);
   if (st == DS_OK) memcpy(bound, out, sizeof(double) * (size_t)n);
   ds__free(ctx, xr); ds__free(ctx, xt); ds__free(ctx, lp1); ds__free(ctx, lp2); ds__free(ctx, out);
   return st;
@@ -116,6 +125,10 @@ ds_status ds__two_stage_grid(const ds_model *stage1, const ds_model *stage2, con
     for (int64_t g = 0; g < G; g++) lp2[g] += lp1[g];
     out[i] = log_sum_exp(lp2, G) + log_cell;
   }
+  for (int64_t i = 0; st == DS_OK && i < n; i++)
+    if (!isfinite(out[i]))
+      st = ds__fail(ctx, DS_ERR_NUMERIC, "%s: log p of example %lld is %g on this grid", fn,
+                    (long long)i, out[i]);
   if (st == DS_OK) memcpy(log_prob, out, sizeof(double) * (size_t)n);
   ds__free(ctx, grid); ds__free(ctx, xr); ds__free(ctx, lp1); ds__free(ctx, lp2); ds__free(ctx, out);
   return st;

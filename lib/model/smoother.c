@@ -1,5 +1,7 @@
 #include "model/smoother.h"
 
+#include <math.h>
+
 #include "kernels/noise.h"
 
 typedef struct noise_job {
@@ -14,10 +16,16 @@ static void add_noise_range(void *p, int32_t t, int32_t threads) {
   const noise_job *job = p;
   int64_t begin, end;
   ds__split_range(job->count, t, threads, &begin, &end);
-  for (int64_t k = begin; k < end; k++)
-    job->out[k] = (float)((double)job->x[k] + ds__noise_draw(job->sm->family, job->sm->sigma,
-                                                               job->sm->seed, job->stream,
-                                                               (uint64_t)(job->first + k)));
+  double support = ds__noise_support(job->sm->family, job->sm->sigma);
+  for (int64_t k = begin; k < end; k++) {
+    float x = job->x[k];
+    float xt = (float)((double)x + ds__noise_draw(job->sm->family, job->sm->sigma, job->sm->seed,
+                                                  job->stream, (uint64_t)(job->first + k)));
+    /* rounding to float can carry a uniform draw just past the support's edge, where
+       q(x~ | x) = 0: step back inside so the library's own samples always have a density */
+    while (fabs((double)xt - (double)x) > support) xt = nextafterf(xt, x);
+    job->out[k] = xt;
+  }
 }
 
 void ds__smoother_add_noise(const ds_smoother *sm, const float *x, int64_t count,
