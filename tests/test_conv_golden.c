@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "conv_test_util.h"
+#include "golden_file.h"
 #include "core/context.h"
 #include "kernels/conv2d.h"
 #include "kernels/conv_transpose.h"
@@ -20,56 +21,16 @@
 #error "DS_GOLDEN_DIR must name tests/golden"
 #endif
 
-enum { MAX_TENSORS = 16 };
-
-typedef struct golden {
-  int count;
-  char name[MAX_TENSORS][16];
-  int64_t dims[MAX_TENSORS][4], ndim[MAX_TENSORS], n[MAX_TENSORS];
-  float *data[MAX_TENSORS];
-} golden;
-
-static uint32_t read_u32(FILE *f) {
-  unsigned char b[4];
-  assert_int_equal(fread(b, 1, 4, f), 4);
-  return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
 static golden load(const char *op) {
   char path[512];
   snprintf(path, sizeof path, "%s/conv_%s.bin", DS_GOLDEN_DIR, op);
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  char magic[8];
-  assert_int_equal(fread(magic, 1, 8, f), 8);
-  assert_memory_equal(magic, "DSGOLD1", 8);
-  golden g;
-  memset(&g, 0, sizeof g);
-  g.count = (int)read_u32(f);
-  assert_true(g.count <= MAX_TENSORS);
-  for (int t = 0; t < g.count; t++) {
-    uint32_t len = read_u32(f);
-    assert_true(len < 16);
-    assert_int_equal(fread(g.name[t], 1, len, f), len);
-    g.ndim[t] = read_u32(f);
-    assert_true(g.ndim[t] <= 4);
-    g.n[t] = 1;
-    for (int d = 0; d < g.ndim[t]; d++) g.dims[t][d] = read_u32(f), g.n[t] *= g.dims[t][d];
-    g.data[t] = ct_floats(g.n[t]);
-    for (int64_t i = 0; i < g.n[t]; i++) {
-      uint32_t u = read_u32(f);
-      memcpy(&g.data[t][i], &u, 4);
-    }
-  }
-  fclose(f);
-  return g;
+  return golden_load(path);
 }
 
 static int find(const golden *g, const char *name) {
-  for (int t = 0; t < g->count; t++)
-    if (!strcmp(g->name[t], name)) return t;
-  fail_msg("tensor %s missing", name);
-  return -1;
+  int t = golden_find(g, name);
+  if (t < 0) fail_msg("tensor %s missing", name);
+  return t;
 }
 static const float *T(const golden *g, const char *name) { return g->data[find(g, name)]; }
 static int64_t N(const golden *g, const char *name) { return g->n[find(g, name)]; }
@@ -82,9 +43,7 @@ static void expect(const golden *g, const char *name, const float *got) {
   free(want);
 }
 
-static void release(golden *g) {
-  for (int t = 0; t < g->count; t++) free(g->data[t]);
-}
+static void release(golden *g) { golden_free(g); }
 
 static ds_context *g_ctx;
 

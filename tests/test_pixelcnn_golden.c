@@ -12,57 +12,15 @@
 #include "model/model.h"
 #include "test_util.h"
 #include "pixelcnn_fixtures.h"
-
-#define MAX_TENSORS 8
-
-typedef struct golden {
-  int count;
-  char name[MAX_TENSORS][16];
-  int64_t n[MAX_TENSORS];
-  float *data[MAX_TENSORS];
-} golden;
-
-static uint32_t read_u32(FILE *f) {
-  unsigned char b[4];
-  assert_int_equal(fread(b, 1, 4, f), 4);
-  return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
+#include "golden_file.h"
 
 static golden load(const char *name) {
   char path[512];
   snprintf(path, sizeof path, "%s/pixelcnn_%s.bin", DS_GOLDEN_DIR, name);
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  char magic[8];
-  assert_int_equal(fread(magic, 1, 8, f), 8);
-  assert_memory_equal(magic, "DSGOLD1", 8);
-  golden g;
-  memset(&g, 0, sizeof g);
-  g.count = (int)read_u32(f);
-  assert_true(g.count <= MAX_TENSORS);
-  for (int t = 0; t < g.count; t++) {
-    uint32_t len = read_u32(f);
-    assert_true(len < 16);
-    assert_int_equal(fread(g.name[t], 1, len, f), len);
-    uint32_t ndim = read_u32(f);
-    assert_true(ndim <= 4);
-    g.n[t] = 1;
-    for (uint32_t d = 0; d < ndim; d++) g.n[t] *= read_u32(f);
-    g.data[t] = malloc(sizeof(float) * (size_t)g.n[t]);
-    for (int64_t i = 0; i < g.n[t]; i++) {
-      uint32_t u = read_u32(f);
-      memcpy(&g.data[t][i], &u, 4);
-    }
-  }
-  fclose(f);
-  return g;
+  return golden_load(path);
 }
 
-static int find(const golden *g, const char *name) {
-  for (int t = 0; t < g->count; t++)
-    if (!strcmp(g->name[t], name)) return t;
-  return -1;
-}
+static int find(const golden *g, const char *name) { return golden_find(g, name); }
 
 static void check_case(const char *name, int32_t threads) {
   golden g = load(name);
@@ -88,7 +46,7 @@ static void check_case(const char *name, int32_t threads) {
   }
   ds_model_free(m);
   ds_context_free(ctx);
-  for (int t = 0; t < g.count; t++) free(g.data[t]);
+  golden_free(&g);
 }
 
 static void gray_discretized(void **state) {
