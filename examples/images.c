@@ -23,15 +23,10 @@
 #include <zlib.h>
 
 #include "dsmooth.h"
+#include "example_util.h"
 #include "png.h"
 
 static ds_context *g_ctx;
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 #define CHECK(call)                                                                  \
   do {                                                                               \
@@ -118,7 +113,7 @@ typedef struct progress {
 static int32_t on_progress(void *user, int64_t step, int64_t total, double loss, double eps) {
   (void)total;
   const progress *p = user;
-  double left = p->budget - (now() - p->start);
+  double left = p->budget - (example_now() - p->start);
   printf("\r%-7s step %6lld  loss %.3f bits/dim  %6.1f images/s  %4.0f s left ", p->name,
          (long long)step, loss / ((double)p->D * log(2.0)), eps, left > 0 ? left : 0);
   fflush(stdout);
@@ -135,9 +130,9 @@ static void train(ds_model *m, const ds_smoother *sm, const float *x, int64_t n,
   CHECK(ds_trainer_config_set_float(tc, DS_TRAIN_LR, 1e-3));
   CHECK(ds_trainer_config_set_float(tc, DS_TRAIN_CLIP_NORM, 100.0));
   CHECK(ds_trainer_create(m, tc, sm, &t));
-  progress p = {name, now(), seconds, D};
+  progress p = {name, example_now(), seconds, D};
   CHECK(ds_trainer_set_progress(t, on_progress, &p, 10));
-  while (now() - p.start < seconds) CHECK(ds_trainer_train(t, x, NULL, n, 10, NULL));
+  while (example_now() - p.start < seconds) CHECK(ds_trainer_train(t, x, NULL, n, 10, NULL));
   printf("\n");
   ds_trainer_free(t);
   ds_trainer_config_free(tc);
@@ -259,10 +254,10 @@ int main(int argc, char **argv) {
     if (k < 2) CHECK(ds_denoiser_create_gradient(stage1, sm, k == 0 ? DS_SCORE_EXACT : DS_SCORE_LOCAL, &dn));
     else CHECK(ds_denoiser_create_conditional(stage2, DS_CONDITIONAL_MEAN, &dn));
     int64_t m = k < 2 ? nt : shown; /* the conditional mean is sampled pixel by pixel */
-    double t0 = now();
+    double t0 = example_now();
     CHECK(ds_denoiser_apply(dn, noisy, m, 0, den));
     printf("  %-17s %.4f   (%lld images, %.1f s)\n", kinds[k], mse(den, xt, m * D), (long long)m,
-           now() - t0);
+           example_now() - t0);
     memcpy(grid + (2 + k) * shown * D, den, sizeof(float) * (size_t)(shown * D));
     ds_denoiser_free(dn);
   }
@@ -271,9 +266,9 @@ int main(int argc, char **argv) {
   /* samples: naive pixel-by-pixel ancestral sampling */
   if (samples > 0) {
     float *s = malloc(sizeof(float) * (size_t)(samples * D)), *s2 = malloc(sizeof(float) * (size_t)(samples * D));
-    double t0 = now();
+    double t0 = example_now();
     CHECK(ds_model_sample(direct, NULL, samples, 1, DS_SAMPLE_BISECTION, s));
-    printf("sampled %lld images from the direct model in %.1f s\n", (long long)samples, now() - t0);
+    printf("sampled %lld images from the direct model in %.1f s\n", (long long)samples, example_now() - t0);
     write_grid(out, "direct", s, samples, S, 8);
     CHECK(ds_model_sample(stage1, NULL, samples, 2, DS_SAMPLE_BISECTION, s));
     write_grid(out, "stage1", s, samples, S, 8);

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "datasets.h"
+#include "example_util.h"
 #include "dsmooth.h"
 
 #define MAX_SIGMAS 32
@@ -35,34 +36,8 @@ typedef struct options {
 
 static ds_context *g_ctx;
 
-static void check(ds_status st, const char *what) {
-  if (st == DS_OK) return;
-  fprintf(stderr, "sigma_sweep_1d: %s failed: %s: %s\n", what, ds_status_str(st),
-          ds_context_last_error(g_ctx));
-  exit(1);
-}
-#define CHECK(call) check((call), #call)
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-typedef struct progress {
-  char name[48];
-  int64_t batch;
-} progress;
-
-static int32_t on_progress(void *user, int64_t step, int64_t total, double loss, double rate) {
-  const progress *p = user;
-  double eta = rate > 0 ? (double)(total - step) * (double)p->batch / rate : 0.0;
-  fprintf(stderr, "\r  training %-22s step %6lld/%lld  loss %8.4f  %7.0f examples/s  ETA %3.0f s ",
-          p->name, (long long)step, (long long)total, loss, rate, eta);
-  if (step >= total) fputc('\n', stderr);
-  fflush(stderr);
-  return 0;
-}
+#define PROGRAM "sigma_sweep_1d"
+#define CHECK(call) example_check(PROGRAM, g_ctx, (call), #call)
 
 static ds_model *make_model(int64_t cond_dim, const options *o) {
   ds_model_config *cfg = NULL;
@@ -82,8 +57,9 @@ static void train(ds_model *m, const ds_smoother *sm, const float *x, const opti
                   const char *name) {
   ds_trainer_config *cfg = NULL;
   ds_trainer *tr = NULL;
-  progress p;
+  example_progress p;
   snprintf(p.name, sizeof p.name, "%s", name);
+  p.name_width = 22;
   p.batch = o->batch;
   CHECK(ds_trainer_config_create(&cfg));
   CHECK(ds_trainer_config_set_int(cfg, DS_TRAIN_BATCH, o->batch));
@@ -92,7 +68,7 @@ static void train(ds_model *m, const ds_smoother *sm, const float *x, const opti
   CHECK(ds_trainer_config_set_float(cfg, DS_TRAIN_LR, o->lr));
   CHECK(ds_trainer_create(m, cfg, sm, &tr));
   ds_trainer_config_free(cfg);
-  if (!o->quiet) CHECK(ds_trainer_set_progress(tr, on_progress, &p, 100));
+  if (!o->quiet) CHECK(ds_trainer_set_progress(tr, example_on_progress, &p, 100));
   CHECK(ds_trainer_train(tr, x, NULL, o->n_train, o->steps, NULL));
   ds_trainer_free(tr);
 }
@@ -156,7 +132,7 @@ int main(int argc, char **argv) {
          (long long)o.steps, (long long)o.batch, o.lr, (unsigned long long)o.seed, (long long)n,
          (long long)nt);
 
-  double t0 = now();
+  double t0 = example_now();
   ds_model *direct = make_model(0, &o);
   train(direct, NULL, x, &o, "direct");
   CHECK(ds_model_log_prob(direct, xt, NULL, nt, lp));
@@ -201,7 +177,7 @@ int main(int argc, char **argv) {
   int best = 0;
   for (int s = 1; s < o.sigma_count; s++) if (quad[s] < quad[best]) best = s;
   printf("  best sigma %g: two-stage %.4f vs direct %.4f nats (%+.4f); total time %.1f s\n",
-         o.sigmas[best], quad[best], nll_direct, quad[best] - nll_direct, now() - t0);
+         o.sigmas[best], quad[best], nll_direct, quad[best] - nll_direct, example_now() - t0);
   free(x); free(xt); free(xs); free(lp);
   ds_model_free(direct);
   ds_context_free(g_ctx);

@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "datasets.h"
+#include "example_util.h"
 #include "dsmooth.h"
 #include "png.h"
 
@@ -52,46 +53,14 @@ typedef struct options {
 
 static ds_context *g_ctx;
 
-static void check(ds_status st, const char *what) {
-  if (st == DS_OK) return;
-  fprintf(stderr, "two_stage_demo: %s failed: %s: %s\n", what, ds_status_str(st),
-          ds_context_last_error(g_ctx));
-  exit(1);
-}
-#define CHECK(call) check((call), #call)
-
-static void *xmalloc(size_t bytes) {
-  void *p = malloc(bytes);
-  if (!p) { fprintf(stderr, "two_stage_demo: out of memory\n"); exit(1); }
-  return p;
-}
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#define PROGRAM "two_stage_demo"
+#define CHECK(call) example_check(PROGRAM, g_ctx, (call), #call)
 
 /* Seeds of the example's own data draws: one independent stream per role. */
 enum { ROLE_TRAIN = 1, ROLE_TEST = 2, ROLE_FRESH = 3, ROLE_FRESH2 = 4, ROLE_ORACLE = 5 };
 static uint64_t data_seed(uint64_t seed, int role) { return seed * 1000003ull + (uint64_t)role; }
 
 /* ---- training ------------------------------------------------------------------------ */
-
-typedef struct progress {
-  const char *name;
-  int64_t batch;
-} progress;
-
-static int32_t on_progress(void *user, int64_t step, int64_t total, double loss, double rate) {
-  const progress *p = user;
-  double eta = rate > 0 ? (double)(total - step) * (double)p->batch / rate : 0.0;
-  fprintf(stderr, "\r  training %-8s step %6lld/%lld  loss %7.4f  %7.0f examples/s  ETA %3.0f s ",
-          p->name, (long long)step, (long long)total, loss, rate, eta);
-  if (step >= total) fputc('\n', stderr);
-  fflush(stderr);
-  return 0;
-}
 
 static ds_model *make_model(int64_t dim, int64_t cond_dim, const options *o) {
   ds_model_config *cfg = NULL;
@@ -112,7 +81,10 @@ static double train(ds_model *m, const ds_smoother *sm, const float *x, const op
                     const char *name) {
   ds_trainer_config *cfg = NULL;
   ds_trainer *tr = NULL;
-  progress p = {name, o->batch};
+  example_progress p;
+  snprintf(p.name, sizeof p.name, "%s", name);
+  p.name_width = 8;
+  p.batch = o->batch;
   CHECK(ds_trainer_config_create(&cfg));
   CHECK(ds_trainer_config_set_int(cfg, DS_TRAIN_BATCH, o->batch));
   CHECK(ds_trainer_config_set_int(cfg, DS_TRAIN_TOTAL_STEPS, o->steps));
@@ -120,11 +92,11 @@ static double train(ds_model *m, const ds_smoother *sm, const float *x, const op
   CHECK(ds_trainer_config_set_float(cfg, DS_TRAIN_LR, o->lr));
   CHECK(ds_trainer_create(m, cfg, sm, &tr));
   ds_trainer_config_free(cfg);
-  if (!o->quiet) CHECK(ds_trainer_set_progress(tr, on_progress, &p, 50));
-  double t0 = now(), loss = 0;
+  if (!o->quiet) CHECK(ds_trainer_set_progress(tr, example_on_progress, &p, 50));
+  double t0 = example_now(), loss = 0;
   CHECK(ds_trainer_train(tr, x, NULL, o->n_train, o->steps, &loss));
   ds_trainer_free(tr);
-  return now() - t0;
+  return example_now() - t0;
 }
 
 /* ---- sample quality ------------------------------------------------------------------ */
@@ -195,8 +167,8 @@ static void figure_histogram(const float *x, int64_t n, double *h) {
 
 static void oracle_posterior_mean(const ds_smoother *sm, const options *o, double *post) {
   int64_t n = ORACLE_N;
-  float *x = xmalloc(sizeof(float) * 2 * (size_t)n);
-  double *h = xmalloc(sizeof(double) * ORACLE_BINS * ORACLE_BINS);
+  float *x = example_xmalloc(PROGRAM, sizeof(float) * 2 * (size_t)n);
+  double *h = example_xmalloc(PROGRAM, sizeof(double) * ORACLE_BINS * ORACLE_BINS);
   double d = 2 * ORACLE_HALF / ORACLE_BINS, lo = -ORACLE_HALF + d / 2;
   dataset_generate(o->dataset, n, data_seed(o->seed, ROLE_ORACLE), x);
   memset(h, 0, sizeof(double) * ORACLE_BINS * ORACLE_BINS);
@@ -286,8 +258,8 @@ int main(int argc, char **argv) {
          (unsigned long long)o.seed);
   printf("  %lld training points, %lld test points\n", (long long)o.n_train, (long long)nt);
 
-  float *train_x = xmalloc(sizeof(float) * (size_t)(o.n_train * D));
-  float *test_x = xmalloc(sizeof(float) * (size_t)(nt * D));
+  float *train_x = example_xmalloc(PROGRAM, sizeof(float) * (size_t)(o.n_train * D));
+  float *test_x = example_xmalloc(PROGRAM, sizeof(float) * (size_t)(nt * D));
   dataset_generate(o.dataset, o.n_train, data_seed(o.seed, ROLE_TRAIN), train_x);
   dataset_generate(o.dataset, nt, data_seed(o.seed, ROLE_TEST), test_x);
 
@@ -301,10 +273,10 @@ int main(int argc, char **argv) {
          (long long)ds_model_param_count(stage2));
 
   /* ---- likelihoods ---- */
-  double *lp = xmalloc(sizeof(double) * (size_t)nt), *lp_direct = xmalloc(sizeof(double) * (size_t)nt);
-  double *lp_iw100 = xmalloc(sizeof(double) * (size_t)nt);
-  float *test_xt = xmalloc(sizeof(float) * (size_t)(nt * D));
-  double t0 = now();
+  double *lp = example_xmalloc(PROGRAM, sizeof(double) * (size_t)nt), *lp_direct = example_xmalloc(PROGRAM, sizeof(double) * (size_t)nt);
+  double *lp_iw100 = example_xmalloc(PROGRAM, sizeof(double) * (size_t)nt);
+  float *test_xt = example_xmalloc(PROGRAM, sizeof(float) * (size_t)(nt * D));
+  double t0 = example_now();
   CHECK(ds_model_log_prob(direct, test_x, NULL, nt, lp_direct));
   double nll_direct = -mean(lp_direct, nt);
   CHECK(ds_smoother_apply(sm, test_x, nt, D, 100, test_xt));
@@ -316,13 +288,13 @@ int main(int argc, char **argv) {
   double nll_iw1 = -mean(lp, nt);
   CHECK(ds_two_stage_log_prob_bound(stage1, stage2, sm, test_x, nt, 100, 102, lp_iw100));
   double nll_iw100 = -mean(lp_iw100, nt);
-  double t_bound = now() - t0;
+  double t_bound = example_now() - t0;
   double nll_grid = NAN, sub_direct = NAN, sub_iw100 = NAN, t_grid = 0;
   if (o.grid_n > 0) {
-    t0 = now();
+    t0 = example_now();
     CHECK(ds_two_stage_log_prob_grid(stage1, stage2, test_x, o.grid_n, -o.grid_box, o.grid_box,
                                      o.grid_points, lp));
-    t_grid = now() - t0;
+    t_grid = example_now() - t0;
     nll_grid = -mean(lp, o.grid_n);
     sub_direct = -mean(lp_direct, o.grid_n);
     sub_iw100 = -mean(lp_iw100, o.grid_n);
@@ -346,14 +318,14 @@ int main(int argc, char **argv) {
       "data (an independent fresh draw)", "direct model", "stage 1 (smoothed x~)",
       "stage 1 + gradient denoiser (exact score)", "stage 1 + gradient denoiser (local score)",
       "two-stage: stage 1 + p(x | x~) sample"};
-  float *fresh = xmalloc(sizeof(float) * (size_t)(ns * D)), *samples[S_COUNT];
-  for (int s = 0; s < S_COUNT; s++) samples[s] = xmalloc(sizeof(float) * (size_t)(ns * D));
+  float *fresh = example_xmalloc(PROGRAM, sizeof(float) * (size_t)(ns * D)), *samples[S_COUNT];
+  for (int s = 0; s < S_COUNT; s++) samples[s] = example_xmalloc(PROGRAM, sizeof(float) * (size_t)(ns * D));
   ds_denoiser *dn_exact = NULL, *dn_local = NULL, *dn_cond = NULL, *dn_mean = NULL;
   CHECK(ds_denoiser_create_gradient(stage1, sm, DS_SCORE_EXACT, &dn_exact));
   CHECK(ds_denoiser_create_gradient(stage1, sm, DS_SCORE_LOCAL, &dn_local));
   CHECK(ds_denoiser_create_conditional(stage2, DS_CONDITIONAL_SAMPLE, &dn_cond));
   CHECK(ds_denoiser_create_conditional(stage2, DS_CONDITIONAL_MEAN, &dn_mean));
-  t0 = now();
+  t0 = example_now();
   dataset_generate(o.dataset, ns, data_seed(o.seed, ROLE_FRESH), fresh);
   dataset_generate(o.dataset, ns, data_seed(o.seed, ROLE_FRESH2), samples[S_FLOOR]);
   CHECK(ds_model_sample(direct, NULL, ns, 1, DS_SAMPLE_BISECTION, samples[S_DIRECT]));
@@ -363,7 +335,7 @@ int main(int argc, char **argv) {
   /* same stream as the stage-1 samples: the two-stage samples denoise exactly those x~ */
   CHECK(ds_two_stage_sample(stage1, dn_cond, ns, 2, samples[S_TWO_STAGE]));
   double kff = kernel_sum(fresh, MMD_N, fresh, MMD_N, 1);
-  double *h_fresh = xmalloc(sizeof(double) * (TV_BINS * TV_BINS + 1)), *h = xmalloc(sizeof(double) * (TV_BINS * TV_BINS + 1));
+  double *h_fresh = example_xmalloc(PROGRAM, sizeof(double) * (TV_BINS * TV_BINS + 1)), *h = example_xmalloc(PROGRAM, sizeof(double) * (TV_BINS * TV_BINS + 1));
   tv_histogram(fresh, ns, h_fresh);
   int checker = !strcmp(o.dataset, "checkerboard");
   printf("\nSample quality against fresh data (lower is better; in-squares: higher)\n");
@@ -380,11 +352,11 @@ int main(int argc, char **argv) {
   }
   printf("  MMD^2: unbiased, RBF kernel exp(-|a-b|^2 / (2 * %.1f^2)), %d vs %d points; TV: %d x %d bins\n"
          "  on [-%g, %g]^2 plus one outside bin, %lld vs %lld points (%.1f s)\n",
-         MMD_BANDWIDTH, MMD_N, MMD_N, TV_BINS, TV_BINS, BOX, BOX, (long long)ns, (long long)ns, now() - t0);
+         MMD_BANDWIDTH, MMD_N, MMD_N, TV_BINS, TV_BINS, BOX, BOX, (long long)ns, (long long)ns, example_now() - t0);
 
   /* ---- single-step denoising of smoothed test points ---- */
-  float *den = xmalloc(sizeof(float) * (size_t)(nt * D));
-  double *post = xmalloc(sizeof(double) * ORACLE_BINS * ORACLE_BINS * 2);
+  float *den = example_xmalloc(PROGRAM, sizeof(float) * (size_t)(nt * D));
+  double *post = example_xmalloc(PROGRAM, sizeof(double) * ORACLE_BINS * ORACLE_BINS * 2);
   printf("\nDenoising smoothed test points x~ = x + noise: mean squared error per dimension to x\n");
   double mse[5];
   mse[0] = mse_per_dim(test_xt, test_x, nt);
@@ -421,7 +393,7 @@ int main(int argc, char **argv) {
   const int figure[5] = {-1, S_DIRECT, S_STAGE1, S_GRAD_EXACT, S_TWO_STAGE};
   int scale = o.png_scale, pad = 6, panel = FIG_BINS * scale;
   canvas cv;
-  double *fh = xmalloc(sizeof(double) * FIG_BINS * FIG_BINS);
+  double *fh = example_xmalloc(PROGRAM, sizeof(double) * FIG_BINS * FIG_BINS);
   if (canvas_init(&cv, 5 * panel + 6 * pad, panel + 2 * pad, 255)) { fprintf(stderr, "out of memory\n"); return 1; }
   for (int p = 0; p < 5; p++) {
     figure_histogram(figure[p] < 0 ? fresh : samples[figure[p]], ns, fh);

@@ -1,0 +1,26 @@
+/* Small helpers the example programs share: die on a failed call with the library's
+ * detail, a monotonic clock, and a training progress line with throughput and ETA. */
+#ifndef DS_EXAMPLE_UTIL_H
+#define DS_EXAMPLE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dsmooth.h"
+
+/* Unless st is DS_OK: print "program: what failed: STATUS: detail" and exit(1). */
+void example_check(const char *program, const ds_context *ctx, ds_status st, const char *what);
+/* malloc or exit(1) with a message. */
+void *example_xmalloc(const char *program, size_t bytes);
+/* Seconds on a monotonic clock. */
+double example_now(void);
+
+/* ds_progress_fn printing "\r  training NAME step s/total loss examples/s ETA" to stderr. */
+typedef struct example_progress {
+  char name[48];
+  int name_width; /* columns for the name */
+  int64_t batch;
+} example_progress;
+int32_t example_on_progress(void *user, int64_t step, int64_t total, double loss, double rate);
+
+#endif
