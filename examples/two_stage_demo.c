@@ -78,25 +78,9 @@ static ds_model *make_model(int64_t dim, int64_t cond_dim, const options *o) {
 
 /* Train `m` for o->steps steps (smoother NULL: direct; given: stage 1 or stage 2). */
 static double train(ds_model *m, const ds_smoother *sm, const float *x, const options *o,
-                    const char *name) {
-  ds_trainer_config *cfg = NULL;
-  ds_trainer *tr = NULL;
-  example_progress p;
-  snprintf(p.name, sizeof p.name, "%s", name);
-  p.name_width = 8;
-  p.batch = o->batch;
-  CHECK(ds_trainer_config_create(&cfg));
-  CHECK(ds_trainer_config_set_int(cfg, DS_TRAIN_BATCH, o->batch));
-  CHECK(ds_trainer_config_set_int(cfg, DS_TRAIN_TOTAL_STEPS, o->steps));
-  CHECK(ds_trainer_config_set_int(cfg, DS_TRAIN_SCHEDULE, DS_LR_COSINE));
-  CHECK(ds_trainer_config_set_float(cfg, DS_TRAIN_LR, o->lr));
-  CHECK(ds_trainer_create(m, cfg, sm, &tr));
-  ds_trainer_config_free(cfg);
-  if (!o->quiet) CHECK(ds_trainer_set_progress(tr, example_on_progress, &p, 50));
-  double t0 = example_now(), loss = 0;
-  CHECK(ds_trainer_train(tr, x, NULL, o->n_train, o->steps, &loss));
-  ds_trainer_free(tr);
-  return example_now() - t0;
+                  const char *name) {
+  return example_train(PROGRAM, g_ctx, m, sm, x, o->n_train, o->steps, o->batch, o->lr, name, 8,
+                       o->quiet ? 0 : 50);
 }
 
 /* ---- sample quality ------------------------------------------------------------------ */

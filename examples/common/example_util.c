@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 void example_check(const char *program, const ds_context *ctx, ds_status st, const char *what) {
@@ -34,4 +35,30 @@ int32_t example_on_progress(void *user, int64_t step, int64_t total, double loss
   if (step >= total) fputc('\n', stderr);
   fflush(stderr);
   return 0;
+}
+
+double example_train(const char *program, ds_context *ctx, ds_model *m, const ds_smoother *sm,
+                     const float *x, int64_t n, int64_t steps, int64_t batch, double lr,
+                     const char *name, int name_width, int64_t every) {
+  ds_trainer_config *cfg = NULL;
+  ds_trainer *tr = NULL;
+  example_progress p;
+  snprintf(p.name, sizeof p.name, "%s", name);
+  p.name_width = name_width;
+  p.batch = batch;
+  example_check(program, ctx, ds_trainer_config_create(&cfg), "ds_trainer_config_create");
+  example_check(program, ctx, ds_trainer_config_set_int(cfg, DS_TRAIN_BATCH, batch), "batch");
+  example_check(program, ctx, ds_trainer_config_set_int(cfg, DS_TRAIN_TOTAL_STEPS, steps), "steps");
+  example_check(program, ctx, ds_trainer_config_set_int(cfg, DS_TRAIN_SCHEDULE, DS_LR_COSINE),
+                "schedule");
+  example_check(program, ctx, ds_trainer_config_set_float(cfg, DS_TRAIN_LR, lr), "lr");
+  example_check(program, ctx, ds_trainer_create(m, cfg, sm, &tr), "ds_trainer_create");
+  ds_trainer_config_free(cfg);
+  if (every > 0)
+    example_check(program, ctx, ds_trainer_set_progress(tr, example_on_progress, &p, every),
+                  "ds_trainer_set_progress");
+  double t0 = example_now();
+  example_check(program, ctx, ds_trainer_train(tr, x, NULL, n, steps, NULL), "ds_trainer_train");
+  ds_trainer_free(tr);
+  return example_now() - t0;
 }

@@ -23,4 +23,11 @@ typedef struct example_progress {
 } example_progress;
 int32_t example_on_progress(void *user, int64_t step, int64_t total, double loss, double rate);
 
+/* Train m for `steps` Adam steps of `batch` with a cosine schedule from `lr` (smoother NULL:
+ * the direct model; given: stage 1, or stage 2 for a conditional m), printing progress every
+ * `every` steps (0: quietly). Returns the wall time in seconds; exits on failure. */
+double example_train(const char *program, ds_context *ctx, ds_model *m, const ds_smoother *sm,
+                     const float *x, int64_t n, int64_t steps, int64_t batch, double lr,
+                     const char *name, int name_width, int64_t every);
+
 #endif
