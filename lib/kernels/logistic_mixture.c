@@ -184,7 +184,8 @@ static double ds__mix_loglik(const float *p, int32_t K, const ds__bin *bin, doub
 
 static int ds__mix_log_density_linear(const float *p, int32_t K, double x, float *grad_p,
                                       double *grad_x, double *out) {
-  double w[DS__MIX_ONE_PASS_MAX_K], dmu[DS__MIX_ONE_PASS_MAX_K], ds[DS__MIX_ONE_PASS_MAX_K];
+  double w[DS__MIX_ONE_PASS_MAX_K], prior[DS__MIX_ONE_PASS_MAX_K];
+  double dmu[DS__MIX_ONE_PASS_MAX_K], ds[DS__MIX_ONE_PASS_MAX_K];
   double lmax = -INFINITY;
   for (int32_t k = 0; k < K; k++)
     if ((double)p[k] > lmax) lmax = (double)p[k];
@@ -197,6 +198,7 @@ static int ds__mix_log_density_linear(const float *p, int32_t K, double x, float
     if (z < 0) th = -th;
     double pdf = inv * t / (one_t * one_t);
     double wk = exp((double)p[k] - lmax);
+    prior[k] = wk;
     dmu[k] = th * inv;                               /* d log pdf / d mu = -d / d x */
     ds[k] = s_raw < DS__MIX_LOG_SCALE_MIN ? 0.0 : z * th - 1.0;
     sum_w += wk;
@@ -209,7 +211,7 @@ static int ds__mix_log_density_linear(const float *p, int32_t K, double x, float
     for (int32_t k = 0; k < K; k++) {
       double r = w[k] / sum_wp;
       if (grad_p) {
-        grad_p[k] = (float)(r - exp((double)p[k] - lmax) / sum_w);
+        grad_p[k] = (float)(r - prior[k] / sum_w);
         grad_p[K + k] = ds__saturate(r * dmu[k]);
         grad_p[2 * K + k] = ds__saturate(r * ds[k]);
       }
