@@ -1,4 +1,5 @@
 #include "kernels/pointwise.h"
+#include "kernels/vec_math.h"
 
 #include <math.h>
 #include <string.h>
@@ -27,19 +28,26 @@ static void run(ds__pool *pool, pw_job *j) {
   else pw_worker(j, 0, 1);
 }
 
-static inline float elu(float v) { return v > 0.0f ? v : expm1f(v); }
 /* d elu / dv from the output: 1 for v > 0, exp(v) = elu + 1 otherwise. */
 static inline float elu_grad_from_out(float out) { return out > 0.0f ? 1.0f : out + 1.0f; }
-static inline float elu_grad(float v) { return v > 0.0f ? 1.0f : expf(v); }
 static inline float sigmoidf(float v) { return 1.0f / (1.0f + expf(-v)); }
 static inline void put(float *dst, float v, int accumulate) { *dst = accumulate ? *dst + v : v; }
 
 /* ---- elu (planes of n elements; a flat array is cut into chunks) -------------------- */
 enum { CHUNK = 4096 };
 
+/* The exponential side of elu in vector blocks: e[i] = expm1(-|x[i]|), so that
+ * elu(x) = x > 0 ? x : e and elu(-x) = x < 0 ? -x : e, elu'(v) = e + 1 where v <= 0. */
+enum { EBLOCK = 512 };
+
 static void elu_fwd(const pw_job *j, int64_t p) {
   int64_t i0 = p * CHUNK, i1 = i0 + CHUNK < j->n ? i0 + CHUNK : j->n;
-  for (int64_t i = i0; i < i1; i++) j->y[i] = elu(j->a[i]);
+  float e[EBLOCK];
+  for (int64_t b = i0; b < i1; b += EBLOCK) {
+    int64_t len = i1 - b < EBLOCK ? i1 - b : EBLOCK;
+    ds__expm1_neg_abs(j->a + b, e, len);
+    for (int64_t i = 0; i < len; i++) j->y[b + i] = j->a[b + i] > 0.0f ? j->a[b + i] : e[i];
+  }
 }
 
 static void elu_bwd(const pw_job *j, int64_t p) {
@@ -65,7 +73,16 @@ static void celu_fwd(const pw_job *j, int64_t p) {
   int64_t b = p / j->c, c = p % j->c;
   const float *x = j->a + p * j->n;
   float *pos = j->y + (b * 2 * j->c + c) * j->n, *neg = pos + j->c * j->n;
-  for (int64_t i = 0; i < j->n; i++) pos[i] = elu(x[i]), neg[i] = elu(-x[i]);
+  float e[EBLOCK];
+  for (int64_t o = 0; o < j->n; o += EBLOCK) {
+    int64_t len = j->n - o < EBLOCK ? j->n - o : EBLOCK;
+    ds__expm1_neg_abs(x + o, e, len);
+    for (int64_t i = 0; i < len; i++) {
+      float v = x[o + i];
+      pos[o + i] = v > 0.0f ? v : e[i];
+      neg[o + i] = v < 0.0f ? -v : e[i];
+    }
+  }
 }
 
 static void celu_bwd(const pw_job *j, int64_t p) {
@@ -73,8 +90,16 @@ static void celu_bwd(const pw_job *j, int64_t p) {
   const float *x = j->a + p * j->n;
   const float *dpos = j->d + (b * 2 * j->c + c) * j->n, *dneg = dpos + j->c * j->n;
   float *dx = j->y + p * j->n;
-  for (int64_t i = 0; i < j->n; i++)
-    put(&dx[i], dpos[i] * elu_grad(x[i]) - dneg[i] * elu_grad(-x[i]), j->accumulate);
+  float e[EBLOCK];
+  for (int64_t o = 0; o < j->n; o += EBLOCK) {
+    int64_t len = j->n - o < EBLOCK ? j->n - o : EBLOCK;
+    ds__expm1_neg_abs(x + o, e, len);
+    for (int64_t i = 0; i < len; i++) {
+      float v = x[o + i], ev = e[i] + 1.0f; /* exp(-|v|) */
+      float gp = v > 0.0f ? 1.0f : ev, gn = v < 0.0f ? 1.0f : ev;
+      put(&dx[o + i], dpos[o + i] * gp - dneg[o + i] * gn, j->accumulate);
+    }
+  }
 }
 
 void ds__concat_elu_forward(ds__pool *pool, int64_t batch, int64_t c, int64_t pixels,
