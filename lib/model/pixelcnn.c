@@ -213,27 +213,35 @@ static void from_planar(const float *src, int64_t rows, int64_t pixels, int64_t 
 
 /* ---- forward ---------------------------------------------------------------------- */
 
+void ds__pcnn_fill_inputs(const ds_model *m, float *vals, int64_t capacity, const float *x,
+                          const float *c, int64_t rows) {
+  const ds__pixelcnn *p = m->pixelcnn;
+  int64_t HW = p->h[0] * p->w[0], C = p->channels;
+  /* in = [x, 1] (rows, C + 1, H, W) */
+  float *in = vals + capacity * p->tensors[p->input].offset;
+  to_planar(x, rows, HW, C, C + 1, in);
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t k = 0; k < HW; k++) in[(r * (C + 1) + C) * HW + k] = 1.0f;
+  if (p->cond[0] >= 0) {
+    to_planar(c, rows, HW, C, C, vals + capacity * p->tensors[p->cond[0]].offset);
+    for (int32_t l = 1; l < 3; l++) {
+      pool_job j = {p, rows * C, l, vals + capacity * p->tensors[p->cond[l - 1]].offset,
+                    vals + capacity * p->tensors[p->cond[l]].offset};
+      ds__pool_run(m->ctx->pool, avg_pool_part, &j);
+    }
+  }
+}
+
 void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *pass,
                       int64_t r0, int64_t r1) {
   const ds__pixelcnn *p = m->pixelcnn;
   pcnn_ws *w = ws->arch_ws;
   ds__pool *pool = m->ctx->pool;
-  int64_t rows = r1 - r0, HW = p->h[0] * p->w[0], C = p->channels;
-  const float *x = pass->x + r0 * m->cfg.dim;
+  int64_t rows = r1 - r0, HW = p->h[0] * p->w[0];
   w->train = pass->train && p->dropout > 0.0f;
   w->train_stream = pass->train_stream;
-  /* in = [x, 1] (rows, C + 1, H, W) */
-  float *in = val(p, w, p->input);
-  to_planar(x, rows, HW, C, C + 1, in);
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t k = 0; k < HW; k++) in[(r * (C + 1) + C) * HW + k] = 1.0f;
-  if (p->cond[0] >= 0) {
-    to_planar(pass->c + r0 * m->cfg.cond_dim, rows, HW, C, C, val(p, w, p->cond[0]));
-    for (int32_t l = 1; l < 3; l++) {
-      pool_job j = {p, rows * C, l, val(p, w, p->cond[l - 1]), val(p, w, p->cond[l])};
-      ds__pool_run(pool, avg_pool_part, &j);
-    }
-  }
+  ds__pcnn_fill_inputs(m, w->val, w->capacity, pass->x + r0 * m->cfg.dim,
+                       p->cond[0] >= 0 ? pass->c + r0 * m->cfg.cond_dim : NULL, rows);
   const float *params = m->params;
   for (int32_t i = 0; i < p->op_count; i++) {
     const ds__pcnn_op *o = &p->ops[i];
