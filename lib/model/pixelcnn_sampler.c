@@ -66,9 +66,25 @@ static int64_t plane_of(const ds__pixelcnn *p, int32_t t) {
 
 static int32_t max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
 
+/* 1 when some weight of conv tap (ky, kx) is free: a tap whose weights are all structural
+ * zeros (a masked conv's) reads nothing the output depends on. Its products in the GEMM are
+ * 0 * v = +-0 for whatever finite v the buffer holds, and adding +-0 leaves a fused
+ * multiply-add chain that starts from +0 unchanged, so it cannot change a bit either. */
+static int tap_live(const ds_model *m, const ds__pcnn_op *o, int64_t ky, int64_t kx) {
+  for (int64_t oc = 0; oc < o->cout; oc++)
+    for (int64_t c = 0; c < o->cin; c++)
+      if (m->mask[o->w_offset + ((oc * o->cin + c) * o->kh + ky) * o->kw + kx] != 0.0f)
+        return 1;
+  return 0;
+}
+
 /* T of every output position of op o into `out` from the tensors' current steps. */
-static void op_ready(const ds__pixelcnn *p, const ds__pcnn_op *o, int32_t *const *tr,
+static void op_ready(const ds_model *m, const ds__pcnn_op *o, int32_t *const *tr,
                      int32_t *out) {
+  const ds__pixelcnn *p = m->pixelcnn;
+  int live[64 * 64]; /* conv taps, kh * kw <= 64 * 64 (checked by plan_build) */
+  if (o->kind == DS__PCNN_CONV)
+    for (int64_t k = 0; k < o->kh * o->kw; k++) live[k] = tap_live(m, o, k / o->kw, k % o->kw);
   int32_t li = p->tensors[o->in].level, lo = p->tensors[o->out].level;
   int64_t hi = p->h[li], wi = p->w[li], ho = p->h[lo], wo = p->w[lo];
   const int32_t *a = tr[o->in], *b = o->in2 >= 0 ? tr[o->in2] : NULL;
@@ -80,7 +96,8 @@ static void op_ready(const ds__pixelcnn *p, const ds__pcnn_op *o, int32_t *const
           for (int64_t ky = 0; ky < o->kh; ky++)
             for (int64_t kx = 0; kx < o->kw; kx++) {
               int64_t iy = y * o->stride + ky - o->pad_t, ix = x * o->stride + kx - o->pad_l;
-              if (iy >= 0 && iy < hi && ix >= 0 && ix < wi) t = max_i32(t, a[iy * wi + ix]);
+              if (live[ky * o->kw + kx] && iy >= 0 && iy < hi && ix >= 0 && ix < wi)
+                t = max_i32(t, a[iy * wi + ix]);
             }
           if (o->accumulate) t = max_i32(t, tr[o->out][y * wo + x]);
           break;
@@ -208,8 +225,15 @@ static ds_status plan_build(const ds_model *m, plan *pl) {
       pl->cache_off[i] = cache;
       cache += o->cout * o->kh * o->kw * n_in;
     }
+    if (o->kind == DS__PCNN_CONV && o->kh * o->kw > 64 * 64) {
+      ds__free(m->ctx, tr);
+      ds__free(m->ctx, counts);
+      plan_free(m, pl);
+      return ds__fail(m->ctx, DS_ERR_BAD_STATE, "ds_model_sample: conv kernel of %lld taps",
+                      (long long)(o->kh * o->kw));
+    }
     /* op_steps is large enough: no plane exceeds level 0's */
-    op_ready(p, o, tr, op_steps);
+    op_ready(m, o, tr, op_steps);
     memcpy(tr[o->out], op_steps, sizeof(int32_t) * (size_t)n_out);
     fill_list(op_steps, n_out, steps, next, next + n_out, counts, &pl->out[i]);
     next += 2 * n_out;
