@@ -249,9 +249,16 @@ def live_handles():
 
 
 class _Handle:
-    """Owns one library handle. Subclasses set _FREE (the ds_*_free function name)."""
+    """Owns one library handle. Subclasses set _FREE (the ds_*_free function name).
+
+    A parent counts its open children as well as holding them in a WeakSet: when the
+    garbage collector finalizes a parent and its children together (a reference cycle),
+    it clears the weak references first, so the parent cannot close the children it no
+    longer sees. It then waits (pending) and is freed right after its last child."""
     _FREE = None
     _ptr_value = None
+    _open_children = 0
+    _pending = False
 
     def _own(self, ptr, context, parents=()):
         self._ptr_value = ptr
@@ -261,6 +268,7 @@ class _Handle:
         self._free = getattr(lib, self._FREE)
         for p in self._parents:
             p._dependents.add(self)
+            p._open_children += 1
         name = type(self).__name__
         _live[name] = _live.get(name, 0) + 1
 
@@ -283,12 +291,18 @@ class _Handle:
                 return
             for dep in list(self._dependents):
                 dep.close()
+            if self._open_children > 0:  # children the collector has yet to finalize
+                self._pending = True
+                return
             self._ptr_value = None
             self._free(ptr)
-            for p in self._parents:
-                p._dependents.discard(self)
             name = type(self).__name__
             _live[name] -= 1
+            for p in self._parents:
+                p._dependents.discard(self)
+                p._open_children -= 1
+                if p._pending and p._open_children == 0:
+                    p.close()
 
     def __enter__(self):
         return self
