@@ -38,7 +38,7 @@ __all__ = [
     "DsmoothError", "Cancelled", "Context", "Smoother", "ModelConfig", "Model",
     "TrainerConfig", "Trainer", "GradientDenoiser", "ConditionalDenoiser",
     "two_stage_log_prob_bound", "two_stage_log_prob_grid", "two_stage_sample",
-    "version", "version_string", "library_path", "live_handles",
+    "precision_recall", "version", "version_string", "library_path", "live_handles",
 ]
 
 
@@ -836,3 +836,18 @@ def two_stage_sample(stage1, denoiser, n, stream=0, out=None):
     _call("ds_two_stage_sample", stage1._ctx_ptr(), stage1._ptr, denoiser._ptr, int(n),
           int(stream), _ptr(out))
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# Sample quality
+# ---------------------------------------------------------------------------------------
+def precision_recall(ctx, real, fake, k=3):
+    """Improved precision and recall (Kynkaanniemi et al. 2019) of `fake` against `real`,
+    both (n, dim) in the same feature space, with k-th nearest neighbour balls: returns
+    (precision, recall) as floats."""
+    real = _matrix(real, None, "real")
+    fake = _matrix(fake, real.shape[1], "fake")
+    p, r = c_double(), c_double()
+    _call("ds_precision_recall", ctx._ptr, ctx._ptr, _ptr(real), real.shape[0], _ptr(fake),
+          fake.shape[0], real.shape[1], int(k), byref(p), byref(r))
+    return p.value, r.value
