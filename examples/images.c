@@ -7,7 +7,7 @@
  *          [--downsample 1|2] [--filters 32] [--resnets 2] [--components 5] [--batch 32]
  *          [--sigma 0.5] [--minutes 5 | --steps N] [--samples 8] [--iw 4] [--threads 0]
  *          [--seed 1] [--load] [--only direct,stage1,stage2] [--train-only] [--out images]
- *          [--pr-samples 0] [--pr-block 64]
+ *          [--pr-samples 0] [--pr-block 256]
  *
  * Each model trains for --minutes of wall time, or for exactly --steps steps (equal budgets
  * for a comparison); a progress line shows step, loss in bits/dim, images/s and the time
@@ -280,7 +280,7 @@ static double mse(const float *a, const float *b, int64_t n) {
 int main(int argc, char **argv) {
   const char *data = "/usr/share/datasets/fashion-mnist", *out = "images";
   int64_t ntrain = 2000, ntest = 100, filters = 32, resnets = 2, K = 5, batch = 32, samples = 8;
-  int64_t steps = 0, pr = 0, pr_block = 64;
+  int64_t steps = 0, pr = 0, pr_block = 256;
   const char *only = "direct,stage1,stage2";
   int down = 1, threads = 0, iw = 4, load = 0, train_only = 0;
   double sigma = 0.5, minutes = 5;
