@@ -15,9 +15,9 @@
  * --load, a model whose checkpoint already exists is loaded instead of trained (resume a
  * study, or share one direct model between two sigmas); --only trains just the listed models
  * (the others are loaded from their checkpoints; with --train-only they may be missing, so
- * separate processes can train models side by side); --train-only stops after saving. --downsample 2 averages 2x2 blocks to 14x14
- * images: four times cheaper, sixteen times cheaper to sample (naive sampling runs the
- * network once per pixel). Writes <out>_data.png, <out>_direct.png, <out>_stage1.png,
+ * separate processes can train models side by side); --train-only stops after saving.
+ * --downsample 2 averages 2x2 blocks to 14x14 images: about four times cheaper to train
+ * and to sample (sampling uses the library's cached sampler). Writes <out>_data.png, <out>_direct.png, <out>_stage1.png,
  * <out>_denoised.png (stage 1 + exact-score gradient step), <out>_two_stage.png (stage 1 +
  * conditional model), <out>_denoising.png (rows: clean, noisy, exact, local, conditional
  * mean) and checkpoints <out>_{direct,stage1,stage2}.dsm.
