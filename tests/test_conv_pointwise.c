@@ -1,4 +1,5 @@
-/* Pointwise ops (elu, concat_elu, gate with residual, down/right shifts, channel concat):
+/* Pointwise ops (elu, concat_elu, gate with residual, down/right shifts, channel concat,
+ * relu, tanh gate with residual):
  * forward against float64 loops, backward against central finite differences, accumulate
  * mode, and bitwise identical results for 1, 2, 3 and 8 threads. */
 #include <setjmp.h>
@@ -40,6 +41,20 @@ static void gate_ref(const void *sp, double *const *p, double *y) { /* p[0] x, p
       for (int64_t i = 0; i < P; i++) {
         double a = p[1][(b * 2 * s->c + c) * P + i], g = p[1][(b * 2 * s->c + s->c + c) * P + i];
         y[(b * s->c + c) * P + i] = p[0][(b * s->c + c) * P + i] + a * sig64(g);
+      }
+}
+static void relu_ref(const void *sp, double *const *p, double *y) {
+  const pw_shape *s = sp;
+  for (int64_t i = 0; i < s->b * s->c * s->h * s->w; i++) y[i] = p[0][i] > 0 ? p[0][i] : 0.0;
+}
+static void tgate_ref(const void *sp, double *const *p, double *y) { /* p[0] x, p[1] ab */
+  const pw_shape *s = sp;
+  int64_t P = s->h * s->w;
+  for (int64_t b = 0; b < s->b; b++)
+    for (int64_t c = 0; c < s->c; c++)
+      for (int64_t i = 0; i < P; i++) {
+        double a = p[1][(b * 2 * s->c + c) * P + i], g = p[1][(b * 2 * s->c + s->c + c) * P + i];
+        y[(b * s->c + c) * P + i] = p[0][(b * s->c + c) * P + i] + tanh(a) * sig64(g);
       }
 }
 static void down_ref(const void *sp, double *const *p, double *y) {
@@ -86,7 +101,7 @@ static void check_fd(fwd64 f, const void *shape, double *const *params, int whic
   free(y), free(want);
 }
 
-enum { OP_ELU, OP_CELU, OP_GATE, OP_DOWN, OP_RIGHT, OP_CAT, OP_COUNT };
+enum { OP_ELU, OP_CELU, OP_GATE, OP_DOWN, OP_RIGHT, OP_CAT, OP_RELU, OP_TGATE, OP_COUNT };
 
 /* Runs op forward and backward (accumulate given) on float inputs; returns y, g0, g1. */
 static void run_op(ds__pool *pool, int op, const pw_shape *s, const float *in0,
@@ -113,6 +128,14 @@ static void run_op(ds__pool *pool, int op, const pw_shape *s, const float *in0,
     ds__right_shift_forward(pool, s->b * s->c, s->h, s->w, in0, y);
     ds__right_shift_backward(pool, s->b * s->c, s->h, s->w, dy, g0, acc);
     break;
+  case OP_RELU:
+    ds__relu_forward(pool, n, in0, y);
+    ds__relu_backward(pool, n, y, dy, g0, acc);
+    break;
+  case OP_TGATE:
+    ds__tanh_gate_forward(pool, s->b, s->c, P, in0, in1, y);
+    ds__tanh_gate_backward(pool, s->b, s->c, P, in1, dy, g0, g1, acc);
+    break;
   default:
     ds__concat_channels_forward(pool, s->b, s->c, s->c + 1, P, in0, in1, y);
     ds__concat_channels_backward(pool, s->b, s->c, s->c + 1, P, dy, g0, g1, acc);
@@ -123,7 +146,7 @@ static void sizes(int op, const pw_shape *s, int64_t *n0, int64_t *n1, int64_t *
   int64_t P = s->h * s->w, n = s->b * s->c * P;
   *n0 = n, *n1 = 0, *ny = n;
   if (op == OP_CELU) *ny = 2 * n;
-  if (op == OP_GATE) *n1 = 2 * n;
+  if (op == OP_GATE || op == OP_TGATE) *n1 = 2 * n;
   if (op == OP_CAT) *n1 = s->b * (s->c + 1) * P, *ny = n + *n1;
 }
 
@@ -131,7 +154,8 @@ static void matches_reference_and_fd(void **state) {
   (void)state;
   ct_seed(11);
   ds_context *ctx = test_context(3, 0);
-  const fwd64 refs[OP_COUNT] = {elu_ref, celu_ref, gate_ref, down_ref, right_ref, cat_ref};
+  const fwd64 refs[OP_COUNT] = {elu_ref, celu_ref, gate_ref, down_ref, right_ref, cat_ref,
+                                relu_ref, tgate_ref};
   const pw_shape shapes[] = {{2, 3, 4, 5}, {1, 1, 1, 1}, {1, 5, 1, 7}, {3, 2, 6, 1}};
   for (int op = 0; op < OP_COUNT; op++)
     for (size_t k = 0; k < 4; k++) {

@@ -68,6 +68,30 @@ void ds__elu_backward(ds__pool *pool, int64_t n, const float *y, const float *dy
   else if (n > 0) pw_worker(&j, 0, 1);
 }
 
+/* ---- relu (flat, in chunks like elu) ------------------------------------------------- */
+static void relu_fwd(const pw_job *j, int64_t p) {
+  int64_t i0 = p * CHUNK, i1 = i0 + CHUNK < j->n ? i0 + CHUNK : j->n;
+  for (int64_t i = i0; i < i1; i++) j->y[i] = j->a[i] > 0.0f ? j->a[i] : 0.0f;
+}
+
+static void relu_bwd(const pw_job *j, int64_t p) {
+  int64_t i0 = p * CHUNK, i1 = i0 + CHUNK < j->n ? i0 + CHUNK : j->n;
+  for (int64_t i = i0; i < i1; i++) put(&j->y[i], j->a[i] > 0.0f ? j->d[i] : 0.0f, j->accumulate);
+}
+
+void ds__relu_forward(ds__pool *pool, int64_t n, const float *x, float *y) {
+  pw_job j = {relu_fwd, (n + CHUNK - 1) / CHUNK, n, 0, 0, 0, 0, x, NULL, NULL, y, NULL, 0};
+  if (pool && n >= CHUNK) ds__pool_run(pool, pw_worker, &j);
+  else if (n > 0) pw_worker(&j, 0, 1);
+}
+
+void ds__relu_backward(ds__pool *pool, int64_t n, const float *y, const float *dy, float *dx,
+                       int accumulate) {
+  pw_job j = {relu_bwd, (n + CHUNK - 1) / CHUNK, n, 0, 0, 0, 0, y, NULL, dy, dx, NULL, accumulate};
+  if (pool && n >= CHUNK) ds__pool_run(pool, pw_worker, &j);
+  else if (n > 0) pw_worker(&j, 0, 1);
+}
+
 /* ---- concat_elu: plane = (b, c) of the input ---------------------------------------- */
 static void celu_fwd(const pw_job *j, int64_t p) {
   int64_t b = p / j->c, c = p % j->c;
@@ -146,6 +170,42 @@ void ds__gate_forward(ds__pool *pool, int64_t batch, int64_t f, int64_t pixels, 
 void ds__gate_backward(ds__pool *pool, int64_t batch, int64_t f, int64_t pixels,
                        const float *ab, const float *dy, float *dx, float *dab, int accumulate) {
   pw_job j = {gate_bwd, batch * f, pixels, f, 0, 0, 0, NULL, ab, dy, dx, dab, accumulate};
+  run(pool, &j);
+}
+
+/* ---- tanh gate: plane = (b, f) of the output ---------------------------------------- */
+static void tgate_fwd(const pw_job *j, int64_t p) {
+  int64_t b = p / j->c, f = p % j->c;
+  const float *a = j->b + (b * 2 * j->c + f) * j->n, *g = a + j->c * j->n;
+  const float *x = j->a ? j->a + p * j->n : NULL;
+  float *y = j->y + p * j->n;
+  for (int64_t i = 0; i < j->n; i++) y[i] = (x ? x[i] : 0.0f) + tanhf(a[i]) * sigmoidf(g[i]);
+}
+
+static void tgate_bwd(const pw_job *j, int64_t p) {
+  int64_t b = p / j->c, f = p % j->c;
+  const float *a = j->b + (b * 2 * j->c + f) * j->n, *g = a + j->c * j->n;
+  const float *dy = j->d + p * j->n;
+  float *da = j->y2 + (b * 2 * j->c + f) * j->n, *dg = da + j->c * j->n;
+  float *dx = j->y ? j->y + p * j->n : NULL;
+  for (int64_t i = 0; i < j->n; i++) {
+    float t = tanhf(a[i]), s = sigmoidf(g[i]);
+    da[i] = dy[i] * (1.0f - t * t) * s;
+    dg[i] = dy[i] * t * s * (1.0f - s);
+    if (dx) put(&dx[i], dy[i], j->accumulate);
+  }
+}
+
+void ds__tanh_gate_forward(ds__pool *pool, int64_t batch, int64_t f, int64_t pixels,
+                           const float *x, const float *ab, float *y) {
+  pw_job j = {tgate_fwd, batch * f, pixels, f, 0, 0, 0, x, ab, NULL, y, NULL, 0};
+  run(pool, &j);
+}
+
+void ds__tanh_gate_backward(ds__pool *pool, int64_t batch, int64_t f, int64_t pixels,
+                            const float *ab, const float *dy, float *dx, float *dab,
+                            int accumulate) {
+  pw_job j = {tgate_bwd, batch * f, pixels, f, 0, 0, 0, NULL, ab, dy, dx, dab, accumulate};
   run(pool, &j);
 }
 

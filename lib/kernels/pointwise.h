@@ -1,4 +1,4 @@
-/* Pointwise ops of PixelCNN++ on NCHW float32, split over (image, channel) planes on the
+/* Pointwise ops of PixelCNN++ and the masked PixelCNN on NCHW float32, split over (image, channel) planes on the
  * pool; each output element depends on fixed inputs only, so any thread count gives the same
  * bits. P = pixels per plane (H*W). Backward functions overwrite their gradient outputs, or
  * add to them with accumulate. */
@@ -14,6 +14,11 @@ void ds__elu_forward(ds__pool *pool, int64_t n, const float *x, float *y);
 void ds__elu_backward(ds__pool *pool, int64_t n, const float *y, const float *dy, float *dx,
                       int accumulate);
 
+/* relu(x) = x > 0 ? x : 0; x, y (n). Backward uses the output y: dx (+)= y > 0 ? dy : 0. */
+void ds__relu_forward(ds__pool *pool, int64_t n, const float *x, float *y);
+void ds__relu_backward(ds__pool *pool, int64_t n, const float *y, const float *dy, float *dx,
+                       int accumulate);
+
 /* y (B, 2C, P) = elu([x, -x]) along channels, x (B, C, P). Backward uses x. */
 void ds__concat_elu_forward(ds__pool *pool, int64_t batch, int64_t c, int64_t pixels,
                             const float *x, float *y);
@@ -26,6 +31,16 @@ void ds__gate_forward(ds__pool *pool, int64_t batch, int64_t f, int64_t pixels, 
                       const float *ab, float *y);
 void ds__gate_backward(ds__pool *pool, int64_t batch, int64_t f, int64_t pixels,
                        const float *ab, const float *dy, float *dx, float *dab, int accumulate);
+
+/* Tanh gate with residual (gated PixelCNN): y (B, F, P) = x + tanh(a) * sigmoid(g) with
+ * [a, g] = ab (B, 2F, P); x may be NULL (no residual). Backward: da = dy (1 - tanh(a)^2)
+ * sigmoid(g), dg = dy tanh(a) sigmoid(g) (1 - sigmoid(g)) into dab (B, 2F, P), overwritten;
+ * dx (+)= dy when dx != NULL. */
+void ds__tanh_gate_forward(ds__pool *pool, int64_t batch, int64_t f, int64_t pixels,
+                           const float *x, const float *ab, float *y);
+void ds__tanh_gate_backward(ds__pool *pool, int64_t batch, int64_t f, int64_t pixels,
+                            const float *ab, const float *dy, float *dx, float *dab,
+                            int accumulate);
 
 /* Shifts with zero fill, x, y (B, C, H, W): down: y[.., i, j] = x[.., i-1, j];
  * right: y[.., i, j] = x[.., i, j-1]. Backward is the opposite shift. */
