@@ -1,5 +1,6 @@
 /* PixelCNN++ forward, backward and parameter gradients over the layer list of
- * model/pixelcnn_layout.c, every layer a kernel call on the context's pool. */
+ * model/pixelcnn_layout.c (or the masked PixelCNN's, model/pixelcnn_masked_layout.c), every
+ * layer a kernel call on the context's pool. */
 #include <string.h>
 
 #include "core/philox.h"
@@ -224,7 +225,7 @@ void ds__pcnn_fill_inputs(const ds_model *m, float *vals, int64_t capacity, cons
     for (int64_t k = 0; k < HW; k++) in[(r * (C + 1) + C) * HW + k] = 1.0f;
   if (p->cond[0] >= 0) {
     to_planar(c, rows, HW, C, C, vals + capacity * p->tensors[p->cond[0]].offset);
-    for (int32_t l = 1; l < 3; l++) {
+    for (int32_t l = 1; l < 3 && p->cond[l] >= 0; l++) {
       pool_job j = {p, rows * C, l, vals + capacity * p->tensors[p->cond[l - 1]].offset,
                     vals + capacity * p->tensors[p->cond[l]].offset};
       ds__pool_run(m->ctx->pool, avg_pool_part, &j);
@@ -282,6 +283,10 @@ void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *
         break;
       case DS__PCNN_DROPOUT:
         if (w->train) dropout(m, w, o, rows, y);
+        break;
+      case DS__PCNN_RELU: ds__relu_forward(pool, rows * c * P, a, y); break;
+      case DS__PCNN_TGATE:
+        ds__tanh_gate_forward(pool, rows, c, P, a, val(p, w, o->in2), y);
         break;
       default: break;
     }
@@ -349,6 +354,10 @@ void ds__pcnn_backward(const ds_model *m, ds__model_ws *ws, int64_t r0, int64_t 
       }
       case DS__PCNN_DROPOUT:
         if (w->train) dropout(m, w, o, rows, grd(p, w, o->out));
+        break;
+      case DS__PCNN_RELU: ds__relu_backward(pool, rows * c * P, val(p, w, o->out), dy, da, acc); break;
+      case DS__PCNN_TGATE: /* d(ab) is always overwritten */
+        ds__tanh_gate_backward(pool, rows, c, P, val(p, w, o->in2), dy, da, db, acc);
         break;
       default: break;
     }

@@ -21,7 +21,26 @@
  *   conv   w (Cout, Cin, kh, kw), bias (Cout)        (PyTorch Conv2d layout)
  *   deconv w (Cin, Cout, kh, kw), bias (Cout)        (PyTorch ConvTranspose2d layout)
  *   the conditioning 1x1 conv has no bias.
- * tests/golden/make_pixelcnn_golden.py builds the same list from PyTorch modules. */
+ * tests/golden/make_pixelcnn_golden.py builds the same list from PyTorch modules.
+ *
+ * The masked PixelCNN (DS_ARCH_PIXELCNN, model/pixelcnn_masked_layout.c) is another list
+ * for the same executor, at a single level: masked convolutions are CONV ops with centred
+ * padding whose structurally zero taps (`mask` below) hold zero weights.
+ *
+ * Op kinds, elementwise over (rows, c, H_l, W_l) with a = in, b = in2, y = out:
+ *   CONV     y (+)= conv(a) + bias  (weights (cout, cin, kh, kw), pads, stride; conv2d.h)
+ *   DECONV   y = deconv(a) + bias, cropped to the level above (conv_transpose.h)
+ *   CELU     y = [elu(a), elu(-a)] along channels (2c channels)
+ *   ELU      y = a > 0 ? a : expm1(a)
+ *   DSHIFT   y[.., i, j] = a[.., i-1, j], 0 in row 0
+ *   RSHIFT   y[.., i, j] = a[.., i, j-1], 0 in column 0
+ *   ADD      y = a + b
+ *   GATE     y = a + u * sigmoid(v),        [u, v] = b (2c channels: u first)
+ *   CONCAT   y = [a, b] along channels
+ *   DROPOUT  out *= keep / (1 - rate) in place (in = out; training passes only)
+ *   RELU     y = a > 0 ? a : 0                                   (masked PixelCNN)
+ *   TGATE    y = a + tanh(u) * sigmoid(v),  [u, v] = b (2c channels: u first)
+ * Kind values are stable (appended only). */
 #ifndef DS_MODEL_PIXELCNN_H
 #define DS_MODEL_PIXELCNN_H
 
@@ -39,8 +58,18 @@ enum {
   DS__PCNN_ADD,
   DS__PCNN_GATE,
   DS__PCNN_CONCAT,
-  DS__PCNN_DROPOUT
+  DS__PCNN_DROPOUT,
+  DS__PCNN_RELU,
+  DS__PCNN_TGATE
 };
+
+/* CONV mask: which taps of a kh x kw kernel (odd sizes, centred pads) are structural zeros
+ * for every (output, input) channel pair — ds__mask_allows() of kernels/masked_conv.h:
+ *   NONE  every tap free;
+ *   A     rows below the centre, and the centre row at and right of the centre, are zero
+ *         (output pixel (i, j) reads only pixels before it in raster order);
+ *   B     as A but the centre tap is free (reads (i, j) itself too). */
+enum { DS__PCNN_MASK_NONE = 0, DS__PCNN_MASK_A, DS__PCNN_MASK_B };
 
 /* An activation: `c` channels at `level`; rows of it live at storage + capacity * offset,
  * (rows, c, H_level, W_level). */
@@ -59,6 +88,7 @@ typedef struct ds__pcnn_op {
   int64_t cin, cout, kh, kw, stride, pad_t, pad_b, pad_l, pad_r;
   int64_t w_offset, b_offset; /* b_offset -1: no bias */
   int32_t dropout_id;
+  int32_t mask;           /* CONV: DS__PCNN_MASK_* */
   /* backward: this layer is the first (in reverse order) to write the gradient of in / in2,
    * so it overwrites instead of adding and no gradient buffer needs clearing */
   int32_t grad_first_in, grad_first_in2;
@@ -70,7 +100,8 @@ typedef struct ds__pixelcnn {
   int32_t tensor_count, op_count, tensor_cap, op_cap;
   ds__pcnn_tensor *tensors;
   ds__pcnn_op *ops;
-  int32_t input, cond[3], head; /* tensor ids; cond[0] = -1 when unconditional */
+  int32_t input, cond[3], head; /* tensor ids; cond[0] = -1 when unconditional, cond[l] =
+                                   -1 for levels the network does not have */
   int64_t floats_per_row;
   int64_t param_count;
   float dropout;
@@ -82,7 +113,7 @@ int64_t ds__pixelcnn_block_rows(const ds__pixelcnn *p, int32_t threads);
 
 /* The network's inputs for rows [0, rows): the input tensor [x, 1] from x (rows, D) and,
  * for a conditional model, the conditioning tensors from c (rows, C) (x~ planar at level
- * 0, 2x2 average pooled to levels 1 and 2), into an activation buffer laid out for
+ * 0, 2x2 average pooled to levels 1 and 2 where the network has them), into an activation buffer laid out for
  * `capacity` rows (tensor t of row r at vals + capacity * offset_t + r * c_t * H_l * W_l). */
 void ds__pcnn_fill_inputs(const ds_model *m, float *vals, int64_t capacity, const float *x,
                           const float *c, int64_t rows);
