@@ -219,8 +219,10 @@ typedef struct ds_model ds_model;
 typedef struct ds_model_config ds_model_config;
 
 typedef enum ds_arch {
-  DS_ARCH_MADE = 0,      /* masked MLP over vectors (Germain et al. 2015) */
-  DS_ARCH_PIXELCNNPP = 1 /* PixelCNN++ over images (Salimans et al. 2017), see below */
+  DS_ARCH_MADE = 0,       /* masked MLP over vectors (Germain et al. 2015) */
+  DS_ARCH_PIXELCNNPP = 1, /* PixelCNN++ over images (Salimans et al. 2017), see below */
+  DS_ARCH_PIXELCNN = 2    /* the original masked-convolution PixelCNN over images (van den
+                             Oord et al. 2016), smaller and faster; see below */
 } ds_arch;
 
 /* PixelCNN++ (DS_ARCH_PIXELCNNPP) models images of DS_MODEL_CHANNELS x DS_MODEL_HEIGHT x
@@ -241,7 +243,34 @@ typedef enum ds_arch {
  *    pooled to each level's resolution, enters every gated resnet through an unmasked 1x1
  *    convolution.
  *  - sampling is pixel by pixel with a cached incremental sampler (see ds_model_sample).
- * The MADE options (hidden widths, activation, residual) are accepted and ignored. */
+ * The MADE options (hidden widths, activation, residual) are accepted and ignored.
+ *
+ * PixelCNN (DS_ARCH_PIXELCNN) models the same images, laid out and scaled the same way, with
+ * the same heads and the same conditional form, through a single-resolution stack of masked
+ * convolutions ("Pixel Recurrent Neural Networks" and "Conditional Image Generation with
+ * PixelCNN Decoders", van den Oord et al. 2016). With F = DS_MODEL_FILTERS, L =
+ * DS_MODEL_LAYERS, act = DS_MODEL_ACTIVATION (RELU or ELU):
+ *  - network: in = [x, 1] (the image plus a channel of ones);
+ *      h = conv7x7_A(in)                                          (F channels)
+ *      L blocks, each with pre-activation p = conv3x3_B(h) [+ conv1x1(x~)]:
+ *        DS_MODEL_GATED = 1:  p has 2F channels [a, b];  h = h + tanh(a) * sigmoid(b)
+ *        DS_MODEL_GATED = 0:  p has F channels;          h = h + act(p)
+ *      head = conv1x1(act(conv1x1(act(h))))                       (F, then 3K or 10K)
+ *    Convolutions are zero-padded to keep the image size. Mask A zeroes the kernel taps at
+ *    and after the centre in raster order (a pixel never sees itself), mask B those after
+ *    the centre. The masks act on whole pixels: there are no R/G/B channel-group masks. For
+ *    RGB the network sees only previous pixels and the joint RGB head (the PixelCNN++
+ *    mixture with channel coupling mu_G += c0 x_R, ...) models R -> G -> B within a pixel.
+ *    The stack of 3x3 mask-B convolutions has the original PixelCNN's blind spot (some
+ *    pixels up and to the right are out of reach); a deep enough stack still sees a wide
+ *    context.
+ *  - heads and DS_MODEL_HEAD as for PixelCNN++.
+ *  - conditional model p(x | x~) (DS_MODEL_COND_DIM = D): x~ enters every block through an
+ *    unmasked, bias-free 1x1 convolution added to the pre-activation p.
+ *  - the structurally zero (masked) weights stay zero through training and checkpoints.
+ *  - sampling is pixel by pixel. DS_MODEL_RESNETS and DS_MODEL_DROPOUT are PixelCNN++ only
+ *    (INVALID_ARGUMENT); the MADE options other than the activation are accepted and
+ *    ignored. */
 
 /* Output head of every dimension's conditional: a K-component logistic mixture. */
 typedef enum ds_head {
@@ -262,15 +291,22 @@ typedef enum ds_model_option {
   DS_MODEL_COMPONENTS = 2,   /* K in 1..256 mixture components                       (5) */
   DS_MODEL_HEAD = 3,         /* ds_head                                (CONTINUOUS) */
   DS_MODEL_BINS = 4,         /* B in 2..65536 for the discretized head              (256) */
-  DS_MODEL_ACTIVATION = 5,   /* ds_activation                                    (RELU) */
+  DS_MODEL_ACTIVATION = 5,   /* ds_activation (MADE; DS_ARCH_PIXELCNN: RELU or ELU)  (RELU) */
   DS_MODEL_RESIDUAL = 6,     /* 1: hidden layers of equal width become residual blocks (0) */
-  /* DS_ARCH_PIXELCNNPP only (INVALID_ARGUMENT for MADE): */
+  /* image architectures, DS_ARCH_PIXELCNNPP and DS_ARCH_PIXELCNN (INVALID_ARGUMENT for
+     MADE): */
   DS_MODEL_CHANNELS = 7,     /* image channels: 1 (grayscale) or 3 (RGB)                 (1) */
   DS_MODEL_HEIGHT = 8,       /* image height, 4..4096, required                       (none) */
   DS_MODEL_WIDTH = 9,        /* image width, 4..4096, required                        (none) */
   DS_MODEL_FILTERS = 10,     /* F, channels of every hidden layer, 1..1024              (32) */
-  DS_MODEL_RESNETS = 11      /* gated resnets per level, 1..64 (the down pass has one
+  /* DS_ARCH_PIXELCNNPP only: */
+  DS_MODEL_RESNETS = 11,     /* gated resnets per level, 1..64 (the down pass has one
                                 more at the two upper levels, as PixelCNN++)            (2) */
+  /* DS_ARCH_PIXELCNN only (INVALID_ARGUMENT for the others): */
+  DS_MODEL_LAYERS = 12,      /* L, masked 3x3 blocks after the 7x7 mask-A layer, 1..64   (5) */
+  DS_MODEL_GATED = 13        /* 1: gated blocks h + tanh(a) sigmoid(b); 0: residual blocks
+                                h + act(p) with DS_MODEL_ACTIVATION RELU or ELU (TANH is
+                                INVALID_ARGUMENT for this architecture)                 (1) */
 } ds_model_option;
 
 /* Float options (ds_model_config_set_float). */
@@ -283,7 +319,8 @@ typedef enum ds_model_float_option {
 } ds_model_float_option;
 
 /* A configuration starts with the defaults in brackets above and two hidden layers of
- * width 64. Setters report out-of-range values as DS_ERR_INVALID_ARGUMENT. */
+ * width 64. Setters report out-of-range values, and options the configuration's
+ * architecture does not have, as DS_ERR_INVALID_ARGUMENT (the configuration unchanged). */
 DS_API ds_status ds_model_config_create(int32_t arch, ds_model_config **out);
 DS_API void ds_model_config_free(ds_model_config *cfg);
 DS_API ds_status ds_model_config_set_int(ds_model_config *cfg, int32_t option, int64_t value);

@@ -7,7 +7,7 @@
 
 ds_status ds_model_config_create(int32_t arch, ds_model_config **out) {
   DS_CHECK_NOT_NULL(NULL, out);
-  if (arch != DS_ARCH_MADE && arch != DS_ARCH_PIXELCNNPP)
+  if (arch != DS_ARCH_MADE && !ds__arch_is_image(arch))
     return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT, "%s: arch = %d is not a ds_arch value",
                     __func__, (int)arch);
   ds_model_config *cfg = malloc(sizeof *cfg);
@@ -27,16 +27,25 @@ static ds_status out_of_range(const char *name, int64_t value, int64_t lo, int64
 
 /* Vectors up to 65536 dimensions; images up to 3 x 4096 x 4096. */
 static int64_t max_dim(const ds_model_config *cfg) {
-  return cfg->arch == DS_ARCH_PIXELCNNPP ? (int64_t)3 * 4096 * 4096 : 65536;
+  return ds__arch_is_image(cfg->arch) ? (int64_t)3 * 4096 * 4096 : 65536;
 }
 
 static ds_status set_image_option(ds_model_config *cfg, int32_t option, int64_t value) {
   static const char *names[] = {"DS_MODEL_CHANNELS", "DS_MODEL_HEIGHT", "DS_MODEL_WIDTH",
-                                "DS_MODEL_FILTERS", "DS_MODEL_RESNETS"};
+                                "DS_MODEL_FILTERS",  "DS_MODEL_RESNETS", "DS_MODEL_LAYERS",
+                                "DS_MODEL_GATED"};
   const char *name = names[option - DS_MODEL_CHANNELS];
-  if (cfg->arch != DS_ARCH_PIXELCNNPP)
+  if (!ds__arch_is_image(cfg->arch))
     return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
-                    "ds_model_config_set_int: %s applies to DS_ARCH_PIXELCNNPP only", name);
+                    "ds_model_config_set_int: %s applies to the image architectures "
+                    "(DS_ARCH_PIXELCNNPP, DS_ARCH_PIXELCNN) only", name);
+  if (option == DS_MODEL_RESNETS && cfg->arch != DS_ARCH_PIXELCNNPP)
+    return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                    "ds_model_config_set_int: DS_MODEL_RESNETS applies to DS_ARCH_PIXELCNNPP "
+                    "only (DS_ARCH_PIXELCNN counts its blocks with DS_MODEL_LAYERS)");
+  if ((option == DS_MODEL_LAYERS || option == DS_MODEL_GATED) && cfg->arch != DS_ARCH_PIXELCNN)
+    return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                    "ds_model_config_set_int: %s applies to DS_ARCH_PIXELCNN only", name);
   switch (option) {
     case DS_MODEL_CHANNELS:
       if (value != 1 && value != 3)
@@ -57,9 +66,17 @@ static ds_status set_image_option(ds_model_config *cfg, int32_t option, int64_t 
       if (value < 1 || value > 1024) return out_of_range(name, value, 1, 1024);
       cfg->filters = (int32_t)value;
       return DS_OK;
-    default:
+    case DS_MODEL_RESNETS:
       if (value < 1 || value > 64) return out_of_range(name, value, 1, 64);
       cfg->resnets = (int32_t)value;
+      return DS_OK;
+    case DS_MODEL_LAYERS:
+      if (value < 1 || value > 64) return out_of_range(name, value, 1, 64);
+      cfg->layers = (int32_t)value;
+      return DS_OK;
+    default:
+      if (value != 0 && value != 1) return out_of_range(name, value, 0, 1);
+      cfg->gated = (int32_t)value;
       return DS_OK;
   }
 }
@@ -92,6 +109,10 @@ ds_status ds_model_config_set_int(ds_model_config *cfg, int32_t option, int64_t 
     case DS_MODEL_ACTIVATION:
       if (value < DS_ACTIVATION_RELU || value > DS_ACTIVATION_ELU)
         return out_of_range("DS_MODEL_ACTIVATION", value, 0, 2);
+      if (cfg->arch == DS_ARCH_PIXELCNN && value == DS_ACTIVATION_TANH)
+        return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                        "ds_model_config_set_int: DS_ARCH_PIXELCNN takes DS_MODEL_ACTIVATION "
+                        "RELU or ELU, not TANH");
       cfg->activation = (int32_t)value;
       return DS_OK;
     case DS_MODEL_RESIDUAL:
@@ -103,6 +124,8 @@ ds_status ds_model_config_set_int(ds_model_config *cfg, int32_t option, int64_t 
     case DS_MODEL_WIDTH:
     case DS_MODEL_FILTERS:
     case DS_MODEL_RESNETS:
+    case DS_MODEL_LAYERS:
+    case DS_MODEL_GATED:
       return set_image_option(cfg, option, value);
     default:
       return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,

@@ -14,7 +14,8 @@
  *   row_local = 1: forward/backward touch only rows [r0, r1) and are called from inside a
  *                  pool job, one row range per thread (MADE).
  *   row_local = 0: forward/backward are called once from the caller's thread with
- *                  [0, rows) and run their kernels on the pool themselves (PixelCNN++).
+ *                  [0, rows) and run their kernels on the pool themselves (PixelCNN++,
+ *                  PixelCNN).
  * Either way every result is bitwise identical for any thread count. */
 #ifndef DS_MODEL_ARCH_H
 #define DS_MODEL_ARCH_H
@@ -65,6 +66,7 @@ typedef struct ds__arch {
 
 extern const ds__arch ds__arch_made;
 extern const ds__arch ds__arch_pixelcnnpp;
+extern const ds__arch ds__arch_pixelcnn_masked; /* DS_ARCH_PIXELCNN */
 
 /* The table for cfg->arch (NULL if unknown). */
 const ds__arch *ds__arch_for(int32_t arch);

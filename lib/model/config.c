@@ -20,17 +20,24 @@ void ds__model_config_defaults(ds_model_config *cfg, int32_t arch) {
   cfg->filters = 32;
   cfg->resnets = 2;
   cfg->dropout = 0.0f;
+  cfg->layers = 5;
+  cfg->gated = 1;
 }
 
 void ds__model_config_derive(ds_model_config *cfg) {
-  if (cfg->arch == DS_ARCH_PIXELCNNPP && cfg->dim == 0 && cfg->height > 0 && cfg->width > 0)
+  if (ds__arch_is_image(cfg->arch) && cfg->dim == 0 && cfg->height > 0 && cfg->width > 0)
     cfg->dim = cfg->channels * cfg->height * cfg->width;
+}
+
+static const char *arch_name(int32_t arch) {
+  return arch == DS_ARCH_PIXELCNN ? "PixelCNN" : "PixelCNN++";
 }
 
 static ds_status validate_pixelcnn(ds_context *ctx, const ds_model_config *cfg) {
   if (cfg->height < 4 || cfg->width < 4)
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
-                    "ds_model_create: PixelCNN++ needs DS_MODEL_HEIGHT and DS_MODEL_WIDTH >= 4");
+                    "ds_model_create: %s needs DS_MODEL_HEIGHT and DS_MODEL_WIDTH >= 4",
+                    arch_name(cfg->arch));
   int64_t d = cfg->channels * cfg->height * cfg->width;
   if (cfg->dim != d)
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
@@ -38,15 +45,16 @@ static ds_status validate_pixelcnn(ds_context *ctx, const ds_model_config *cfg) 
                     (long long)cfg->dim, (long long)d);
   if (cfg->cond_dim != 0 && cfg->cond_dim != d)
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
-                    "ds_model_create: a conditional PixelCNN++ needs DS_MODEL_COND_DIM = D = %lld "
-                    "(got %lld)", (long long)d, (long long)cfg->cond_dim);
+                    "ds_model_create: a conditional %s needs DS_MODEL_COND_DIM = D = %lld "
+                    "(got %lld)", arch_name(cfg->arch), (long long)d, (long long)cfg->cond_dim);
   return DS_OK;
 }
 
 ds_status ds__model_config_validate(ds_context *ctx, const ds_model_config *cfg) {
-  if (cfg->arch == DS_ARCH_PIXELCNNPP && (cfg->height < 4 || cfg->width < 4))
+  if (ds__arch_is_image(cfg->arch) && (cfg->height < 4 || cfg->width < 4))
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
-                    "ds_model_create: PixelCNN++ needs DS_MODEL_HEIGHT and DS_MODEL_WIDTH >= 4");
+                    "ds_model_create: %s needs DS_MODEL_HEIGHT and DS_MODEL_WIDTH >= 4",
+                    arch_name(cfg->arch));
   if (cfg->dim < 1)
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
                     "ds_model_create: DS_MODEL_DIM is not set (the data dimension D >= 1)");
@@ -54,7 +62,7 @@ ds_status ds__model_config_validate(ds_context *ctx, const ds_model_config *cfg)
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
                     "ds_model_create: DS_MODEL_BIN_LO = %g must be below DS_MODEL_BIN_HI = %g",
                     (double)cfg->bin_lo, (double)cfg->bin_hi);
-  if (cfg->arch == DS_ARCH_PIXELCNNPP) return validate_pixelcnn(ctx, cfg);
+  if (ds__arch_is_image(cfg->arch)) return validate_pixelcnn(ctx, cfg);
   int64_t out = cfg->dim * 3 * cfg->components;
   int64_t in = cfg->dim + cfg->cond_dim, params = 0;
   for (int32_t l = 0; l <= cfg->hidden_count; l++) {
@@ -74,7 +82,8 @@ int ds__model_config_equal(const ds_model_config *a, const ds_model_config *b) {
       a->bin_lo != b->bin_lo || a->bin_hi != b->bin_hi || a->activation != b->activation ||
       a->residual != b->residual || a->hidden_count != b->hidden_count ||
       a->channels != b->channels || a->height != b->height || a->width != b->width ||
-      a->filters != b->filters || a->resnets != b->resnets || a->dropout != b->dropout)
+      a->filters != b->filters || a->resnets != b->resnets || a->dropout != b->dropout ||
+      a->layers != b->layers || a->gated != b->gated)
     return 0;
   for (int32_t l = 0; l < a->hidden_count; l++)
     if (a->hidden[l] != b->hidden[l]) return 0;

@@ -20,16 +20,23 @@ struct ds_model_config {
   int32_t residual;    /* 0/1 */
   int32_t hidden_count;
   int64_t hidden[DS__MAX_HIDDEN_LAYERS];
-  /* DS_ARCH_PIXELCNNPP (dim = channels * height * width, derived) */
+  /* image architectures (dim = channels * height * width, derived) */
   int32_t channels;    /* 1 or 3 */
   int64_t height, width; /* 0 = unset */
   int32_t filters;
-  int32_t resnets;     /* gated resnets per level */
-  float dropout;       /* in [0, 1) */
+  int32_t resnets;     /* DS_ARCH_PIXELCNNPP: gated resnets per level */
+  float dropout;       /* DS_ARCH_PIXELCNNPP: in [0, 1) */
+  int32_t layers;      /* DS_ARCH_PIXELCNN: masked 3x3 blocks */
+  int32_t gated;       /* DS_ARCH_PIXELCNN: 1 gated blocks, 0 residual act blocks */
 };
 
+/* PixelCNN++ or the masked PixelCNN: the options of images apply. */
+static inline int ds__arch_is_image(int32_t arch) {
+  return arch == DS_ARCH_PIXELCNNPP || arch == DS_ARCH_PIXELCNN;
+}
+
 void ds__model_config_defaults(ds_model_config *cfg, int32_t arch);
-/* Fill the derived fields (PixelCNN++: dim = channels * height * width when unset). */
+/* Fill the derived fields (images: dim = channels * height * width when unset). */
 void ds__model_config_derive(ds_model_config *cfg);
 /* Same model shape and behaviour: every field that matters (not padding, not widths past
  * hidden_count). */

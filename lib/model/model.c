@@ -12,6 +12,7 @@ const ds__arch *ds__arch_for(int32_t arch) {
   switch (arch) {
     case DS_ARCH_MADE: return &ds__arch_made;
     case DS_ARCH_PIXELCNNPP: return &ds__arch_pixelcnnpp;
+    case DS_ARCH_PIXELCNN: return &ds__arch_pixelcnn_masked;
     default: return NULL;
   }
 }

@@ -20,7 +20,7 @@ struct ds_model {
   ds_model_config cfg;
   const ds__arch *arch;
   ds__made made;                /* DS_ARCH_MADE: the layout */
-  struct ds__pixelcnn *pixelcnn; /* DS_ARCH_PIXELCNNPP: the layer table */
+  struct ds__pixelcnn *pixelcnn; /* DS_ARCH_PIXELCNNPP, DS_ARCH_PIXELCNN: the layer table */
   int64_t param_count;
   int64_t groups;        /* head groups per example (see model/arch.h) */
   int32_t group_dims;    /* 1 or 3 */

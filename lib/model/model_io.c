@@ -24,6 +24,13 @@ void ds__model_serialize(const ds_model *m, ds__writer *w) {
     ds__writer_u32(w, (uint32_t)c->filters);
     ds__writer_u32(w, (uint32_t)c->resnets);
     ds__writer_f32(w, c->dropout);
+  } else if (c->arch == DS_ARCH_PIXELCNN) {
+    ds__writer_u32(w, (uint32_t)c->channels);
+    ds__writer_u64(w, (uint64_t)c->height);
+    ds__writer_u64(w, (uint64_t)c->width);
+    ds__writer_u32(w, (uint32_t)c->filters);
+    ds__writer_u32(w, (uint32_t)c->layers);
+    ds__writer_u32(w, (uint32_t)c->gated);
   }
   ds__writer_u64(w, (uint64_t)m->param_count);
   ds__writer_floats(w, m->params, m->param_count);
@@ -82,6 +89,18 @@ static ds_status read_config(ds_context *ctx, const char *fn, ds__reader *r,
     APPLY(ds_model_config_set_int(cfg, DS_MODEL_FILTERS, f));
     APPLY(ds_model_config_set_int(cfg, DS_MODEL_RESNETS, nres));
     APPLY(ds_model_config_set_float(cfg, DS_MODEL_DROPOUT, drop));
+  } else if (arch == DS_ARCH_PIXELCNN) {
+    uint32_t ch = ds__reader_u32(r);
+    uint64_t h = ds__reader_u64(r), wd = ds__reader_u64(r);
+    uint32_t f = ds__reader_u32(r), layers = ds__reader_u32(r), gated = ds__reader_u32(r);
+    if (r->failed)
+      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the image section", fn);
+    APPLY(ds_model_config_set_int(cfg, DS_MODEL_CHANNELS, ch));
+    APPLY(ds_model_config_set_int(cfg, DS_MODEL_HEIGHT, h > 4096 ? -1 : (int64_t)h));
+    APPLY(ds_model_config_set_int(cfg, DS_MODEL_WIDTH, wd > 4096 ? -1 : (int64_t)wd));
+    APPLY(ds_model_config_set_int(cfg, DS_MODEL_FILTERS, f));
+    APPLY(ds_model_config_set_int(cfg, DS_MODEL_LAYERS, layers));
+    APPLY(ds_model_config_set_int(cfg, DS_MODEL_GATED, gated));
   }
   return DS_OK;
 }
