@@ -35,17 +35,19 @@ static ds_status set_image_option(ds_model_config *cfg, int32_t option, int64_t 
                                 "DS_MODEL_FILTERS",  "DS_MODEL_RESNETS", "DS_MODEL_LAYERS",
                                 "DS_MODEL_GATED"};
   const char *name = names[option - DS_MODEL_CHANNELS];
+  if (option == DS_MODEL_RESNETS && cfg->arch != DS_ARCH_PIXELCNNPP)
+    return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                    "ds_model_config_set_int: DS_MODEL_RESNETS applies to DS_ARCH_PIXELCNNPP "
+                    "only%s", cfg->arch == DS_ARCH_PIXELCNN
+                                  ? " (DS_ARCH_PIXELCNN counts its blocks with DS_MODEL_LAYERS)"
+                                  : "");
+  if ((option == DS_MODEL_LAYERS || option == DS_MODEL_GATED) && cfg->arch != DS_ARCH_PIXELCNN)
+    return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                    "ds_model_config_set_int: %s applies to DS_ARCH_PIXELCNN only", name);
   if (!ds__arch_is_image(cfg->arch))
     return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
                     "ds_model_config_set_int: %s applies to the image architectures "
                     "(DS_ARCH_PIXELCNNPP, DS_ARCH_PIXELCNN) only", name);
-  if (option == DS_MODEL_RESNETS && cfg->arch != DS_ARCH_PIXELCNNPP)
-    return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
-                    "ds_model_config_set_int: DS_MODEL_RESNETS applies to DS_ARCH_PIXELCNNPP "
-                    "only (DS_ARCH_PIXELCNN counts its blocks with DS_MODEL_LAYERS)");
-  if ((option == DS_MODEL_LAYERS || option == DS_MODEL_GATED) && cfg->arch != DS_ARCH_PIXELCNN)
-    return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
-                    "ds_model_config_set_int: %s applies to DS_ARCH_PIXELCNN only", name);
   switch (option) {
     case DS_MODEL_CHANNELS:
       if (value != 1 && value != 3)
