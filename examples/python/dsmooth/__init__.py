@@ -68,6 +68,8 @@ class Noise(enum.IntEnum):
 
 class Arch(enum.IntEnum):
     MADE = 0
+    PIXELCNNPP = 1
+    PIXELCNN = 2
 
 
 class Head(enum.IntEnum):
@@ -89,11 +91,19 @@ class ModelOption(enum.IntEnum):
     BINS = 4
     ACTIVATION = 5
     RESIDUAL = 6
+    CHANNELS = 7
+    HEIGHT = 8
+    WIDTH = 9
+    FILTERS = 10
+    RESNETS = 11
+    LAYERS = 12
+    GATED = 13
 
 
 class ModelFloatOption(enum.IntEnum):
     BIN_LO = 0
     BIN_HI = 1
+    DROPOUT = 2
 
 
 class ScoreKind(enum.IntEnum):

@@ -1,5 +1,6 @@
-"""Every function of include/dsmooth.h is declared by each binding, so none drifts
-behind the header as the API grows (the image models will add functions)."""
+"""Every function of include/dsmooth.h is declared by each binding, and every enumerator
+of the model configuration (architectures, options) is named by each, so none drifts
+behind the header as the API grows."""
 import os
 import re
 
@@ -34,3 +35,44 @@ def test_julia_calls_every_function():
     jl = _read("examples", "julia", "dsmooth.jl")
     missing = [f for f in header_functions() if ":%s," % f not in jl and f not in JULIA_SKIPS]
     assert missing == []
+
+
+# The enums a model configuration is made of: every enumerator of the header (name and
+# value) in each binding, so a new architecture or option is reachable by name everywhere.
+CONFIG_ENUMS = [("ds_arch", "DS_ARCH_", "Arch"),
+                ("ds_model_option", "DS_MODEL_", "ModelOption"),
+                ("ds_model_float_option", "DS_MODEL_", "ModelFloatOption")]
+
+
+def header_enum(name):
+    """[(DS_NAME, value)] of `typedef enum name { ... } name;` in the header."""
+    body = re.search(r"typedef enum %s \{(.*?)\} %s;" % (name, name),
+                     _read("include", "dsmooth.h"), re.S).group(1)
+    items = [(n, int(v)) for n, v in re.findall(r"\b(DS_[A-Z0-9_]+)\s*=\s*(-?\d+)", body)]
+    assert items
+    return items
+
+
+def test_python_has_every_config_enumerator():
+    import dsmooth
+    for enum_name, prefix, cls in CONFIG_ENUMS:
+        members = getattr(dsmooth, cls).__members__
+        missing = [(n, v) for n, v in header_enum(enum_name)
+                   if n[len(prefix):] not in members or members[n[len(prefix):]] != v]
+        assert missing == [], cls
+
+
+def test_rust_has_every_config_enumerator():
+    rs = _read("examples", "rust", "src", "lib.rs")
+    for enum_name, prefix, cls in CONFIG_ENUMS:
+        body = re.search(r"\b%s \{([^}]*)\}" % cls, rs).group(1)
+        variants = {n.lower(): int(v) for n, v in re.findall(r"(\w+)\s*=\s*(\d+)", body)}
+        missing = [(n, v) for n, v in header_enum(enum_name)
+                   if variants.get(n[len(prefix):].replace("_", "").lower()) != v]
+        assert missing == [], cls
+
+
+def test_julia_has_every_config_enumerator():
+    jl = _read("examples", "julia", "dsmooth.jl")
+    for enum_name, _, _ in CONFIG_ENUMS:
+        assert [n for n, _ in header_enum(enum_name) if not re.search(r"\b%s\b" % n, jl)] == []

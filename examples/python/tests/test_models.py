@@ -170,3 +170,18 @@ def test_denoisers_and_two_stage(trained):
     grad.close()
     mean.close()
     sample.close()
+
+
+def test_masked_pixelcnn(ctx, tmp_path):
+    m = dsmooth.Model(ctx, arch="pixelcnn", height=6, width=5, channels=3, filters=4, layers=2,
+                      gated=0, activation="elu", components=2, head="discretized")
+    assert m.dim == 90 and m.param_count > 0
+    x = np.round(np.random.default_rng(3).uniform(0, 255, size=(3, 90))) / 127.5 - 1
+    lp = m.log_prob(x.astype(np.float32))
+    assert lp.shape == (3,) and np.all(np.isfinite(lp)) and np.all(lp < 0)
+    m.save(tmp_path / "p.ckpt")
+    with dsmooth.Model.load(ctx, str(tmp_path / "p.ckpt")) as back:
+        np.testing.assert_array_equal(back.log_prob(x.astype(np.float32)), lp)
+    with pytest.raises(DsmoothError) as e:
+        dsmooth.ModelConfig(arch="pixelcnn", resnets=2)
+    assert e.value.status == Status.ERR_INVALID_ARGUMENT and "LAYERS" in e.value.detail
