@@ -1,7 +1,7 @@
 /* The masked PixelCNN (DS_ARCH_PIXELCNN) through the public API: option checks and their
  * messages, checkpoints (round trip, truncation, a masked weight or a bad option in the file
- * refused), trainer resume, training lowers the loss, the two-stage pipeline, and bitwise
- * identical results for 1 and 3 threads. */
+ * refused), trainer resume, training lowers the loss, the two-stage pipeline, clean
+ * allocation failures, and bitwise identical results for 1 and 3 threads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -279,6 +279,47 @@ static void two_stage_pipeline_runs(void **state) {
   ds_context_free(ctx);
 }
 
+/* Allocation failure at every allocation of model creation and of a log-prob call: each
+ * fails cleanly with OUT_OF_MEMORY and leaks nothing. */
+static void allocation_failures_are_clean(void **state) {
+  (void)state;
+  int created = 0, evaluated = 0;
+  for (int64_t fail_at = 0; fail_at < 200 && !evaluated; fail_at++) {
+    counting_alloc a = {0, -1, 0};
+    ds_context *ctx = NULL;
+    assert_int_equal(counting_context(&a, 2, &ctx), DS_OK);
+    a.fail_at = a.calls + fail_at;
+    ds_model_config *cfg = NULL;
+    assert_int_equal(ds_model_config_create(DS_ARCH_PIXELCNN, &cfg), DS_OK);
+    assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_HEIGHT, 4), DS_OK);
+    assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_WIDTH, 4), DS_OK);
+    assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_FILTERS, 2), DS_OK);
+    assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_LAYERS, 1), DS_OK);
+    assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_COND_DIM, 16), DS_OK);
+    ds_model *m = NULL;
+    ds_status st = ds_model_create(ctx, cfg, &m);
+    ds_model_config_free(cfg);
+    if (st == DS_OK) {
+      created = 1;
+      float x[16] = {0}, c[16] = {0};
+      double lp[1] = {-1};
+      st = ds_model_log_prob(m, x, c, 1, lp);
+      if (st == DS_OK) evaluated = 1;
+      else {
+        assert_int_equal(st, DS_ERR_OUT_OF_MEMORY);
+        assert_true(lp[0] == -1);
+      }
+    } else {
+      assert_int_equal(st, DS_ERR_OUT_OF_MEMORY);
+      assert_null(m);
+    }
+    ds_model_free(m);
+    ds_context_free(ctx);
+    assert_int_equal(a.live, 0);
+  }
+  assert_true(created && evaluated);
+}
+
 /* Everything one model does, hashed: training, log-probs, exact scores, samples. */
 static uint64_t run_everything(int32_t threads, const masked_spec *spec) {
   ds_context *ctx = test_context(threads, 21);
@@ -332,6 +373,7 @@ int main(void) {
       cmocka_unit_test(trainer_resumes_bitwise),
       cmocka_unit_test(training_lowers_the_loss),
       cmocka_unit_test(two_stage_pipeline_runs),
+      cmocka_unit_test(allocation_failures_are_clean),
       cmocka_unit_test(same_bits_for_1_and_3_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

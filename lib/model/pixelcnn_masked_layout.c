@@ -43,6 +43,11 @@ static int32_t tensor(builder *b, int64_t c) {
   return id;
 }
 
+/* Channels of tensor `id` (the last slot past the capacity, reported after the build). */
+static int64_t channels_of(const builder *b, int32_t id) {
+  return b->p->tensors[id < b->p->tensor_cap ? id : b->p->tensor_cap - 1].c;
+}
+
 static ds__pcnn_op *op(builder *b, int32_t kind, int32_t in, int32_t in2, int32_t out) {
   int32_t id = b->p->op_count++;
   ds__pcnn_op *o = &b->p->ops[id < b->p->op_cap ? id : b->p->op_cap - 1];
@@ -56,7 +61,7 @@ static ds__pcnn_op *op(builder *b, int32_t kind, int32_t in, int32_t in2, int32_
 }
 
 static int32_t unary(builder *b, int32_t kind, int32_t in) {
-  int32_t out = tensor(b, b->p->tensors[in].c);
+  int32_t out = tensor(b, channels_of(b, in));
   op(b, kind, in, -1, out);
   return out;
 }
@@ -68,7 +73,7 @@ static int32_t conv(builder *b, int32_t in, int32_t out, int64_t cout, int64_t k
   if (fresh) out = tensor(b, cout);
   ds__pcnn_op *o = op(b, DS__PCNN_CONV, in, -1, out);
   o->accumulate = !fresh;
-  o->cin = b->p->tensors[in].c;
+  o->cin = channels_of(b, in);
   o->cout = cout;
   o->kh = o->kw = k;
   o->stride = 1;
@@ -141,7 +146,8 @@ static ds_status masked_setup(ds_model *m) {
     p->h[l] = cfg->height;
     p->w[l] = cfg->width;
   }
-  /* input, cond, first layer, 3 per block, 4 in the head; ops: first layer, 4 per block, 4 */
+  /* at most: tensors input, cond, first layer, 3 per block, 4 in the head; ops first
+     layer, 4 per block, 4 in the head */
   p->tensor_cap = 8 + 3 * cfg->layers;
   p->op_cap = 8 + 4 * cfg->layers;
   p->tensors = ds__calloc(m->ctx, (size_t)p->tensor_cap, sizeof *p->tensors);
