@@ -1,10 +1,12 @@
-/* images: the paper's image pipeline on Fashion-MNIST with PixelCNN++, end to end through
+/* images: the paper's image pipeline on Fashion-MNIST with PixelCNN++ (or the original
+ * masked-convolution PixelCNN with --arch pixelcnn), end to end through
  * the public API: the direct model (discretized), stage 1 (continuous, on smoothed images),
  * stage 2 (discretized, conditional on the smoothed image), then bits/dim, denoising error
  * and PNG grids of samples.
  *
  *   images [--data /usr/share/datasets/fashion-mnist] [--train 2000] [--test 100]
- *          [--downsample 1|2] [--filters 32] [--resnets 2] [--components 5] [--batch 32]
+ *          [--downsample 1|2] [--arch pixelcnnpp|pixelcnn] [--filters 32]
+ *          [--resnets 2 (PixelCNN++)] [--layers 5 (PixelCNN)] [--components 5] [--batch 32]
  *          [--sigma 0.5] [--minutes 5 | --steps N] [--samples 8] [--iw 4] [--threads 0]
  *          [--seed 1] [--load] [--only direct,stage1,stage2] [--train-only] [--out images]
  *          [--pr-samples 0] [--pr-block 256]
@@ -177,15 +179,17 @@ static void train(ds_model *m, const ds_smoother *sm, const float *x, int64_t n,
   ds_trainer_config_free(tc);
 }
 
-static ds_model *make(int64_t S, int64_t filters, int64_t resnets, int64_t K, int32_t head,
-                      int conditional) {
+/* depth: resnets per level (PixelCNN++) or masked blocks (PixelCNN). */
+static ds_model *make(int32_t arch, int64_t S, int64_t filters, int64_t depth, int64_t K,
+                      int32_t head, int conditional) {
   ds_model_config *mc = NULL;
   ds_model *m = NULL;
-  CHECK(ds_model_config_create(DS_ARCH_PIXELCNNPP, &mc));
+  CHECK(ds_model_config_create(arch, &mc));
   CHECK(ds_model_config_set_int(mc, DS_MODEL_HEIGHT, S));
   CHECK(ds_model_config_set_int(mc, DS_MODEL_WIDTH, S));
   CHECK(ds_model_config_set_int(mc, DS_MODEL_FILTERS, filters));
-  CHECK(ds_model_config_set_int(mc, DS_MODEL_RESNETS, resnets));
+  CHECK(ds_model_config_set_int(
+      mc, arch == DS_ARCH_PIXELCNN ? DS_MODEL_LAYERS : DS_MODEL_RESNETS, depth));
   CHECK(ds_model_config_set_int(mc, DS_MODEL_COMPONENTS, K));
   CHECK(ds_model_config_set_int(mc, DS_MODEL_HEAD, head));
   if (conditional) CHECK(ds_model_config_set_int(mc, DS_MODEL_COND_DIM, S * S));
@@ -279,7 +283,9 @@ static double mse(const float *a, const float *b, int64_t n) {
 
 int main(int argc, char **argv) {
   const char *data = "/usr/share/datasets/fashion-mnist", *out = "images";
-  int64_t ntrain = 2000, ntest = 100, filters = 32, resnets = 2, K = 5, batch = 32, samples = 8;
+  int64_t ntrain = 2000, ntest = 100, filters = 32, resnets = 2, layers = 5, K = 5, batch = 32;
+  int64_t samples = 8;
+  int32_t arch = DS_ARCH_PIXELCNNPP;
   int64_t steps = 0, pr = 0, pr_block = 256;
   const char *only = "direct,stage1,stage2";
   int down = 1, threads = 0, iw = 4, load = 0, train_only = 0;
@@ -298,6 +304,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--downsample")) down = atoi(v) == 2 ? 2 : 1;
     else if (!strcmp(k, "--filters")) filters = atoll(v);
     else if (!strcmp(k, "--resnets")) resnets = atoll(v);
+    else if (!strcmp(k, "--layers")) layers = atoll(v);
+    else if (!strcmp(k, "--arch") && (!strcmp(v, "pixelcnnpp") || !strcmp(v, "pixelcnn")))
+      arch = strcmp(v, "pixelcnn") ? DS_ARCH_PIXELCNNPP : DS_ARCH_PIXELCNN;
     else if (!strcmp(k, "--components")) K = atoll(v);
     else if (!strcmp(k, "--batch")) batch = atoll(v);
     else if (!strcmp(k, "--sigma")) sigma = atof(v);
@@ -346,15 +355,19 @@ int main(int argc, char **argv) {
     return 2;
   }
   float *x = to_floats(btrain, n, rows, down), *xt = to_floats(btest, nt, rows, down);
-  printf("Fashion-MNIST: %lld train, %lld test images of %lldx%lld; PixelCNN++ %lld filters, "
-         "%lld resnets/level, K = %lld; sigma = %.2f; %s per model, %d threads\n",
-         (long long)n, (long long)nt, (long long)S, (long long)S, (long long)filters,
-         (long long)resnets, (long long)K, sigma, budget, ds_context_threads(g_ctx));
+  int pp = arch == DS_ARCH_PIXELCNNPP;
+  int64_t depth = pp ? resnets : layers;
+  printf("Fashion-MNIST: %lld train, %lld test images of %lldx%lld; %s %lld filters, "
+         "%lld %s, K = %lld; sigma = %.2f; %s per model, %d threads\n",
+         (long long)n, (long long)nt, (long long)S, (long long)S, pp ? "PixelCNN++" : "PixelCNN",
+         (long long)filters, (long long)depth, pp ? "resnets/level" : "gated masked blocks",
+         (long long)K, sigma, budget, ds_context_threads(g_ctx));
+  result("config_arch", (double)arch);
   result("config_train_images", (double)n);
   result("config_test_images", (double)nt);
   result("config_image_size", (double)S);
   result("config_filters", (double)filters);
-  result("config_resnets", (double)resnets);
+  result(pp ? "config_resnets" : "config_layers", (double)depth);
   result("config_components", (double)K);
   result("config_batch", (double)batch);
   result("config_sigma", sigma);
@@ -388,7 +401,8 @@ int main(int argc, char **argv) {
       fprintf(stderr, "images: %s is not in --only and %s does not exist\n", names[i], path);
       return 1;
     }
-    models[i] = make(S, filters, resnets, K, i == 1 ? DS_HEAD_CONTINUOUS : DS_HEAD_DISCRETIZED, i == 2);
+    models[i] = make(arch, S, filters, depth, K, i == 1 ? DS_HEAD_CONTINUOUS : DS_HEAD_DISCRETIZED,
+                     i == 2);
     train(models[i], i == 0 ? NULL : sm, x, n, batch, minutes * 60, steps, names[i], D);
     CHECK(ds_model_save(models[i], path));
     printf("wrote %s\n", path);
