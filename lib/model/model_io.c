@@ -123,9 +123,11 @@ ds_status ds__model_deserialize(ds_context *ctx, const char *fn, ds__reader *r, 
   ds__reader_floats(r, m->params, m->param_count);
   for (int64_t k = 0; k < m->param_count; k++) {
     if (!isfinite(m->params[k]) || (m->mask[k] == 0.0f && m->params[k] != 0.0f)) {
+      const char *what = isfinite(m->params[k]) ? "non-zero where the architecture masks it"
+                                                 : "not finite";
       ds__model_free(m);
       return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: weight %lld in checkpoint is %s", fn,
-                      (long long)k, isfinite(m->params[k]) ? "non-zero where the architecture masks it" : "not finite");
+                      (long long)k, what);
     }
   }
   *out = m;
