@@ -37,7 +37,8 @@ static void check_case(const char *name, int32_t threads) {
   assert_int_equal(ds_model_log_prob(m, g.data[tx], cond, n, lp), DS_OK);
   for (int64_t i = 0; i < n; i++) {
     double want = g.data[tl][i];
-    if (getenv("DS_GOLDEN_VERBOSE")) print_message("%s %lld: %.6f vs %.6f\n", name, (long long)i, lp[i], want);
+    if (getenv("DS_GOLDEN_VERBOSE"))
+      print_message("%s %lld: %.6f vs %.6f\n", name, (long long)i, lp[i], want);
     if (fabs(lp[i] - want) > 1e-6 * fabs(want) + 1e-4)
       fail_msg("%s image %lld: log p %.6f, PyTorch %.6f", name, (long long)i, lp[i], want);
   }

@@ -34,9 +34,11 @@ static void options_are_checked(void **state) {
   assert_int_equal(ds_model_config_create(DS_ARCH_PIXELCNN, &cfg), DS_OK);
   expect_error(ds_model_config_set_int(cfg, DS_MODEL_RESNETS, 2), "DS_MODEL_LAYERS");
   expect_error(ds_model_config_set_float(cfg, DS_MODEL_DROPOUT, 0.5), "DS_ARCH_PIXELCNNPP only");
-  expect_error(ds_model_config_set_int(cfg, DS_MODEL_LAYERS, 0), "DS_MODEL_LAYERS = 0 is outside 1..64");
+  expect_error(ds_model_config_set_int(cfg, DS_MODEL_LAYERS, 0),
+               "DS_MODEL_LAYERS = 0 is outside 1..64");
   expect_error(ds_model_config_set_int(cfg, DS_MODEL_LAYERS, 65), "outside 1..64");
-  expect_error(ds_model_config_set_int(cfg, DS_MODEL_GATED, 2), "DS_MODEL_GATED = 2 is outside 0..1");
+  expect_error(ds_model_config_set_int(cfg, DS_MODEL_GATED, 2),
+               "DS_MODEL_GATED = 2 is outside 0..1");
   expect_error(ds_model_config_set_int(cfg, DS_MODEL_ACTIVATION, DS_ACTIVATION_TANH), "not TANH");
   expect_error(ds_model_config_set_int(cfg, DS_MODEL_CHANNELS, 2), "must be 1 or 3");
   expect_error(ds_model_config_set_int(cfg, DS_MODEL_FILTERS, 0), "outside 1..1024");

@@ -113,8 +113,9 @@ int64_t ds__pixelcnn_block_rows(const ds__pixelcnn *p, int32_t threads);
 
 /* The network's inputs for rows [0, rows): the input tensor [x, 1] from x (rows, D) and,
  * for a conditional model, the conditioning tensors from c (rows, C) (x~ planar at level
- * 0, 2x2 average pooled to levels 1 and 2 where the network has them), into an activation buffer laid out for
- * `capacity` rows (tensor t of row r at vals + capacity * offset_t + r * c_t * H_l * W_l). */
+ * 0, 2x2 average pooled to levels 1 and 2 where the network has them), into an
+ * activation buffer laid out for `capacity` rows (tensor t of row r at
+ * vals + capacity * offset_t + r * c_t * H_l * W_l). */
 void ds__pcnn_fill_inputs(const ds_model *m, float *vals, int64_t capacity, const float *x,
                           const float *c, int64_t rows);
 
