@@ -1,8 +1,8 @@
 /* Masked PixelCNN (DS_ARCH_PIXELCNN) internals: causality of the whole network (gray, RGB,
  * conditional, gated and plain blocks), the mask's structure and zero weights, gradients of
- * the parameters and of the input (exact score) against central finite differences, and
- * masked weights that stay zero through training. Single-threaded: the thread tests are in
- * test_masked_pixelcnn_model.c. */
+ * the parameters and of the input (exact score) against central finite differences,
+ * masked weights that stay zero through training, and the cached sampler bitwise equal to
+ * the naive one. The thread tests are in test_masked_pixelcnn_model.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,7 +43,8 @@ static void check_causality(int64_t channels, int conditional, int gated, int32_
   const int64_t H = spec.h, W = spec.w, D = channels * H * W;
   ds_model *m = tiny_masked_pixelcnn(ctx, &spec);
   int64_t P = m->group_params, G = H * W;
-  float *x = malloc(sizeof(float) * (size_t)D), *c = conditional ? malloc(sizeof(float) * (size_t)D) : NULL;
+  float *x = malloc(sizeof(float) * (size_t)D);
+  float *c = conditional ? malloc(sizeof(float) * (size_t)D) : NULL;
   random_fill(x, D, 1, 1.0f);
   if (c) random_fill(c, D, 2, 1.0f);
   float *base = heads(m, x, c, 1);
@@ -164,7 +165,8 @@ static void check_gradients(const masked_spec *spec) {
   random_fill(x, rows * D, 3, 0.9f);
   if (c) random_fill(c, rows * D, 4, 1.0f);
   if (spec->head == DS_HEAD_DISCRETIZED)
-    for (int64_t i = 0; i < rows * D; i++) x[i] = (float)(round((x[i] + 1.0) * 127.5) / 127.5 - 1.0);
+    for (int64_t i = 0; i < rows * D; i++)
+      x[i] = (float)(round((x[i] + 1.0) * 127.5) / 127.5 - 1.0);
   ds__model_ws ws;
   double lp[2], fd;
   float *grad = calloc((size_t)m->param_count, sizeof(float));
@@ -181,7 +183,8 @@ static void check_gradients(const masked_spec *spec) {
   ds__model_param_grads(m, &ws, rows, grad);
   ds__model_ws_free(m, &ws);
   int64_t masked_nonzero = 0;
-  for (int64_t k = 0; k < m->param_count; k++) masked_nonzero += m->mask[k] == 0.0f && grad[k] != 0.0f;
+  for (int64_t k = 0; k < m->param_count; k++)
+    masked_nonzero += m->mask[k] == 0.0f && grad[k] != 0.0f;
   assert_int_equal(masked_nonzero, 0);
   int64_t stride = m->param_count / 150 + 1, checked = 0, bad = 0;
   for (int64_t k = 0; k < m->param_count; k += stride) {
@@ -269,6 +272,65 @@ static void masked_weights_stay_zero(void **state) {
   ds_context_free(ctx);
 }
 
+static void assert_same_bits(const float *a, const float *b, int64_t n) {
+  for (int64_t i = 0; i < n; i++)
+    if (memcmp(&a[i], &b[i], sizeof(float)) != 0)
+      fail_msg("element %lld differs: %.9g vs %.9g", (long long)i, (double)a[i], (double)b[i]);
+}
+
+/* The cached incremental sampler (model/pixelcnn_sampler.c, reading the masks from the op
+ * table) against the naive pixel-by-pixel loop: the same bits for both sampling methods and
+ * the greedy conditional mean, fresh and trained weights. */
+static void cached_sampler_equals_naive(void **state) {
+  (void)state;
+  const masked_spec cases[] = {
+      {1, 4, 4, 4, 2, 2, DS_HEAD_CONTINUOUS, 0, 1, DS_ACTIVATION_RELU},
+      {1, 5, 7, 5, 3, 3, DS_HEAD_DISCRETIZED, 0, 0, DS_ACTIVATION_RELU}, /* odd sizes */
+      {3, 6, 5, 4, 2, 2, DS_HEAD_DISCRETIZED, 0, 0, DS_ACTIVATION_ELU},  /* RGB coupling */
+      {1, 8, 6, 4, 2, 2, DS_HEAD_DISCRETIZED, 1, 1, DS_ACTIVATION_ELU},  /* conditional */
+      {3, 4, 9, 3, 1, 1, DS_HEAD_CONTINUOUS, 1, 0, DS_ACTIVATION_RELU},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    const masked_spec *sc = &cases[k];
+    ds_context *ctx = test_context(2, 31 + k);
+    ds_model *m = tiny_masked_pixelcnn(ctx, sc);
+    int64_t n = 5, D = ds_model_dim(m);
+    float *x = malloc(sizeof(float) * (size_t)(8 * D));
+    float *c = sc->conditional ? malloc(sizeof(float) * (size_t)(8 * D)) : NULL;
+    stripe_images(x, 8, sc->channels, sc->h, sc->w, 3 + k);
+    if (c) random_fill(c, 8 * D, 7 + k, 1.0f);
+    float *fast = malloc(sizeof(float) * (size_t)(n * D));
+    float *slow = malloc(sizeof(float) * (size_t)(n * D));
+    for (int trained = 0; trained <= 1; trained++) {
+      if (trained) { /* a few steps move the weights away from the initialisation's */
+        ds_trainer_config *tc = NULL;
+        ds_trainer *t = NULL;
+        assert_int_equal(ds_trainer_config_create(&tc), DS_OK);
+        assert_int_equal(ds_trainer_config_set_int(tc, DS_TRAIN_BATCH, 4), DS_OK);
+        assert_int_equal(ds_trainer_config_set_float(tc, DS_TRAIN_LR, 1e-2), DS_OK);
+        assert_int_equal(ds_trainer_create(m, tc, NULL, &t), DS_OK);
+        assert_int_equal(ds_trainer_train(t, x, c, 8, 6, NULL), DS_OK);
+        ds_trainer_free(t);
+        ds_trainer_config_free(tc);
+      }
+      for (int32_t method = 0; method < 2; method++) {
+        assert_int_equal(ds_model_sample(m, c, n, 3, method, fast), DS_OK);
+        assert_int_equal(ds_model_sample(m, c, n, 3, method | DS_SAMPLE_NAIVE, slow), DS_OK);
+        assert_same_bits(fast, slow, n * D);
+      }
+      assert_int_equal(ds__model_sample(m, "test", c, n, 4, DS__MIX_SAMPLE_BISECT, 1, fast),
+                       DS_OK);
+      assert_int_equal(ds__model_sample(m, "test", c, n, 4,
+                                        DS__MIX_SAMPLE_BISECT | DS__SAMPLE_NAIVE, 1, slow),
+                       DS_OK);
+      assert_same_bits(fast, slow, n * D);
+    }
+    free(x), free(c), free(fast), free(slow);
+    ds_model_free(m);
+    ds_context_free(ctx);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(causal_gray_gated),
@@ -281,6 +343,7 @@ int main(void) {
       cmocka_unit_test(gradients_rgb_plain_elu),
       cmocka_unit_test(gradients_conditional_gated),
       cmocka_unit_test(masked_weights_stay_zero),
+      cmocka_unit_test(cached_sampler_equals_naive),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

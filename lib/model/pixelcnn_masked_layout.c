@@ -232,5 +232,5 @@ const ds__arch ds__arch_pixelcnn_masked = {
     "PixelCNN",       0,                 masked_setup,      masked_teardown,
     masked_masks,     masked_init,       ds__pcnn_ws_init,  ds__pcnn_ws_free,
     ds__pcnn_forward, ds__pcnn_backward, masked_param_grads,
-    NULL, /* the naive loop of model.c */
+    ds__pcnn_sample,
 };

@@ -433,6 +433,8 @@ static void pointwise_at(const sampler *sp, const ds__pcnn_op *o, const int32_t 
       break;
     case DS__PCNN_ELU: ds__elu_forward(pool, c * N, a, y); break;
     case DS__PCNN_GATE: ds__gate_forward(pool, N, c, 1, a, b, y); break;
+    case DS__PCNN_RELU: ds__relu_forward(pool, c * N, a, y); break;
+    case DS__PCNN_TGATE: ds__tanh_gate_forward(pool, N, c, 1, a, b, y); break;
     case DS__PCNN_ADD:
       for (int64_t i = 0; i < c * N; i++) y[i] = a[i] + b[i];
       break;
