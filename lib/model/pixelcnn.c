@@ -167,9 +167,10 @@ static void dropout(const ds_model *m, const pcnn_ws *w, const ds__pcnn_op *o, i
 typedef struct pool_job {
   const ds__pixelcnn *p;
   int64_t planes;
-  int32_t level;
+  int32_t level; /* of the pooled side */
   const float *src;
   float *dst;
+  int32_t accumulate; /* backward only */
 } pool_job;
 
 /* dst (planes, H_l, W_l) = 2x2 average of src (planes, H_{l-1}, W_{l-1}), edge blocks over
@@ -192,6 +193,36 @@ static void avg_pool_part(void *arg, int32_t t, int32_t threads) {
             }
         j->dst[(q * h + i) * w + k] = acc / (float)n;
       }
+}
+
+/* Backward: dst (planes, H_{l-1}, W_{l-1}) (+)= src[block] / (pixels in the block), src the
+ * gradient at level l (blocks do not overlap: each pixel has exactly one). */
+static void avg_pool_backward_part(void *arg, int32_t t, int32_t threads) {
+  const pool_job *j = arg;
+  int64_t q0, q1, H = j->p->h[j->level - 1], W = j->p->w[j->level - 1];
+  int64_t h = j->p->h[j->level], w = j->p->w[j->level];
+  ds__split_range(j->planes, t, threads, &q0, &q1);
+  for (int64_t q = q0; q < q1; q++)
+    for (int64_t y = 0; y < H; y++)
+      for (int64_t x = 0; x < W; x++) {
+        int64_t i = y / 2, k = x / 2;
+        int n = (2 * i + 1 < H ? 2 : 1) * (2 * k + 1 < W ? 2 : 1);
+        float g = j->src[(q * h + i) * w + k] / (float)n;
+        float *d = &j->dst[(q * H + y) * W + x];
+        *d = j->accumulate ? *d + g : g;
+      }
+}
+
+static void avg_pool(const ds__pixelcnn *p, ds__pool *pool, int64_t planes, int32_t level,
+                     const float *x, float *y) {
+  pool_job j = {p, planes, level, x, y, 0};
+  ds__pool_run(pool, avg_pool_part, &j);
+}
+
+static void avg_pool_backward(const ds__pixelcnn *p, ds__pool *pool, int64_t planes,
+                              int32_t level, const float *dy, float *dx, int accumulate) {
+  pool_job j = {p, planes, level, dy, dx, accumulate};
+  ds__pool_run(pool, avg_pool_backward_part, &j);
 }
 
 /* (rows, H*W*C) pixel-major <-> (rows, C, H*W) planar. */
@@ -227,13 +258,8 @@ void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *
   to_planar(x, rows, HW, C, C + 1, in);
   for (int64_t r = 0; r < rows; r++)
     for (int64_t k = 0; k < HW; k++) in[(r * (C + 1) + C) * HW + k] = 1.0f;
-  if (p->cond[0] >= 0) {
-    to_planar(pass->c + r0 * m->cfg.cond_dim, rows, HW, C, C, val(p, w, p->cond[0]));
-    for (int32_t l = 1; l < 3; l++) {
-      pool_job j = {p, rows * C, l, val(p, w, p->cond[l - 1]), val(p, w, p->cond[l])};
-      ds__pool_run(pool, avg_pool_part, &j);
-    }
-  }
+  if (p->cond_in >= 0) /* cond_in = x~ (rows, C, H, W) */
+    to_planar(pass->c + r0 * m->cfg.cond_dim, rows, HW, C, C, val(p, w, p->cond_in));
   const float *params = m->params;
   for (int32_t i = 0; i < p->op_count; i++) {
     const ds__pcnn_op *o = &p->ops[i];
@@ -275,6 +301,7 @@ void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *
       case DS__PCNN_DROPOUT:
         if (w->train) dropout(m, w, o, rows, y);
         break;
+      case DS__PCNN_AVGPOOL: avg_pool(p, pool, rows * c, p->tensors[o->out].level, a, y); break;
       default: break;
     }
   }
@@ -341,6 +368,9 @@ void ds__pcnn_backward(const ds_model *m, ds__model_ws *ws, int64_t r0, int64_t 
       }
       case DS__PCNN_DROPOUT:
         if (w->train) dropout(m, w, o, rows, grd(p, w, o->out));
+        break;
+      case DS__PCNN_AVGPOOL:
+        if (da) avg_pool_backward(p, pool, rows * c, p->tensors[o->out].level, dy, da, acc);
         break;
       default: break;
     }

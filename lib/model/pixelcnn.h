@@ -39,7 +39,9 @@ enum {
   DS__PCNN_ADD,
   DS__PCNN_GATE,
   DS__PCNN_CONCAT,
-  DS__PCNN_DROPOUT
+  DS__PCNN_DROPOUT,
+  DS__PCNN_AVGPOOL  /* out (level l + 1) = 2x2 average of in (level l), edge blocks over
+                       the pixels they have */
 };
 
 /* An activation: `c` channels at `level`; rows of it live at storage + capacity * offset,
@@ -70,7 +72,10 @@ typedef struct ds__pixelcnn {
   int32_t tensor_count, op_count, tensor_cap, op_cap;
   ds__pcnn_tensor *tensors;
   ds__pcnn_op *ops;
-  int32_t input, cond[3], head; /* tensor ids; cond[0] = -1 when unconditional */
+  int32_t input, head;  /* tensor ids (filled as described at the top) */
+  int32_t cond_in;      /* tensor id of x~ as given, -1 without conditioning channels */
+  int32_t cond[3];      /* per level, what enters every gated resnet's conditioning 1x1
+                           conv (computed by ops from cond_in); -1 when cond_in is */
   int64_t floats_per_row;
   int64_t param_count;
   float dropout;

@@ -122,6 +122,14 @@ static int32_t gated_resnet(builder *b, int32_t x, int32_t a, int shape) {
   return y;
 }
 
+/* out (c, level + 1) = 2x2 average of in (c, level). */
+static int32_t avg_pool(builder *b, int32_t in) {
+  const ds__pcnn_tensor *t = &b->p->tensors[in];
+  int32_t out = tensor(b, t->c, t->level + 1);
+  op(b, DS__PCNN_AVGPOOL, in, -1, out);
+  return out;
+}
+
 static int32_t concat(builder *b, int32_t x, int32_t y) {
   ds__pixelcnn *p = b->p;
   int32_t out = tensor(b, p->tensors[x].c + p->tensors[y].c, p->tensors[x].level);
@@ -134,12 +142,16 @@ static void build(builder *b, int32_t resnets) {
   int64_t F = p->filters;
   p->input = tensor(b, p->channels + 1, 0);
   p->tensors[p->input].needs_grad = 0; /* switched on for the exact score */
-  p->cond[0] = p->cond[1] = p->cond[2] = -1;
-  if (p->cond_channels > 0)
-    for (int32_t l = 0; l < 3; l++) {
-      p->cond[l] = tensor(b, p->channels, l);
+  p->cond_in = p->cond[0] = p->cond[1] = p->cond[2] = -1;
+  if (p->cond_channels > 0) { /* x~ (C, H, W), pooled to the lower levels */
+    p->cond_in = tensor(b, p->cond_channels, 0);
+    p->tensors[p->cond_in].needs_grad = 0;
+    p->cond[0] = p->cond_in;
+    for (int32_t l = 1; l < 3; l++) {
+      p->cond[l] = avg_pool(b, p->cond[l - 1]);
       p->tensors[p->cond[l]].needs_grad = 0;
     }
+  }
   int32_t u = unary(b, DS__PCNN_DSHIFT, conv(b, p->input, -1, F, K2X3, 1, 1), F);
   int32_t t1 = unary(b, DS__PCNN_DSHIFT, conv(b, p->input, -1, F, K1X3, 1, 1), F);
   int32_t t2 = unary(b, DS__PCNN_RSHIFT, conv(b, p->input, -1, F, K2X1, 1, 1), F);
