@@ -237,9 +237,23 @@ typedef enum ds_arch {
  *    PixelCNN++ mixture per pixel (10K parameters, channel coupling mu_G += c0 x_R, ...).
  *    DS_HEAD_CONTINUOUS for smoothed images (stage 1), DS_HEAD_DISCRETIZED with the default
  *    256 bins over [-1, 1] for 8-bit images (the direct model, stage 2).
- *  - conditional model p(x | x~) (DS_MODEL_COND_DIM = D; cond laid out like x): x~, average
- *    pooled to each level's resolution, enters every gated resnet through an unmasked 1x1
- *    convolution.
+ *  - conditional model p(x | x~) (DS_MODEL_COND_DIM = D; cond laid out like x), in one of
+ *    two layouts (DS_MODEL_COND_LAYOUT, a ds_cond_layout):
+ *    DS_COND_CHANNELS (default): x~, average pooled to each level's resolution, enters every
+ *      gated resnet through an unmasked 1x1 convolution. With DS_MODEL_COND_CONVS = n >= 1,
+ *      x~ first passes n unmasked 3x3 convolutions (F filters, padding 1, concat_elu between
+ *      them; shared by all resnets, trained with the rest) and their output is what is
+ *      pooled and enters the resnets: each layer then sees a (2n+1)x(2n+1) neighbourhood of
+ *      x~ instead of the noisy pixel at its own position. Cost: n convolutions at full
+ *      resolution per pass (about as much as n/4 of a gated resnet), n*9*F*2F weights.
+ *    DS_COND_STACKED: the official code's model: x~ is stacked above x into one 2H x W image
+ *      and an unmodified (unconditional) PixelCNN++ models it; log p(x | x~) is the sum of
+ *      the bottom half's conditionals only. x~ reaches x only through the network's causal
+ *      receptive field (enough for the official sizes; small networks see little of it).
+ *      Cost: every pass runs on the 2H x W image, twice the compute and activation memory
+ *      of the channel layout; the weights are those of an unconditional model.
+ *    Either way the API is unchanged: cond (n, D) is x~, scores are gradients with respect
+ *    to x, sampling draws x given x~.
  *  - sampling is pixel by pixel (one network pass per pixel).
  * The MADE options (hidden widths, activation, residual) are accepted and ignored. */
 
@@ -248,6 +262,12 @@ typedef enum ds_head {
   DS_HEAD_CONTINUOUS = 0,  /* density on the real line (smoothed data)                    */
   DS_HEAD_DISCRETIZED = 1  /* probability of B bins over [lo, hi], edge bins open (quantised data) */
 } ds_head;
+
+/* How a conditional PixelCNN++ sees its conditioning input (DS_MODEL_COND_LAYOUT). */
+typedef enum ds_cond_layout {
+  DS_COND_CHANNELS = 0, /* x~ through unmasked convolutions into every gated resnet        */
+  DS_COND_STACKED = 1   /* x~ stacked above x, one 2H x W image, loss on the bottom half  */
+} ds_cond_layout;
 
 typedef enum ds_activation {
   DS_ACTIVATION_RELU = 0,
@@ -269,8 +289,11 @@ typedef enum ds_model_option {
   DS_MODEL_HEIGHT = 8,       /* image height, 4..4096, required                       (none) */
   DS_MODEL_WIDTH = 9,        /* image width, 4..4096, required                        (none) */
   DS_MODEL_FILTERS = 10,     /* F, channels of every hidden layer, 1..1024              (32) */
-  DS_MODEL_RESNETS = 11      /* gated resnets per level, 1..64 (the down pass has one
+  DS_MODEL_RESNETS = 11,     /* gated resnets per level, 1..64 (the down pass has one
                                 more at the two upper levels, as PixelCNN++)            (2) */
+  /* conditional PixelCNN++ only (COND_DIM = D; see above): */
+  DS_MODEL_COND_LAYOUT = 12, /* ds_cond_layout                                  (CHANNELS) */
+  DS_MODEL_COND_CONVS = 13   /* unmasked 3x3 convs over x~, 0..16; DS_COND_CHANNELS only (0) */
 } ds_model_option;
 
 /* Float options (ds_model_config_set_float). */

@@ -26,7 +26,11 @@ struct ds_model_config {
   int32_t filters;
   int32_t resnets;     /* gated resnets per level */
   float dropout;       /* in [0, 1) */
+  int32_t cond_layout; /* ds_cond_layout */
+  int32_t cond_convs;  /* unmasked 3x3 convs over x~ (DS_COND_CHANNELS) */
 };
+
+#define DS__MAX_COND_CONVS 16
 
 void ds__model_config_defaults(ds_model_config *cfg, int32_t arch);
 /* Fill the derived fields (PixelCNN++: dim = channels * height * width when unset). */
