@@ -54,7 +54,7 @@ ds_status ds__pcnn_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws
     if (need > conv_floats) conv_floats = need;
   }
   int64_t head, act;
-  if (__builtin_mul_overflow(capacity, p->h[0] * p->w[0] * p->head_channels, &head) ||
+  if (__builtin_mul_overflow(capacity, m->groups * p->head_channels, &head) ||
       __builtin_mul_overflow(capacity, p->floats_per_row, &act))
     return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY,
                     "ds_model: activations of %lld images exceed the address space",
@@ -77,7 +77,7 @@ ds_status ds__pcnn_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws
   }
   ws->head = w->head;
   ws->dhead = w->dhead;
-  ws->head_stride = p->h[0] * p->w[0] * p->head_channels;
+  ws->head_stride = m->groups * p->head_channels;
   return DS_OK;
 }
 
@@ -225,21 +225,23 @@ static void avg_pool_backward(const ds__pixelcnn *p, ds__pool *pool, int64_t pla
   ds__pool_run(pool, avg_pool_backward_part, &j);
 }
 
-/* (rows, H*W*C) pixel-major <-> (rows, C, H*W) planar. */
+/* (rows, pixels, c) pixel-major <-> (rows, plane_c, plane) planar: pixel q of the
+ * pixel-major side is pixel `first + q` of channels 0..c-1 of the planar side (first > 0:
+ * the bottom half of a stacked image). */
 static void to_planar(const float *src, int64_t rows, int64_t pixels, int64_t c,
-                      int64_t dst_c, float *dst) {
+                      int64_t plane_c, int64_t plane, int64_t first, float *dst) {
   for (int64_t r = 0; r < rows; r++)
-    for (int64_t p = 0; p < pixels; p++)
+    for (int64_t q = 0; q < pixels; q++)
       for (int64_t k = 0; k < c; k++)
-        dst[(r * dst_c + k) * pixels + p] = src[(r * pixels + p) * c + k];
+        dst[(r * plane_c + k) * plane + first + q] = src[(r * pixels + q) * c + k];
 }
 
 static void from_planar(const float *src, int64_t rows, int64_t pixels, int64_t c,
-                        int64_t src_c, float *dst) {
+                        int64_t plane_c, int64_t plane, int64_t first, float *dst) {
   for (int64_t r = 0; r < rows; r++)
     for (int64_t k = 0; k < c; k++)
-      for (int64_t p = 0; p < pixels; p++)
-        dst[(r * pixels + p) * c + k] = src[(r * src_c + k) * pixels + p];
+      for (int64_t q = 0; q < pixels; q++)
+        dst[(r * pixels + q) * c + k] = src[(r * plane_c + k) * plane + first + q];
 }
 
 /* ---- forward ---------------------------------------------------------------------- */
@@ -249,17 +251,21 @@ void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *
   const ds__pixelcnn *p = m->pixelcnn;
   pcnn_ws *w = ws->arch_ws;
   ds__pool *pool = m->ctx->pool;
-  int64_t rows = r1 - r0, HW = p->h[0] * p->w[0], C = p->channels;
+  /* HW pixels of x; the network's level-0 plane has HW0 (2 HW stacked), x from pixel X0 */
+  int64_t rows = r1 - r0, HW = m->groups, HW0 = p->h[0] * p->w[0], C = p->channels;
+  int64_t X0 = p->x_row0 * p->w[0];
   const float *x = pass->x + r0 * m->cfg.dim;
+  const float *xt = pass->c ? pass->c + r0 * m->cfg.cond_dim : NULL; /* x~ */
   w->train = pass->train && p->dropout > 0.0f;
   w->train_stream = pass->train_stream;
-  /* in = [x, 1] (rows, C + 1, H, W) */
+  /* in = [x, 1] (rows, C + 1, H, W), stacked: [[x~; x], 1] (rows, C + 1, 2H, W) */
   float *in = val(p, w, p->input);
-  to_planar(x, rows, HW, C, C + 1, in);
+  to_planar(x, rows, HW, C, C + 1, HW0, X0, in);
+  if (p->stacked) to_planar(xt, rows, HW, C, C + 1, HW0, 0, in);
   for (int64_t r = 0; r < rows; r++)
-    for (int64_t k = 0; k < HW; k++) in[(r * (C + 1) + C) * HW + k] = 1.0f;
+    for (int64_t k = 0; k < HW0; k++) in[(r * (C + 1) + C) * HW0 + k] = 1.0f;
   if (p->cond_in >= 0) /* cond_in = x~ (rows, C, H, W) */
-    to_planar(pass->c + r0 * m->cfg.cond_dim, rows, HW, C, C, val(p, w, p->cond_in));
+    to_planar(xt, rows, HW, C, C, HW, 0, val(p, w, p->cond_in));
   const float *params = m->params;
   for (int32_t i = 0; i < p->op_count; i++) {
     const ds__pcnn_op *o = &p->ops[i];
@@ -305,8 +311,8 @@ void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *
       default: break;
     }
   }
-  /* head (rows, H*W, P) pixel-major for the heads loop */
-  from_planar(val(p, w, p->head), rows, HW, p->head_channels, p->head_channels,
+  /* head (rows, H*W, P) pixel-major for the heads loop: x's pixels only */
+  from_planar(val(p, w, p->head), rows, HW, p->head_channels, p->head_channels, HW0, X0,
               w->head + r0 * ws->head_stride);
 }
 
@@ -317,13 +323,15 @@ void ds__pcnn_backward(const ds_model *m, ds__model_ws *ws, int64_t r0, int64_t 
   const ds__pixelcnn *p = m->pixelcnn;
   pcnn_ws *w = ws->arch_ws;
   ds__pool *pool = m->ctx->pool;
-  int64_t rows = r1 - r0, HW = p->h[0] * p->w[0], C = p->channels;
-  /* every gradient is overwritten by its first writer; only unread tensors stay zero */
+  int64_t rows = r1 - r0, HW = m->groups, HW0 = p->h[0] * p->w[0], C = p->channels;
+  int64_t X0 = p->x_row0 * p->w[0];
+  /* every gradient is overwritten by its first writer; only unread tensors stay zero, and
+     the head's top half in the stacked layout (its conditionals are not in the loss) */
   for (int32_t t = 0; t < p->tensor_count; t++)
-    if (!p->tensors[t].consumed && t != p->head)
+    if ((!p->tensors[t].consumed && t != p->head) || (t == p->head && p->stacked))
       memset(grd(p, w, t), 0, sizeof(float) * (size_t)(rows * p->tensors[t].c * plane(p, t)));
-  to_planar(w->dhead + r0 * ws->head_stride, rows, HW, p->head_channels, p->head_channels,
-            grd(p, w, p->head));
+  to_planar(w->dhead + r0 * ws->head_stride, rows, HW, p->head_channels, p->head_channels, HW0,
+            X0, grd(p, w, p->head));
   const float *params = m->params;
   for (int32_t i = p->op_count - 1; i >= 0; i--) {
     const ds__pcnn_op *o = &p->ops[i];
@@ -375,7 +383,7 @@ void ds__pcnn_backward(const ds_model *m, ds__model_ws *ws, int64_t r0, int64_t 
       default: break;
     }
   }
-  if (d_x) from_planar(grd(p, w, p->input), rows, HW, C, C + 1, d_x);
+  if (d_x) from_planar(grd(p, w, p->input), rows, HW, C, C + 1, HW0, X0, d_x);
 }
 
 void ds__pcnn_param_grads(const ds_model *m, ds__model_ws *ws, int64_t rows, float *grad) {
