@@ -34,6 +34,7 @@ from ._native import lib, library_path
 __all__ = [
     "Status", "Noise", "Arch", "Head", "Activation", "ScoreKind", "SampleMethod",
     "LRSchedule", "ConditionalOutput", "LogLevel", "ModelOption", "ModelFloatOption",
+    "CondLayout",
     "TrainerOption", "TrainerFloatOption",
     "DsmoothError", "Cancelled", "Context", "Smoother", "ModelConfig", "Model",
     "TrainerConfig", "Trainer", "GradientDenoiser", "ConditionalDenoiser",
@@ -68,6 +69,7 @@ class Noise(enum.IntEnum):
 
 class Arch(enum.IntEnum):
     MADE = 0
+    PIXELCNNPP = 1
 
 
 class Head(enum.IntEnum):
@@ -89,11 +91,24 @@ class ModelOption(enum.IntEnum):
     BINS = 4
     ACTIVATION = 5
     RESIDUAL = 6
+    CHANNELS = 7
+    HEIGHT = 8
+    WIDTH = 9
+    FILTERS = 10
+    RESNETS = 11
+    COND_LAYOUT = 12
+    COND_CONVS = 13
 
 
 class ModelFloatOption(enum.IntEnum):
     BIN_LO = 0
     BIN_HI = 1
+    DROPOUT = 2
+
+
+class CondLayout(enum.IntEnum):
+    CHANNELS = 0
+    STACKED = 1
 
 
 class ScoreKind(enum.IntEnum):
@@ -511,7 +526,7 @@ class ModelConfig(_Handle):
     def set(self, key, value):
         key = key.upper()
         if key in ModelOption.__members__:
-            enum_of = {"HEAD": Head, "ACTIVATION": Activation}.get(key)
+            enum_of = {"HEAD": Head, "ACTIVATION": Activation, "COND_LAYOUT": CondLayout}.get(key)
             v = _enum(enum_of, value) if enum_of else int(value)
             self.set_int(ModelOption[key], v)
         elif key in ModelFloatOption.__members__:

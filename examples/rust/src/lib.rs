@@ -226,14 +226,17 @@ macro_rules! c_enum {
 c_enum!(/// Noise family of a smoother.
     Noise { Gaussian = 0, Laplace = 1, Uniform = 2 });
 c_enum!(/// Model architecture.
-    Arch { Made = 0 });
+    Arch { Made = 0, PixelCnnPP = 1 });
 c_enum!(/// Output head of each conditional.
     Head { Continuous = 0, Discretized = 1 });
 c_enum!(Activation { Relu = 0, Tanh = 1, Elu = 2 });
 c_enum!(/// Integer options of a model configuration.
     ModelOption { Dim = 0, CondDim = 1, Components = 2, Head = 3, Bins = 4,
-                  Activation = 5, Residual = 6 });
-c_enum!(ModelFloatOption { BinLo = 0, BinHi = 1 });
+                  Activation = 5, Residual = 6, Channels = 7, Height = 8, Width = 9,
+                  Filters = 10, Resnets = 11, CondLayout = 12, CondConvs = 13 });
+c_enum!(ModelFloatOption { BinLo = 0, BinHi = 1, Dropout = 2 });
+c_enum!(/// How a conditional PixelCNN++ sees x~ (the value of ModelOption::CondLayout).
+    CondLayout { Channels = 0, Stacked = 1 });
 c_enum!(ScoreKind { Exact = 0, Local = 1 });
 c_enum!(SampleMethod { Bisection = 0, Gumbel = 1 });
 c_enum!(LrSchedule { Constant = 0, Exponential = 1, Cosine = 2 });
