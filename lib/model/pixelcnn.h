@@ -40,9 +40,12 @@
  *   Output: the heads of x's pixel (i, j) are head tensor pixel (x_row0 + i, j), channels
  *        0..P-1 (model/arch.h's layout, H*W groups); d_x is read from the same pixels of
  *        the input's gradient, channels 0..C-1.
- * Readiness for an incremental sampler: cond_in, every tensor computed only from it, and
- * the stacked input's top half (rows < x_row0) are known before the first pixel of x; x's
- * pixel (i, j) becomes known at raster index i * W + j.
+ * Readiness for an incremental sampler: cond_in and every tensor computed only from it
+ * (the 3x3 conditioning convs are NOT causal: they are ready whole at step 0, never
+ * position by position) and the stacked input's top half (rows < x_row0) are known before
+ * the first pixel of x; x's pixel (i, j), level-0 input pixel (x_row0 + i, j), becomes
+ * known at step i * W + j. Stacked, input pixel (r, j) is thus known at step
+ * max(0, r * W + j - H * W), and the network's causality does the rest.
  *
  * Flat parameter layout: the layers in the order above — the conditioning convs first,
  * then the network (within a gated resnet: input conv, skip nin, conditioning 1x1, output
