@@ -244,14 +244,16 @@ typedef enum ds_arch {
  *      x~ first passes n unmasked 3x3 convolutions (F filters, padding 1, concat_elu between
  *      them; shared by all resnets, trained with the rest) and their output is what is
  *      pooled and enters the resnets: each layer then sees a (2n+1)x(2n+1) neighbourhood of
- *      x~ instead of the noisy pixel at its own position. Cost: n convolutions at full
- *      resolution per pass (about as much as n/4 of a gated resnet), n*9*F*2F weights.
+ *      x~ instead of the noisy pixel at its own position. Cost: each conv about half a
+ *      gated resnet at full resolution (forward and backward), computed once per pass;
+ *      9F(C + 2F(n-1)) + nF more weights, and every resnet's 1x1 reads F channels, not C.
  *    DS_COND_STACKED: the official code's model: x~ is stacked above x into one 2H x W image
  *      and an unmodified (unconditional) PixelCNN++ models it; log p(x | x~) is the sum of
  *      the bottom half's conditionals only. x~ reaches x only through the network's causal
- *      receptive field (enough for the official sizes; small networks see little of it).
- *      Cost: every pass runs on the 2H x W image, twice the compute and activation memory
- *      of the channel layout; the weights are those of an unconditional model.
+ *      receptive field, which must span H rows for a pixel of x to see its own x~ (the
+ *      official sizes do; a small network sees only the nearest rows of x~). Cost: every
+ *      pass runs on the 2H x W image, twice the compute and activation memory of the
+ *      channel layout; the weights are exactly those of an unconditional model.
  *    Either way the API is unchanged: cond (n, D) is x~, scores are gradients with respect
  *    to x, sampling draws x given x~.
  *  - sampling is pixel by pixel (one network pass per pixel).
