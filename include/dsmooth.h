@@ -293,9 +293,9 @@ typedef enum ds_model_option {
   DS_MODEL_FILTERS = 10,     /* F, channels of every hidden layer, 1..1024              (32) */
   DS_MODEL_RESNETS = 11,     /* gated resnets per level, 1..64 (the down pass has one
                                 more at the two upper levels, as PixelCNN++)            (2) */
-  /* conditional PixelCNN++ only (COND_DIM = D; see above): */
-  DS_MODEL_COND_LAYOUT = 12, /* ds_cond_layout                                  (CHANNELS) */
-  DS_MODEL_COND_CONVS = 13   /* unmasked 3x3 convs over x~, 0..16; DS_COND_CHANNELS only (0) */
+  /* conditional PixelCNN++ only (COND_DIM = D; see above; 12 and 13 are reserved): */
+  DS_MODEL_COND_LAYOUT = 14, /* ds_cond_layout                                  (CHANNELS) */
+  DS_MODEL_COND_CONVS = 15   /* unmasked 3x3 convs over x~, 0..16; DS_COND_CHANNELS only (0) */
 } ds_model_option;
 
 /* Float options (ds_model_config_set_float). */

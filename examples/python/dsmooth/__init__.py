@@ -96,8 +96,8 @@ class ModelOption(enum.IntEnum):
     WIDTH = 9
     FILTERS = 10
     RESNETS = 11
-    COND_LAYOUT = 12
-    COND_CONVS = 13
+    COND_LAYOUT = 14
+    COND_CONVS = 15
 
 
 class ModelFloatOption(enum.IntEnum):
