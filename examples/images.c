@@ -5,11 +5,16 @@
  *
  *   images [--data /usr/share/datasets/fashion-mnist] [--train 2000] [--test 100]
  *          [--downsample 1|2] [--filters 32] [--resnets 2] [--components 5] [--batch 32]
- *          [--sigma 0.5] [--minutes 5] [--samples 8] [--iw 4] [--threads 0] [--seed 1]
- *          [--out images]
+ *          [--sigma 0.5] [--minutes 5 | --steps N] [--samples 8] [--iw 4] [--threads 0]
+ *          [--seed 1] [--load] [--only direct,stage1,stage2] [--train-only] [--out images]
  *
- * Each model trains for --minutes of wall time (a progress line shows step, loss in
- * bits/dim, images/s and the time left). --downsample 2 averages 2x2 blocks to 14x14
+ * Each model trains for --minutes of wall time, or for exactly --steps steps (equal budgets
+ * for a comparison); a progress line shows step, loss in bits/dim, images/s and the time
+ * left. Checkpoints <out>_{direct,stage1,stage2}.dsm are written after training; with
+ * --load, a model whose checkpoint already exists is loaded instead of trained (resume a
+ * study, or share one direct model between two sigmas); --only trains just the listed models
+ * (the others are loaded from their checkpoints; with --train-only they may be missing, so
+ * separate processes can train models side by side); --train-only stops after saving. --downsample 2 averages 2x2 blocks to 14x14
  * images: four times cheaper, sixteen times cheaper to sample (naive sampling runs the
  * network once per pixel). Writes <out>_data.png, <out>_direct.png, <out>_stage1.png,
  * <out>_denoised.png (stage 1 + exact-score gradient step), <out>_two_stage.png (stage 1 +
@@ -106,23 +111,25 @@ static void write_grid(const char *out, const char *name, const float *x, int64_
 
 typedef struct progress {
   const char *name;
-  double start, budget;
-  int64_t D;
+  double start, budget; /* seconds, or 0 with a step budget */
+  int64_t D, steps;
 } progress;
 
 static int32_t on_progress(void *user, int64_t step, int64_t total, double loss, double eps) {
   (void)total;
   const progress *p = user;
-  double left = p->budget - (example_now() - p->start);
+  double spent = example_now() - p->start;
+  double left = p->steps > 0 ? spent / (double)step * (double)(p->steps - step)
+                             : p->budget - spent;
   printf("\r%-7s step %6lld  loss %.3f bits/dim  %6.1f images/s  %4.0f s left ", p->name,
          (long long)step, loss / ((double)p->D * log(2.0)), eps, left > 0 ? left : 0);
   fflush(stdout);
   return 0;
 }
 
-/* Train for `seconds` of wall time in chunks of 10 steps. */
+/* Train for `steps` steps, or (steps 0) for `seconds` of wall time in chunks of 10 steps. */
 static void train(ds_model *m, const ds_smoother *sm, const float *x, int64_t n, int64_t batch,
-                  double seconds, const char *name, int64_t D) {
+                  double seconds, int64_t steps, const char *name, int64_t D) {
   ds_trainer_config *tc = NULL;
   ds_trainer *t = NULL;
   CHECK(ds_trainer_config_create(&tc));
@@ -130,10 +137,12 @@ static void train(ds_model *m, const ds_smoother *sm, const float *x, int64_t n,
   CHECK(ds_trainer_config_set_float(tc, DS_TRAIN_LR, 1e-3));
   CHECK(ds_trainer_config_set_float(tc, DS_TRAIN_CLIP_NORM, 100.0));
   CHECK(ds_trainer_create(m, tc, sm, &t));
-  progress p = {name, example_now(), seconds, D};
+  progress p = {name, example_now(), seconds, D, steps};
   CHECK(ds_trainer_set_progress(t, on_progress, &p, 10));
-  while (example_now() - p.start < seconds) CHECK(ds_trainer_train(t, x, NULL, n, 10, NULL));
-  printf("\n");
+  if (steps > 0) CHECK(ds_trainer_train(t, x, NULL, n, steps, NULL));
+  else
+    while (example_now() - p.start < seconds) CHECK(ds_trainer_train(t, x, NULL, n, 10, NULL));
+  printf("\n%s: %.1f s\n", name, example_now() - p.start);
   ds_trainer_free(t);
   ds_trainer_config_free(tc);
 }
@@ -164,12 +173,19 @@ static double mse(const float *a, const float *b, int64_t n) {
 int main(int argc, char **argv) {
   const char *data = "/usr/share/datasets/fashion-mnist", *out = "images";
   int64_t ntrain = 2000, ntest = 100, filters = 32, resnets = 2, K = 5, batch = 32, samples = 8;
-  int down = 1, threads = 0, iw = 4;
+  int64_t steps = 0;
+  const char *only = "direct,stage1,stage2";
+  int down = 1, threads = 0, iw = 4, load = 0, train_only = 0;
   double sigma = 0.5, minutes = 5;
   uint64_t seed = 1;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const char *k = argv[i], *v = argv[i + 1];
-    if (!strcmp(k, "--data")) data = v;
+  for (int i = 1; i < argc; i += 2) {
+    const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+    if (!strcmp(k, "--load")) load = 1, i--;
+    else if (!strcmp(k, "--train-only")) train_only = 1, i--;
+    else if (i + 1 >= argc) {
+      fprintf(stderr, "images: %s needs a value\n", k);
+      return 2;
+    } else if (!strcmp(k, "--data")) data = v;
     else if (!strcmp(k, "--train")) ntrain = atoll(v);
     else if (!strcmp(k, "--test")) ntest = atoll(v);
     else if (!strcmp(k, "--downsample")) down = atoi(v) == 2 ? 2 : 1;
@@ -179,6 +195,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--batch")) batch = atoll(v);
     else if (!strcmp(k, "--sigma")) sigma = atof(v);
     else if (!strcmp(k, "--minutes")) minutes = atof(v);
+    else if (!strcmp(k, "--steps")) steps = atoll(v);
+    else if (!strcmp(k, "--only")) only = v;
     else if (!strcmp(k, "--samples")) samples = atoll(v);
     else if (!strcmp(k, "--iw")) iw = atoi(v);
     else if (!strcmp(k, "--threads")) threads = atoi(v);
@@ -203,26 +221,47 @@ int main(int argc, char **argv) {
   snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte.gz", data);
   uint8_t *btest = read_idx(path, ntest, &nt, &rows, &cols);
   int64_t S = rows / down, D = S * S;
+  char budget[64];
+  if (steps > 0) snprintf(budget, sizeof budget, "%lld steps", (long long)steps);
+  else snprintf(budget, sizeof budget, "%.1f min", minutes);
   float *x = to_floats(btrain, n, rows, down), *xt = to_floats(btest, nt, rows, down);
   printf("Fashion-MNIST: %lld train, %lld test images of %lldx%lld; PixelCNN++ %lld filters, "
-         "%lld resnets/level, K = %lld; sigma = %.2f; %.1f min per model, %d threads\n",
+         "%lld resnets/level, K = %lld; sigma = %.2f; %s per model, %d threads\n",
          (long long)n, (long long)nt, (long long)S, (long long)S, (long long)filters,
-         (long long)resnets, (long long)K, sigma, minutes, ds_context_threads(g_ctx));
+         (long long)resnets, (long long)K, sigma, budget, ds_context_threads(g_ctx));
   write_grid(out, "data", x, samples < n ? samples : n, S, 8);
 
   ds_smoother *sm = NULL;
   CHECK(ds_smoother_create(g_ctx, DS_NOISE_GAUSSIAN, sigma, &sm));
-  ds_model *direct = make(S, filters, resnets, K, DS_HEAD_DISCRETIZED, 0);
-  ds_model *stage1 = make(S, filters, resnets, K, DS_HEAD_CONTINUOUS, 0);
-  ds_model *stage2 = make(S, filters, resnets, K, DS_HEAD_DISCRETIZED, 1);
-  train(direct, NULL, x, n, batch, minutes * 60, "direct", D);
-  train(stage1, sm, x, n, batch, minutes * 60, "stage1", D);
-  train(stage2, sm, x, n, batch, minutes * 60, "stage2", D);
   const char *names[3] = {"direct", "stage1", "stage2"};
-  ds_model *models[3] = {direct, stage1, stage2};
+  ds_model *models[3] = {NULL, NULL, NULL};
   for (int i = 0; i < 3; i++) {
     snprintf(path, sizeof path, "%s_%s.dsm", out, names[i]);
+    int listed = strstr(only, names[i]) != NULL;
+    FILE *f = load || !listed ? fopen(path, "rb") : NULL;
+    if (f) {
+      fclose(f);
+      CHECK(ds_model_load(g_ctx, path, &models[i]));
+      printf("%s: loaded %s\n", names[i], path);
+      continue;
+    }
+    if (!listed) {
+      if (train_only) continue;
+      fprintf(stderr, "images: %s is not in --only and %s does not exist\n", names[i], path);
+      return 1;
+    }
+    models[i] = make(S, filters, resnets, K, i == 1 ? DS_HEAD_CONTINUOUS : DS_HEAD_DISCRETIZED, i == 2);
+    train(models[i], i == 0 ? NULL : sm, x, n, batch, minutes * 60, steps, names[i], D);
     CHECK(ds_model_save(models[i], path));
+    printf("wrote %s\n", path);
+  }
+  ds_model *direct = models[0], *stage1 = models[1], *stage2 = models[2];
+  if (train_only) {
+    for (int i = 0; i < 3; i++) ds_model_free(models[i]);
+    free(x), free(xt), free(btrain), free(btest);
+    ds_smoother_free(sm);
+    ds_context_free(g_ctx);
+    return 0;
   }
 
   /* likelihoods, bits/dim on the test images */

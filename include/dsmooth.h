@@ -256,7 +256,7 @@ typedef enum ds_arch {
  *      channel layout; the weights are exactly those of an unconditional model.
  *    Either way the API is unchanged: cond (n, D) is x~, scores are gradients with respect
  *    to x, sampling draws x given x~.
- *  - sampling is pixel by pixel (one network pass per pixel).
+ *  - sampling is pixel by pixel with a cached incremental sampler (see ds_model_sample).
  * The MADE options (hidden widths, activation, residual) are accepted and ignored. */
 
 /* Output head of every dimension's conditional: a K-component logistic mixture. */
@@ -348,11 +348,20 @@ DS_API ds_status ds_model_score(const ds_model *model, const float *x, const flo
 
 typedef enum ds_sample_method {
   DS_SAMPLE_BISECTION = 0, /* invert each conditional's mixture CDF (one uniform)        */
-  DS_SAMPLE_GUMBEL = 1     /* Gumbel-max component choice, then a logistic draw          */
+  DS_SAMPLE_GUMBEL = 1,    /* Gumbel-max component choice, then a logistic draw          */
+  DS_SAMPLE_NAIVE = 0x100  /* flag, OR it into the method: rerun the whole network for
+                              every pixel instead of the cached sampler (PixelCNN++). The
+                              same samples, bit for bit, H*W network passes slower: for
+                              tests and benchmarks */
 } ds_sample_method;
 
 /* Ancestral sampling, dimension by dimension: x (n, D). The draw for example i is a pure
- * function of (model seed, stream, i), whatever the thread count or n. */
+ * function of (model seed, stream, i), whatever the thread count or n.
+ * PixelCNN++ samples with a cached incremental sampler (the idea of Fast PixelCNN++):
+ * every activation is computed once, at the pixel from which on it no longer changes,
+ * instead of once per pixel; the samples are bitwise those of the naive pixel-by-pixel
+ * loop (DS_SAMPLE_NAIVE). It holds the activations of up to 256 images per thread at a
+ * time (about floats_per_image x 4 bytes each, as a forward pass). */
 DS_API ds_status ds_model_sample(const ds_model *model, const float *cond, int64_t n,
                                  uint64_t stream, int32_t method, float *x);
 

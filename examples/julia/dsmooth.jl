@@ -31,7 +31,7 @@ export Context, Smoother, Model, Trainer, GradientDenoiser, ConditionalDenoiser,
        denoise, two_stage_log_prob_bound, two_stage_log_prob_grid, two_stage_sample,
        version_string, version, threads, seed, family, sigma, param_count, copy_weights!,
        DS_NOISE_GAUSSIAN, DS_NOISE_LAPLACE, DS_NOISE_UNIFORM,
-       DS_SCORE_EXACT, DS_SCORE_LOCAL, DS_SAMPLE_BISECTION, DS_SAMPLE_GUMBEL,
+       DS_SCORE_EXACT, DS_SCORE_LOCAL, DS_SAMPLE_BISECTION, DS_SAMPLE_GUMBEL, DS_SAMPLE_NAIVE,
        DS_CONDITIONAL_SAMPLE, DS_CONDITIONAL_MEAN,
        DS_LR_CONSTANT, DS_LR_EXPONENTIAL, DS_LR_COSINE,
        DS_ARCH_MADE, DS_ARCH_PIXELCNNPP, DS_MODEL_CHANNELS, DS_MODEL_HEIGHT, DS_MODEL_WIDTH,
@@ -57,6 +57,7 @@ const DS_MODEL_BIN_LO, DS_MODEL_BIN_HI, DS_MODEL_DROPOUT = Int32(0), Int32(1), I
 const DS_COND_CHANNELS, DS_COND_STACKED = Int32(0), Int32(1)
 const DS_SCORE_EXACT, DS_SCORE_LOCAL = Int32(0), Int32(1)
 const DS_SAMPLE_BISECTION, DS_SAMPLE_GUMBEL = Int32(0), Int32(1)
+const DS_SAMPLE_NAIVE = Int32(0x100)  # flag: OR into the method for the naive sampler
 const DS_LR_CONSTANT, DS_LR_EXPONENTIAL, DS_LR_COSINE = Int32(0), Int32(1), Int32(2)
 const DS_TRAIN_BATCH, DS_TRAIN_TOTAL_STEPS, DS_TRAIN_SCHEDULE = Int32(0), Int32(1), Int32(2)
 const DS_TRAIN_LR, DS_TRAIN_BETA1, DS_TRAIN_BETA2, DS_TRAIN_EPSILON, DS_TRAIN_WEIGHT_DECAY,

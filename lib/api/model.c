@@ -88,15 +88,18 @@ ds_status ds_model_sample(const ds_model *model, const float *cond, int64_t n, u
                           int32_t method, float *x) {
   DS_CHECK_NOT_NULL(NULL, model);
   DS_CHECK_NOT_NULL(model->ctx, x);
-  if (method != DS_SAMPLE_BISECTION && method != DS_SAMPLE_GUMBEL)
+  int32_t base = method & ~(int32_t)DS_SAMPLE_NAIVE;
+  if (base != DS_SAMPLE_BISECTION && base != DS_SAMPLE_GUMBEL)
     return ds__fail(model->ctx, DS_ERR_INVALID_ARGUMENT,
-                    "%s: method = %d is not a ds_sample_method", __func__, (int)method);
+                    "%s: method = %d is not a ds_sample_method (optionally | DS_SAMPLE_NAIVE)",
+                    __func__, (int)method);
   ds_status st = check_inputs(model, __func__, NULL, cond, n);
   if (st != DS_OK) return st;
   return ds__model_sample(model, __func__, cond, n, stream,
-                                  method == DS_SAMPLE_GUMBEL ? DS__MIX_SAMPLE_GUMBEL
-                                                             : DS__MIX_SAMPLE_BISECT,
-                                  0, x);
+                          (base == DS_SAMPLE_GUMBEL ? DS__MIX_SAMPLE_GUMBEL
+                                                    : DS__MIX_SAMPLE_BISECT) |
+                              (method & DS_SAMPLE_NAIVE ? DS__SAMPLE_NAIVE : 0),
+                          0, x);
 }
 
 ds_status ds_model_save(const ds_model *model, const char *path) {

@@ -78,6 +78,9 @@ static void pack_b(int trans, const float *B, int64_t ldb, int64_t k0, int64_t k
   }
 }
 
+/* N rounded up to whole NR panels (NC is a multiple of NR). */
+static int64_t padded_n(int64_t n) { return (n + DS_GEMM_NR - 1) / DS_GEMM_NR * DS_GEMM_NR; }
+
 typedef struct gemm_job {
   int trans_a, trans_b;
   int64_t M, N, K;
@@ -88,6 +91,7 @@ typedef struct gemm_job {
   int split_cols;
   ds__gemm_kernel_fn kernel;
   ds__gemm_pack_bt_fn pack_bt;
+  const float *packed_b; /* ds__gemm_pack_b's panels of op(B), or NULL */
 } gemm_job;
 
 static void gemm_block(const gemm_job *g, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
@@ -113,12 +117,14 @@ static void gemm_block(const gemm_job *g, int64_t i0, int64_t i1, int64_t j0, in
       pack_a(g->trans_a, g->A, g->lda, ic, mc, pc, kc, Ap);
       for (int64_t jc = j0; jc < j1; jc += NC) {
         int64_t nc = j1 - jc < NC ? j1 - jc : NC;
-        pack_b(g->trans_b, g->B, g->ldb, pc, kc, jc, nc, Bp, g->pack_bt);
+        const float *bp = Bp;
+        if (g->packed_b) bp = g->packed_b + pc * padded_n(g->N) + jc * kc;
+        else pack_b(g->trans_b, g->B, g->ldb, pc, kc, jc, nc, Bp, g->pack_bt);
         for (int64_t jr = 0; jr < nc; jr += DS_GEMM_NR) {
           int64_t n = nc - jr < DS_GEMM_NR ? nc - jr : DS_GEMM_NR;
           for (int64_t ir = 0; ir < mc; ir += DS_GEMM_MR) {
             int64_t m = mc - ir < DS_GEMM_MR ? mc - ir : DS_GEMM_MR;
-            g->kernel(kc, Ap + ir * kc, Bp + jr * kc, g->C + (ic + ir) * g->ldc + jc + jr,
+            g->kernel(kc, Ap + ir * kc, bp + jr * kc, g->C + (ic + ir) * g->ldc + jc + jr,
                       g->ldc, m, n, g->alpha, pc == 0 && g->beta == 0.0f);
           }
         }
@@ -148,9 +154,33 @@ void ds__gemm(ds__pool *pool, int trans_a, int trans_b, int64_t M, int64_t N, in
               float beta, float *C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
   gemm_job g = {trans_a, trans_b, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc,
-                N >= M, ds__gemm_kernel_select(), ds__gemm_pack_bt_select()};
+                N >= M, ds__gemm_kernel_select(), ds__gemm_pack_bt_select(), NULL};
   if (!pool || M * N * K < 65536) gemm_worker(&g, 0, 1);
   else ds__pool_run(pool, gemm_worker, &g);
+}
+
+int64_t ds__gemm_packed_b_floats(int64_t K, int64_t N) { return K * padded_n(N); }
+
+/* Block (pc, jc) of K x N, as gemm_block packs it, at Bp + pc * padded_n(N) + jc * kc. */
+void ds__gemm_pack_b(int trans_b, int64_t K, int64_t N, const float *B, int64_t ldb,
+                     float *Bp) {
+  ds__gemm_pack_bt_fn pack_bt = ds__gemm_pack_bt_select();
+  for (int64_t pc = 0; pc < K; pc += KC) {
+    int64_t kc = K - pc < KC ? K - pc : KC;
+    for (int64_t jc = 0; jc < N; jc += NC) {
+      int64_t nc = N - jc < NC ? N - jc : NC;
+      pack_b(trans_b, B, ldb, pc, kc, jc, nc, Bp + pc * padded_n(N) + jc * kc, pack_bt);
+    }
+  }
+}
+
+void ds__gemm_packed_b(int trans_a, int64_t M, int64_t N, int64_t K, float alpha,
+                       const float *A, int64_t lda, const float *Bp, float beta, float *C,
+                       int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  gemm_job g = {trans_a, 0, M, N, K, alpha, beta, A, NULL, C, lda, 0, ldc,
+                0, ds__gemm_kernel_select(), ds__gemm_pack_bt_select(), Bp};
+  gemm_worker(&g, 0, 1);
 }
 
 void ds__gemm_reference(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,

@@ -20,6 +20,16 @@ void ds__gemm(ds__pool *pool, int trans_a, int trans_b, int64_t M, int64_t N, in
               float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
               float beta, float *C, int64_t ldc);
 
+/* A fixed op(B) (K, N) used in many products (weights): packed once into the panel layout
+ * of the blocked kernel (ds__gemm_packed_b_floats(K, N) floats), then multiplied on the
+ * calling thread. Every element of C gets exactly the bits ds__gemm gives it. */
+int64_t ds__gemm_packed_b_floats(int64_t K, int64_t N);
+void ds__gemm_pack_b(int trans_b, int64_t K, int64_t N, const float *B, int64_t ldb,
+                     float *Bp);
+void ds__gemm_packed_b(int trans_a, int64_t M, int64_t N, int64_t K, float alpha,
+                       const float *A, int64_t lda, const float *Bp, float beta, float *C,
+                       int64_t ldc);
+
 /* Single-threaded plain triple loop with the same semantics; the tests' oracle. */
 void ds__gemm_reference(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                         float alpha, const float *A, int64_t lda, const float *B,

@@ -56,6 +56,11 @@ typedef struct ds__arch {
   /* grad (param_count), overwritten: parameter gradient of the last backward over rows
    * [0, rows). Called from the caller's thread. */
   void (*param_grads)(const ds_model *m, struct ds__model_ws *ws, int64_t rows, float *grad);
+  /* Optional: the architecture's own ancestral sampler, bitwise equal to model.c's naive
+   * loop (ds__model_sample_rows) for the same arguments; x (n, D), example i addressed as
+   * first + i. NULL: the naive loop. */
+  ds_status (*sample)(const ds_model *m, const float *c, int64_t n, int64_t first,
+                      uint64_t stream, int32_t method, int32_t greedy_mean, float *x);
 } ds__arch;
 
 extern const ds__arch ds__arch_made;

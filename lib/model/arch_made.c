@@ -77,4 +77,5 @@ static void made_param_grads(const ds_model *m, ds__model_ws *ws, int64_t rows, 
 const ds__arch ds__arch_made = {
     "MADE",        1,           made_setup,   made_teardown, made_masks,     made_init,
     made_ws_init,  made_ws_free, made_forward, made_backward, made_param_grads,
+    NULL, /* dimension by dimension in model.c: a pass costs as much as a row */
 };

@@ -248,6 +248,8 @@ typedef struct sample_job {
   int64_t rows, first, group;
   uint64_t stream;
   int32_t method, greedy_mean;
+  const float *head;   /* the group's head parameters of row 0; row r at + r * head_stride */
+  int64_t head_stride;
 } sample_job;
 
 /* The mean of a logistic mixture: sum_k softmax(logits)_k mu_k. */
@@ -291,13 +293,13 @@ static void rgb_mean(const float *p, int32_t K, const ds__bins *bins, float out[
 static void sample_group_rows(const sample_job *job, int64_t r0, int64_t r1) {
   const ds_model *m = job->m;
   int64_t D = m->cfg.dim, g = job->group;
-  int32_t K = m->cfg.components, P = m->group_params, gd = m->group_dims;
+  int32_t K = m->cfg.components, gd = m->group_dims;
   const ds__bins *bins = m->cfg.head == DS_HEAD_DISCRETIZED ? &m->bins : NULL;
   int32_t nu = gd == 3 ? ds__mix_rgb_uniforms_needed(K, job->method)
                        : ds__mix_uniforms_needed(K, job->method);
   double u[257 + 3];
   for (int64_t r = r0; r < r1; r++) {
-    const float *hp = job->ws->head + r * job->ws->head_stride + g * P;
+    const float *hp = job->head + r * job->head_stride;
     float *xv = job->x + r * D + g * gd;
     if (job->greedy_mean) {
       if (gd == 3) rgb_mean(hp, K, bins, xv);
@@ -332,13 +334,22 @@ void ds__model_sample_rows(const ds_model *m, ds__model_ws *ws, const float *c, 
                            float *x) {
   memset(x, 0, sizeof(float) * (size_t)(rows * m->cfg.dim));
   for (int64_t g = 0; g < m->groups; g++) {
-    sample_job job = {m, ws, c, x, rows, first, g, stream, method, greedy_mean};
+    sample_job job = {m, ws, c, x, rows, first, g, stream, method, greedy_mean,
+                      ws->head + g * m->group_params, ws->head_stride};
     if (!m->arch->row_local) {
       ds__arch_pass pass = {x, c, 0, 0};
       m->arch->forward(m, ws, &pass, 0, rows);
     }
     ds__pool_run(m->ctx->pool, sample_group, &job);
   }
+}
+
+void ds__model_sample_group(const ds_model *m, const float *head, int64_t head_stride,
+                            int64_t rows, int64_t first, int64_t group, uint64_t stream,
+                            int32_t method, int32_t greedy_mean, float *x) {
+  sample_job job = {m, NULL, NULL, x, rows, first, group, stream, method, greedy_mean,
+                    head, head_stride};
+  sample_group_rows(&job, 0, rows);
 }
 
 /* ---- whole-array operations in blocks -------------------------------------------- */
@@ -387,20 +398,30 @@ ds_status ds__model_sample(const ds_model *model, const char *fn, const float *c
                                    int32_t greedy_mean, float *x) {
   int64_t D = model->cfg.dim, C = model->cfg.cond_dim, block = ds__model_block_rows(model);
   int64_t cap = n < block ? n : block;
-  ds__model_ws ws;
-  ds_status st = ds__model_ws_init(model, cap, &ws);
-  if (st != DS_OK) return st;
+  int naive = (method & DS__SAMPLE_NAIVE) || !model->arch->sample;
+  method &= ~DS__SAMPLE_NAIVE;
   float *tmp = ds__calloc(model->ctx, (size_t)(n * D), sizeof *tmp);
-  if (!tmp) {
+  if (!tmp) return ds__fail(model->ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
+  if (!naive) {
+    ds_status st = model->arch->sample(model, cond, n, 0, stream, method, greedy_mean, tmp);
+    if (st != DS_OK) {
+      ds__free(model->ctx, tmp);
+      return st;
+    }
+  } else {
+    ds__model_ws ws;
+    ds_status st = ds__model_ws_init(model, cap, &ws);
+    if (st != DS_OK) {
+      ds__free(model->ctx, tmp);
+      return st;
+    }
+    for (int64_t i = 0; i < n; i += cap) {
+      int64_t rows = n - i < cap ? n - i : cap;
+      ds__model_sample_rows(model, &ws, C ? cond + i * C : NULL, rows, i, stream, method,
+                            greedy_mean, tmp + i * D);
+    }
     ds__model_ws_free(model, &ws);
-    return ds__fail(model->ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
   }
-  for (int64_t i = 0; i < n; i += cap) {
-    int64_t rows = n - i < cap ? n - i : cap;
-    ds__model_sample_rows(model, &ws, C ? cond + i * C : NULL, rows, i, stream, method,
-                          greedy_mean, tmp + i * D);
-  }
-  ds__model_ws_free(model, &ws);
   int64_t bad = ds__first_nonfinite_f32(tmp, n * D);
   if (bad >= 0) {
     ds__free(model->ctx, tmp);

@@ -89,6 +89,14 @@ void ds__model_sample_rows(const ds_model *m, ds__model_ws *ws, const float *c, 
                            int64_t first, uint64_t stream, int32_t method, int32_t greedy_mean,
                            float *x);
 
+/* Draw group `group` of rows [0, rows) of x (rows, D) from head parameters given per row
+ * at head + r * head_stride (group_params floats), exactly as ds__model_sample_rows does
+ * (same uniforms, same arithmetic); runs on the calling thread. For architectures with
+ * their own sampling loop (model/pixelcnn_sampler.c). */
+void ds__model_sample_group(const ds_model *m, const float *head, int64_t head_stride,
+                            int64_t rows, int64_t first, int64_t group, uint64_t stream,
+                            int32_t method, int32_t greedy_mean, float *x);
+
 /* Rows evaluated per pass: bounds the activation memory of one call. */
 #define DS__EVAL_BLOCK 1024
 
@@ -101,8 +109,11 @@ int64_t ds__model_block_rows(const ds_model *m);
 ds_status ds__model_evaluate(const ds_model *m, const char *fn, const float *x,
                              const float *cond, int64_t n, float *score, int32_t kind,
                              double *log_prob);
-/* Ancestral samples x (n, D); method is a DS__MIX_SAMPLE_* value; greedy_mean takes each
+/* Ancestral samples x (n, D); method is a DS__MIX_SAMPLE_* value, optionally with
+ * DS__SAMPLE_NAIVE (one network pass per dimension even where the architecture has a
+ * cached sampler; the same bits, for tests and benchmarks); greedy_mean takes each
  * conditional's mean instead of a draw. */
+#define DS__SAMPLE_NAIVE 0x100
 ds_status ds__model_sample(const ds_model *m, const char *fn, const float *cond, int64_t n,
                            uint64_t stream, int32_t method, int32_t greedy_mean, float *x);
 

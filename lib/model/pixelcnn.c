@@ -246,26 +246,33 @@ static void from_planar(const float *src, int64_t rows, int64_t pixels, int64_t 
 
 /* ---- forward ---------------------------------------------------------------------- */
 
+void ds__pcnn_fill_inputs(const ds_model *m, float *vals, int64_t capacity, const float *x,
+                          const float *c, int64_t rows) {
+  const ds__pixelcnn *p = m->pixelcnn;
+  /* HW pixels of x; the network's level-0 plane has HW0 (2 HW stacked), x from pixel X0 */
+  int64_t HW = m->groups, HW0 = p->h[0] * p->w[0], C = p->channels;
+  int64_t X0 = p->x_row0 * p->w[0];
+  /* in = [x, 1] (rows, C + 1, H, W), stacked: [[x~; x], 1] (rows, C + 1, 2H, W) */
+  float *in = vals + capacity * p->tensors[p->input].offset;
+  to_planar(x, rows, HW, C, C + 1, HW0, X0, in);
+  if (p->stacked) to_planar(c, rows, HW, C, C + 1, HW0, 0, in);
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t k = 0; k < HW0; k++) in[(r * (C + 1) + C) * HW0 + k] = 1.0f;
+  if (p->cond_in >= 0) /* cond_in = x~ (rows, C, H, W) */
+    to_planar(c, rows, HW, C, C, HW, 0, vals + capacity * p->tensors[p->cond_in].offset);
+}
+
 void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *pass,
                       int64_t r0, int64_t r1) {
   const ds__pixelcnn *p = m->pixelcnn;
   pcnn_ws *w = ws->arch_ws;
   ds__pool *pool = m->ctx->pool;
-  /* HW pixels of x; the network's level-0 plane has HW0 (2 HW stacked), x from pixel X0 */
-  int64_t rows = r1 - r0, HW = m->groups, HW0 = p->h[0] * p->w[0], C = p->channels;
+  int64_t rows = r1 - r0, HW = m->groups, HW0 = p->h[0] * p->w[0];
   int64_t X0 = p->x_row0 * p->w[0];
-  const float *x = pass->x + r0 * m->cfg.dim;
-  const float *xt = pass->c ? pass->c + r0 * m->cfg.cond_dim : NULL; /* x~ */
   w->train = pass->train && p->dropout > 0.0f;
   w->train_stream = pass->train_stream;
-  /* in = [x, 1] (rows, C + 1, H, W), stacked: [[x~; x], 1] (rows, C + 1, 2H, W) */
-  float *in = val(p, w, p->input);
-  to_planar(x, rows, HW, C, C + 1, HW0, X0, in);
-  if (p->stacked) to_planar(xt, rows, HW, C, C + 1, HW0, 0, in);
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t k = 0; k < HW0; k++) in[(r * (C + 1) + C) * HW0 + k] = 1.0f;
-  if (p->cond_in >= 0) /* cond_in = x~ (rows, C, H, W) */
-    to_planar(xt, rows, HW, C, C, HW, 0, val(p, w, p->cond_in));
+  ds__pcnn_fill_inputs(m, w->val, w->capacity, pass->x + r0 * m->cfg.dim,
+                       pass->c ? pass->c + r0 * m->cfg.cond_dim : NULL, rows);
   const float *params = m->params;
   for (int32_t i = 0; i < p->op_count; i++) {
     const ds__pcnn_op *o = &p->ops[i];

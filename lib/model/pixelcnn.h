@@ -120,6 +120,21 @@ typedef struct ds__pixelcnn {
  * a multiple of `threads` when that fits. */
 int64_t ds__pixelcnn_block_rows(const ds__pixelcnn *p, int32_t threads);
 
+/* The network's inputs for rows [0, rows), as "Filling the inputs" above: `input` from x
+ * (rows, D) (and, stacked, its top half from c), `cond_in` from c (rows, C) in the channel
+ * layout; c may be NULL for an unconditional model. Everything else, the pooled
+ * conditioning included, is computed by ops. Into an activation buffer laid out for
+ * `capacity` rows (tensor t of row r at vals + capacity * offset_t + r * c_t * H_l * W_l). */
+void ds__pcnn_fill_inputs(const ds_model *m, float *vals, int64_t capacity, const float *x,
+                          const float *c, int64_t rows);
+
+/* Cached incremental sampling (model/pixelcnn_sampler.c): the same samples as
+ * ds__model_sample_rows (bitwise), each activation computed once instead of once per
+ * pixel. x (n, D); example i uses uniforms addressed by first + i. Fails (on m->ctx) with
+ * OUT_OF_MEMORY, or BAD_STATE if the layer table is not causal. */
+ds_status ds__pcnn_sample(const ds_model *m, const float *c, int64_t n, int64_t first,
+                          uint64_t stream, int32_t method, int32_t greedy_mean, float *x);
+
 /* The architecture entry points of model/arch.h (model/pixelcnn.c). */
 struct ds__model_ws;
 struct ds__arch_pass;

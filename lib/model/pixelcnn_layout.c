@@ -292,5 +292,5 @@ int64_t ds__pixelcnn_block_rows(const ds__pixelcnn *p, int32_t threads) {
 const ds__arch ds__arch_pixelcnnpp = {
     "PixelCNN++",     0,                 pcnn_setup,        pcnn_teardown,
     pcnn_masks,       pcnn_init,         ds__pcnn_ws_init,  ds__pcnn_ws_free,
-    ds__pcnn_forward, ds__pcnn_backward, ds__pcnn_param_grads,
+    ds__pcnn_forward, ds__pcnn_backward, ds__pcnn_param_grads, ds__pcnn_sample,
 };

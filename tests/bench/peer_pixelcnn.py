@@ -55,6 +55,8 @@ def main():
     ap.add_argument("--components", type=int, default=5)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--sample", type=int, default=0)
+    ap.add_argument("--naive", type=int, default=0)  # libdsmooth's flag; PyTorch is always naive
+    ap.add_argument("--only-sample", type=int, default=0)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     B, S, Fn, R, K = a.batch, a.size, a.filters, a.resnets, a.components
@@ -64,29 +66,31 @@ def main():
     network(P, x[:1], Fn, R, K)
     opt = torch.optim.Adam(P.store, lr=2e-4)
 
-    def train_step(xb):
-        opt.zero_grad()
-        loss = -ref.log_prob(network(P, xb, Fn, R, K), xb, K, True).mean()
-        loss.backward()
-        opt.step()
+    line = "pytorch threads=%d batch=%d" % (a.threads, B)
+    if not a.only_sample:
+        def train_step(xb):
+            opt.zero_grad()
+            loss = -ref.log_prob(network(P, xb, Fn, R, K), xb, K, True).mean()
+            loss.backward()
+            opt.step()
 
-    train_step(x[:B])
-    t0 = time.time()
-    for s in range(a.steps):
-        train_step(x[(s % 2) * B : (s % 2 + 1) * B])
-    train = a.steps * B / (time.time() - t0)
-    with torch.no_grad():
-        ref.log_prob(network(P, x[:B], Fn, R, K), x[:B], K, True)
+        train_step(x[:B])
         t0 = time.time()
-        ref.log_prob(network(P, x, Fn, R, K), x, K, True)
-        logprob = 2 * B / (time.time() - t0)
-    xs = x[:B].clone().requires_grad_()
-    t0 = time.time()
-    lp = ref.log_prob(network(P, xs, Fn, R, K), xs, K, False).sum()
-    (g,) = torch.autograd.grad(lp, xs)
-    score = B / (time.time() - t0)
-    line = "pytorch threads=%d batch=%d train_images_per_s=%.1f logprob_images_per_s=%.1f exact_score_images_per_s=%.1f" % (
-        a.threads, B, train, logprob, score)
+        for s in range(a.steps):
+            train_step(x[(s % 2) * B : (s % 2 + 1) * B])
+        train = a.steps * B / (time.time() - t0)
+        with torch.no_grad():
+            ref.log_prob(network(P, x[:B], Fn, R, K), x[:B], K, True)
+            t0 = time.time()
+            ref.log_prob(network(P, x, Fn, R, K), x, K, True)
+            logprob = 2 * B / (time.time() - t0)
+        xs = x[:B].clone().requires_grad_()
+        t0 = time.time()
+        lp = ref.log_prob(network(P, xs, Fn, R, K), xs, K, False).sum()
+        (g,) = torch.autograd.grad(lp, xs)
+        score = B / (time.time() - t0)
+        line += " train_images_per_s=%.1f logprob_images_per_s=%.1f exact_score_images_per_s=%.1f" % (
+            train, logprob, score)
     if a.sample > 0:
         with torch.no_grad():
             img = torch.zeros(a.sample, 1, S, S)

@@ -32,7 +32,7 @@ from . import _native
 from ._native import lib, library_path
 
 __all__ = [
-    "Status", "Noise", "Arch", "Head", "Activation", "ScoreKind", "SampleMethod",
+    "Status", "Noise", "Arch", "Head", "Activation", "ScoreKind", "SampleMethod", "SAMPLE_NAIVE",
     "LRSchedule", "ConditionalOutput", "LogLevel", "ModelOption", "ModelFloatOption",
     "CondLayout",
     "TrainerOption", "TrainerFloatOption",
@@ -119,6 +119,9 @@ class ScoreKind(enum.IntEnum):
 class SampleMethod(enum.IntEnum):
     BISECTION = 0
     GUMBEL = 1
+
+
+SAMPLE_NAIVE = 0x100  # flag: the naive pixel-by-pixel sampler (same bits, for tests/benchmarks)
 
 
 class LRSchedule(enum.IntEnum):
@@ -631,8 +634,10 @@ class Model(_Handle):
               _enum(ScoreKind, kind), _ptr(score), _ptr(lp))
         return (score, lp) if with_log_prob else score
 
-    def sample(self, n=None, cond=None, stream=0, method="bisection", out=None):
-        """n samples (n, D) float32; for a conditional model n defaults to len(cond)."""
+    def sample(self, n=None, cond=None, stream=0, method="bisection", out=None, naive=False):
+        """n samples (n, D) float32; for a conditional model n defaults to len(cond).
+        naive=True reruns the whole network per dimension (PixelCNN++: the same bits as the
+        default cached sampler, much slower; for tests and benchmarks)."""
         if n is None:
             if cond is None:
                 raise ValueError("give n (or cond for a conditional model)")
@@ -641,7 +646,7 @@ class Model(_Handle):
         c = self._cond(cond, n)
         out = _out(out, (n, self.dim), np.float32)
         _call("ds_model_sample", self._ctx_ptr(), self._ptr, _ptr(c), n, int(stream),
-              _enum(SampleMethod, method), _ptr(out))
+              _enum(SampleMethod, method) | (SAMPLE_NAIVE if naive else 0), _ptr(out))
         return out
 
     def __repr__(self):
