@@ -493,6 +493,32 @@ DS_API ds_status ds_two_stage_log_prob_grid(const ds_model *stage1, const ds_mod
 DS_API ds_status ds_two_stage_sample(const ds_model *stage1, const ds_denoiser *dn, int64_t n,
                                      uint64_t stream, float *x);
 
+/* ======================================================================================
+ * Sample quality
+ * ====================================================================================== */
+
+/* Improved precision and recall (Kynkaanniemi et al., NeurIPS 2019) of a generated set
+ * against a real one, in whatever feature space the rows live in (raw pixels, pooled
+ * pixels, embeddings: the caller chooses). real is (n_real, dim), fake is (n_fake, dim).
+ * Each point gets a ball whose radius is the distance to its k-th nearest neighbour within
+ * its own set (itself excluded; duplicates count, at distance 0); the paper uses k = 3.
+ *   precision = fraction of fake points inside the ball of at least one real point
+ *   recall    = fraction of real points inside the ball of at least one fake point
+ * ("inside" includes the boundary: ||g - r|| <= radius(r)). Identical sets give 1 and 1;
+ * fakes that all collapse near a few real points give high precision and low recall.
+ * Distances are Euclidean over the float values; every comparison is decided on the
+ * squared distance summed in double, exactly as a plain O(n^2) loop would, so ties are
+ * robust and the results are bitwise identical for any thread count. The work is
+ O((n_real + n_fake)^2 dim) with a blocked matrix product on the context's pool; memory
+ * is 24 bytes per point plus a fixed workspace per thread (about 0.5 MiB for a small k).
+ * Either output may be NULL to skip its half of the work (not both).
+ * Errors: INVALID_ARGUMENT (NULL, n_real, n_fake or dim < 1, k outside
+ * 1..min(n_real, n_fake) - 1), NUMERIC (a NaN or infinite value, with its row and column),
+ * OUT_OF_MEMORY; on failure *precision and *recall are left unchanged. */
+DS_API ds_status ds_precision_recall(ds_context *ctx, const float *real, int64_t n_real,
+                                     const float *fake, int64_t n_fake, int64_t dim, int32_t k,
+                                     double *precision, double *recall);
+
 #ifdef __cplusplus
 }
 #endif

@@ -29,7 +29,7 @@ export Context, Smoother, Model, Trainer, GradientDenoiser, ConditionalDenoiser,
        smooth, log_q, score, entropy, convolve_grid, grid_posterior_mean,
        log_prob, sample, save, load_model, train!, evaluate, save_trainer, resume!, trainer_step,
        denoise, two_stage_log_prob_bound, two_stage_log_prob_grid, two_stage_sample,
-       version_string, version, threads, seed, family, sigma, param_count, copy_weights!,
+       precision_recall, version_string, version, threads, seed, family, sigma, param_count, copy_weights!,
        DS_NOISE_GAUSSIAN, DS_NOISE_LAPLACE, DS_NOISE_UNIFORM,
        DS_SCORE_EXACT, DS_SCORE_LOCAL, DS_SAMPLE_BISECTION, DS_SAMPLE_GUMBEL, DS_SAMPLE_NAIVE,
        DS_CONDITIONAL_SAMPLE, DS_CONDITIONAL_MEAN,
@@ -485,6 +485,22 @@ function two_stage_sample(s1::Model, dn::Denoiser, n::Integer; stream::Integer =
                 (Ptr{Cvoid}, Ptr{Cvoid}, Int64, UInt64, Ptr{Float32}),
                 ptrof(s1), ptrof(dn), n, stream, out), s1.ctx)
     out
+end
+
+# ---- sample quality ------------------------------------------------------------------------
+# Improved precision and recall (Kynkaanniemi et al. 2019) of `fake` against `real`: both
+# (dim, n) matrices, one point per column, in the same feature space; k-th nearest
+# neighbour balls. Returns (precision, recall).
+function precision_recall(ctx::Context, real::Matrix{Float32}, fake::Matrix{Float32};
+                          k::Integer = 3)
+    size(real, 1) == size(fake, 1) || throw(ArgumentError("real and fake differ in dimension"))
+    p, r = Ref{Cdouble}(0), Ref{Cdouble}(0)
+    check(ccall((:ds_precision_recall, libdsmooth), Int32,
+                (Ptr{Cvoid}, Ptr{Float32}, Int64, Ptr{Float32}, Int64, Int64, Int32,
+                 Ref{Cdouble}, Ref{Cdouble}),
+                ptrof(ctx), real, size(real, 2), fake, size(fake, 2), size(real, 1), k, p, r),
+          ptrof(ctx))
+    p[], r[]
 end
 
 end # module

@@ -39,7 +39,7 @@ __all__ = [
     "DsmoothError", "Cancelled", "Context", "Smoother", "ModelConfig", "Model",
     "TrainerConfig", "Trainer", "GradientDenoiser", "ConditionalDenoiser",
     "two_stage_log_prob_bound", "two_stage_log_prob_grid", "two_stage_sample",
-    "version", "version_string", "library_path", "live_handles",
+    "precision_recall", "version", "version_string", "library_path", "live_handles",
 ]
 
 
@@ -264,9 +264,16 @@ def live_handles():
 
 
 class _Handle:
-    """Owns one library handle. Subclasses set _FREE (the ds_*_free function name)."""
+    """Owns one library handle. Subclasses set _FREE (the ds_*_free function name).
+
+    A parent counts its open children as well as holding them in a WeakSet: when the
+    garbage collector finalizes a parent and its children together (a reference cycle),
+    it clears the weak references first, so the parent cannot close the children it no
+    longer sees. It then waits (pending) and is freed right after its last child."""
     _FREE = None
     _ptr_value = None
+    _open_children = 0
+    _pending = False
 
     def _own(self, ptr, context, parents=()):
         self._ptr_value = ptr
@@ -276,6 +283,7 @@ class _Handle:
         self._free = getattr(lib, self._FREE)
         for p in self._parents:
             p._dependents.add(self)
+            p._open_children += 1
         name = type(self).__name__
         _live[name] = _live.get(name, 0) + 1
 
@@ -298,12 +306,18 @@ class _Handle:
                 return
             for dep in list(self._dependents):
                 dep.close()
+            if self._open_children > 0:  # children the collector has yet to finalize
+                self._pending = True
+                return
             self._ptr_value = None
             self._free(ptr)
-            for p in self._parents:
-                p._dependents.discard(self)
             name = type(self).__name__
             _live[name] -= 1
+            for p in self._parents:
+                p._dependents.discard(self)
+                p._open_children -= 1
+                if p._pending and p._open_children == 0:
+                    p.close()
 
     def __enter__(self):
         return self
@@ -837,3 +851,18 @@ def two_stage_sample(stage1, denoiser, n, stream=0, out=None):
     _call("ds_two_stage_sample", stage1._ctx_ptr(), stage1._ptr, denoiser._ptr, int(n),
           int(stream), _ptr(out))
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# Sample quality
+# ---------------------------------------------------------------------------------------
+def precision_recall(ctx, real, fake, k=3):
+    """Improved precision and recall (Kynkaanniemi et al. 2019) of `fake` against `real`,
+    both (n, dim) in the same feature space, with k-th nearest neighbour balls: returns
+    (precision, recall) as floats."""
+    real = _matrix(real, None, "real")
+    fake = _matrix(fake, real.shape[1], "fake")
+    p, r = c_double(), c_double()
+    _call("ds_precision_recall", ctx._ptr, ctx._ptr, _ptr(real), real.shape[0], _ptr(fake),
+          fake.shape[0], real.shape[1], int(k), byref(p), byref(r))
+    return p.value, r.value

@@ -141,6 +141,9 @@ _PROTOTYPES = {
     "ds_two_stage_log_prob_grid": (st, [vp, vp, vp, c_int64, c_double, c_double, c_int32,
                                         vp]),
     "ds_two_stage_sample": (st, [vp, vp, c_int64, c_uint64, vp]),
+    # sample quality
+    "ds_precision_recall": (st, [vp, vp, c_int64, vp, c_int64, c_int64, c_int32, pdouble,
+                                 pdouble]),
 }
 
 for _name, (_res, _args) in _PROTOTYPES.items():

@@ -119,6 +119,24 @@ def test_close_is_idempotent_and_cascades():
     assert dsmooth.live_handles() == {}
 
 
+def test_reference_cycle_frees_children_first():
+    """The collector finalizes a cycle in any order and clears weak references first: a
+    context must still outlive the trainer and models made from it (ds_trainer_free after
+    ds_context_free was a use after free)."""
+    import gc
+    for _ in range(20):
+        ctx = dsmooth.Context(threads=1)
+        sm = dsmooth.Smoother(ctx, "gaussian", 1.0)
+        m = dsmooth.Model(ctx, dim=2, hidden=(8,))
+        t = dsmooth.Trainer(m, smoother=sm, batch=4)
+        cycle = [ctx, sm, m, t]
+        cycle.append(cycle)
+        ctx.cycle = cycle
+        del ctx, sm, m, t, cycle
+        gc.collect()
+    assert dsmooth.live_handles() == {}
+
+
 def test_log_callback_receives_failures():
     seen = []
     with dsmooth.Context(threads=1, log=lambda lvl, msg: seen.append((lvl, msg)),

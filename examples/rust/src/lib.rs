@@ -155,6 +155,10 @@ pub mod ffi {
             -> ds_status;
         pub fn ds_two_stage_sample(stage1: *const ds_model, dn: *const ds_denoiser, n: i64,
             stream: u64, x: *mut f32) -> ds_status;
+
+        pub fn ds_precision_recall(ctx: *mut ds_context, real: *const f32, n_real: i64,
+            fake: *const f32, n_fake: i64, dim: i64, k: i32, precision: *mut f64,
+            recall: *mut f64) -> ds_status;
     }
 }
 
@@ -878,4 +882,22 @@ pub fn two_stage_sample(stage1: &Model, dn: &Denoiser, n: i64, stream: u64)
     check(unsafe { ffi::ds_two_stage_sample(stage1.raw(), dn.ptr.as_ptr(), n, stream,
                                             out.as_mut_ptr()) }, stage1.c())?;
     Ok(out)
+}
+
+// ------------------------------------------------------------------------------------
+// Sample quality
+// ------------------------------------------------------------------------------------
+
+/// Improved precision and recall (Kynkaanniemi et al. 2019) of `fake` against `real`,
+/// both flat row-major with rows of `dim` features, with k-th nearest neighbour balls
+/// (k = 3 in the paper; 1 <= k < both set sizes). Returns (precision, recall).
+pub fn precision_recall(ctx: &Context, real: &[f32], fake: &[f32], dim: i64, k: i32)
+                        -> Result<(f64, f64)> {
+    let n_real = rows(real.len(), dim, "real")?;
+    let n_fake = rows(fake.len(), dim, "fake")?;
+    let (mut precision, mut recall) = (0.0, 0.0);
+    check(unsafe { ffi::ds_precision_recall(ctx.as_ptr(), real.as_ptr(), n_real,
+                                            fake.as_ptr(), n_fake, dim, k, &mut precision,
+                                            &mut recall) }, ctx.as_ptr())?;
+    Ok((precision, recall))
 }

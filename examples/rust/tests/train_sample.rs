@@ -193,3 +193,22 @@ fn conditional_pixelcnn_layouts() {
     assert_eq!(e.status, Status::InvalidArgument);
     assert!(e.detail.contains("DS_MODEL_COND_CONVS"));
 }
+
+#[test]
+fn precision_recall_of_point_sets() {
+    let ctx = Context::new(2, 0).unwrap();
+    // 1-D, k = 1 (the C test's hand-computed case): precision 3/5, recall 4/5
+    let real = [0.0, 1.0, 2.0, 3.0, 10.0];
+    let fake = [0.5, 2.5, 6.0, 20.0, 21.0];
+    assert_eq!(precision_recall(&ctx, &real, &fake, 1, 1).unwrap(), (0.6, 0.8));
+    let x = clusters(200, 3);
+    assert_eq!(precision_recall(&ctx, &x, &x, 2, 3).unwrap(), (1.0, 1.0));
+    let far: Vec<f32> = x.iter().map(|v| v + 100.0).collect();
+    assert_eq!(precision_recall(&ctx, &x, &far, 2, 3).unwrap(), (0.0, 0.0));
+    let e = precision_recall(&ctx, &real, &fake, 1, 5).unwrap_err();
+    assert_eq!(e.status, Status::InvalidArgument);
+    assert!(e.detail.contains("k = 5"), "{e}");
+    let e = precision_recall(&ctx, &real, &[0.0, f32::INFINITY], 1, 1).unwrap_err();
+    assert_eq!(e.status, Status::Numeric);
+    assert_eq!(e.detail, "ds_precision_recall: fake[1][0] is infinite");
+}
