@@ -230,7 +230,7 @@ macro_rules! c_enum {
 c_enum!(/// Noise family of a smoother.
     Noise { Gaussian = 0, Laplace = 1, Uniform = 2 });
 c_enum!(/// Model architecture.
-    Arch { Made = 0, PixelCnnPP = 1 });
+    Arch { Made = 0, PixelCnnPp = 1 });
 c_enum!(/// Output head of each conditional.
     Head { Continuous = 0, Discretized = 1 });
 c_enum!(Activation { Relu = 0, Tanh = 1, Elu = 2 });

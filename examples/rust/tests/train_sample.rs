@@ -175,7 +175,7 @@ fn conditional_pixelcnn_layouts() {
     let x: Vec<f32> = (0..2 * 36).map(|i| ((i * 7 % 17) as f32 / 17.0) - 0.5).collect();
     let c: Vec<f32> = x.iter().map(|v| v + 0.1).collect();
     let model = |layout: CondLayout, convs: i64| {
-        let mut cfg = ModelConfig::new(Arch::PixelCnnPP).unwrap();
+        let mut cfg = ModelConfig::new(Arch::PixelCnnPp).unwrap();
         cfg.set(ModelOption::Height, 6).unwrap().set(ModelOption::Width, 6).unwrap()
             .set(ModelOption::Filters, 4).unwrap().set(ModelOption::Resnets, 1).unwrap()
             .set(ModelOption::CondDim, 36).unwrap()
