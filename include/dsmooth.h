@@ -239,15 +239,31 @@ typedef enum ds_arch {
  *    PixelCNN++ mixture per pixel (10K parameters, channel coupling mu_G += c0 x_R, ...).
  *    DS_HEAD_CONTINUOUS for smoothed images (stage 1), DS_HEAD_DISCRETIZED with the default
  *    256 bins over [-1, 1] for 8-bit images (the direct model, stage 2).
- *  - conditional model p(x | x~) (DS_MODEL_COND_DIM = D; cond laid out like x): x~, average
- *    pooled to each level's resolution, enters every gated resnet through an unmasked 1x1
- *    convolution.
+ *  - conditional model p(x | x~) (DS_MODEL_COND_DIM = D; cond laid out like x), in one of
+ *    two layouts (DS_MODEL_COND_LAYOUT, a ds_cond_layout):
+ *    DS_COND_CHANNELS (default): x~, average pooled to each level's resolution, enters every
+ *      gated resnet through an unmasked 1x1 convolution. With DS_MODEL_COND_CONVS = n >= 1,
+ *      x~ first passes n unmasked 3x3 convolutions (F filters, padding 1, concat_elu between
+ *      them; shared by all resnets, trained with the rest) and their output is what is
+ *      pooled and enters the resnets: each layer then sees a (2n+1)x(2n+1) neighbourhood of
+ *      x~ instead of the noisy pixel at its own position. Cost: each conv about half a
+ *      gated resnet at full resolution (forward and backward), computed once per pass;
+ *      9F(C + 2F(n-1)) + nF more weights, and every resnet's 1x1 reads F channels, not C.
+ *    DS_COND_STACKED: the official code's model: x~ is stacked above x into one 2H x W image
+ *      and an unmodified (unconditional) PixelCNN++ models it; log p(x | x~) is the sum of
+ *      the bottom half's conditionals only. x~ reaches x only through the network's causal
+ *      receptive field, which must span H rows for a pixel of x to see its own x~ (the
+ *      official sizes do; a small network sees only the nearest rows of x~). Cost: every
+ *      pass runs on the 2H x W image, twice the compute and activation memory of the
+ *      channel layout; the weights are exactly those of an unconditional model.
+ *    Either way the API is unchanged: cond (n, D) is x~, scores are gradients with respect
+ *    to x, sampling draws x given x~.
  *  - sampling is pixel by pixel with a cached incremental sampler (see ds_model_sample).
  * The MADE options (hidden widths, activation, residual) are accepted and ignored.
  *
  * PixelCNN (DS_ARCH_PIXELCNN) models the same images, laid out and scaled the same way, with
- * the same heads and the same conditional form, through a single-resolution stack of masked
- * convolutions ("Pixel Recurrent Neural Networks" and "Conditional Image Generation with
+ * the same heads and PixelCNN++'s channel form of conditioning, through a single-resolution
+ * stack of masked convolutions ("Pixel Recurrent Neural Networks" and "Conditional Image Generation with
  * PixelCNN Decoders", van den Oord et al. 2016). With F = DS_MODEL_FILTERS, L =
  * DS_MODEL_LAYERS, act = DS_MODEL_ACTIVATION (RELU or ELU):
  *  - network: in = [x, 1] (the image plus a channel of ones);
@@ -269,14 +285,21 @@ typedef enum ds_arch {
  *    unmasked, bias-free 1x1 convolution added to the pre-activation p.
  *  - the structurally zero (masked) weights stay zero through training and checkpoints.
  *  - sampling is pixel by pixel with the cached incremental sampler, as PixelCNN++.
- * DS_MODEL_RESNETS and DS_MODEL_DROPOUT are PixelCNN++ only (INVALID_ARGUMENT); the MADE
- * options other than the activation are accepted and ignored. */
+ * DS_MODEL_RESNETS, DS_MODEL_DROPOUT, DS_MODEL_COND_LAYOUT and DS_MODEL_COND_CONVS are
+ * PixelCNN++ only (INVALID_ARGUMENT); the MADE options other than the activation are
+ * accepted and ignored. */
 
 /* Output head of every dimension's conditional: a K-component logistic mixture. */
 typedef enum ds_head {
   DS_HEAD_CONTINUOUS = 0,  /* density on the real line (smoothed data)                    */
   DS_HEAD_DISCRETIZED = 1  /* probability of B bins over [lo, hi], edge bins open (quantised data) */
 } ds_head;
+
+/* How a conditional PixelCNN++ sees its conditioning input (DS_MODEL_COND_LAYOUT). */
+typedef enum ds_cond_layout {
+  DS_COND_CHANNELS = 0, /* x~ through unmasked convolutions into every gated resnet        */
+  DS_COND_STACKED = 1   /* x~ stacked above x, one 2H x W image, loss on the bottom half  */
+} ds_cond_layout;
 
 typedef enum ds_activation {
   DS_ACTIVATION_RELU = 0,
@@ -304,9 +327,12 @@ typedef enum ds_model_option {
                                 more at the two upper levels, as PixelCNN++)            (2) */
   /* DS_ARCH_PIXELCNN only (INVALID_ARGUMENT for the others): */
   DS_MODEL_LAYERS = 12,      /* L, masked 3x3 blocks after the 7x7 mask-A layer, 1..64   (5) */
-  DS_MODEL_GATED = 13        /* 1: gated blocks h + tanh(a) sigmoid(b); 0: residual blocks
+  DS_MODEL_GATED = 13,       /* 1: gated blocks h + tanh(a) sigmoid(b); 0: residual blocks
                                 h + act(p) with DS_MODEL_ACTIVATION RELU or ELU (TANH is
                                 INVALID_ARGUMENT for this architecture)                 (1) */
+  /* conditional PixelCNN++ only (COND_DIM = D; see above): */
+  DS_MODEL_COND_LAYOUT = 14, /* ds_cond_layout                                  (CHANNELS) */
+  DS_MODEL_COND_CONVS = 15   /* unmasked 3x3 convs over x~, 0..16; DS_COND_CHANNELS only (0) */
 } ds_model_option;
 
 /* Float options (ds_model_config_set_float). */

@@ -34,6 +34,9 @@ static void options_are_checked(void **state) {
   assert_int_equal(ds_model_config_create(DS_ARCH_PIXELCNN, &cfg), DS_OK);
   expect_error(ds_model_config_set_int(cfg, DS_MODEL_RESNETS, 2), "DS_MODEL_LAYERS");
   expect_error(ds_model_config_set_float(cfg, DS_MODEL_DROPOUT, 0.5), "DS_ARCH_PIXELCNNPP only");
+  expect_error(ds_model_config_set_int(cfg, DS_MODEL_COND_LAYOUT, DS_COND_STACKED),
+               "DS_ARCH_PIXELCNNPP only");
+  expect_error(ds_model_config_set_int(cfg, DS_MODEL_COND_CONVS, 1), "DS_ARCH_PIXELCNNPP only");
   expect_error(ds_model_config_set_int(cfg, DS_MODEL_LAYERS, 0),
                "DS_MODEL_LAYERS = 0 is outside 1..64");
   expect_error(ds_model_config_set_int(cfg, DS_MODEL_LAYERS, 65), "outside 1..64");

@@ -1,5 +1,7 @@
 /* PixelCNN++ internals: causality of the whole network, gradients of the parameters and of
- * the input (exact score) against central finite differences, normalisation of the
+ * the input (exact score) against central finite differences — unconditional and for each
+ * way x~ enters a conditional model (channels, channels after 3x3 convs, stacked) — the
+ * stacked layout against the unconditional network on [x~; x], normalisation of the
  * discretized head at the model level. Single-threaded: the thread tests are elsewhere. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,6 +10,7 @@
 #include <math.h>
 
 #include "model/model.h"
+#include "model/pixelcnn.h"
 #include "test_util.h"
 #include "pixelcnn_fixtures.h"
 
@@ -31,12 +34,13 @@ static float *heads(ds_model *m, const float *x, const float *c, int64_t rows) {
   return out;
 }
 
-static void check_causality(int64_t channels, int conditional) {
+static void check_causality(int64_t channels, tiny_cond cond) {
   ds_context *ctx = test_context(1, 5);
   const int64_t H = 8, W = 6, D = channels * H * W;
-  ds_model *m = tiny_pixelcnn(ctx, channels, H, W, 4, 1, 2, DS_HEAD_CONTINUOUS, conditional, 0);
+  ds_model *m = tiny_pixelcnn_cond(ctx, channels, H, W, 4, 1, 2, DS_HEAD_CONTINUOUS, cond, 0);
   int64_t P = m->group_params, G = H * W;
-  float *x = malloc(sizeof(float) * (size_t)D), *c = conditional ? malloc(sizeof(float) * (size_t)D) : NULL;
+  float *x = malloc(sizeof(float) * (size_t)D);
+  float *c = cond.conditional ? malloc(sizeof(float) * (size_t)D) : NULL;
   random_fill(x, D, 1, 1.0f);
   if (c) random_fill(c, D, 2, 1.0f);
   float *base = heads(m, x, c, 1);
@@ -56,20 +60,34 @@ static void check_causality(int64_t channels, int conditional) {
       free(moved);
     }
   }
-  if (c) { /* x~ reaches every pixel, the first one included */
-    c[0] += 0.5f;
+  if (c) { /* x~ reaches the first pixel: at its own position, or (stacked) from the row
+              above it; and changing x~ anywhere changes some conditional */
+    int64_t k = cond.layout == DS_COND_STACKED ? (H - 1) * W * channels : 0;
+    c[k] += 0.5f;
     float *moved = heads(m, x, c, 1);
     assert_true(memcmp(base, moved, sizeof(float) * (size_t)P) != 0);
     free(moved);
+    c[k] -= 0.5f;
+    for (k = 0; k < D; k++) {
+      float keep = c[k];
+      c[k] += 0.5f;
+      moved = heads(m, x, c, 1);
+      c[k] = keep;
+      assert_true(memcmp(base, moved, sizeof(float) * (size_t)(G * P)) != 0);
+      free(moved);
+    }
   }
   free(base), free(x), free(c);
   ds_model_free(m);
   ds_context_free(ctx);
 }
 
-static void causal_gray(void **state) { (void)state; check_causality(1, 0); }
-static void causal_rgb(void **state) { (void)state; check_causality(3, 0); }
-static void causal_conditional(void **state) { (void)state; check_causality(1, 1); }
+static void causal_gray(void **state) { (void)state; check_causality(1, TINY_UNCONDITIONAL); }
+static void causal_rgb(void **state) { (void)state; check_causality(3, TINY_UNCONDITIONAL); }
+static void causal_conditional(void **state) { (void)state; check_causality(1, TINY_CHANNELS); }
+static void causal_cond_convs(void **state) { (void)state; check_causality(3, TINY_COND_CONVS); }
+static void causal_stacked(void **state) { (void)state; check_causality(1, TINY_STACKED); }
+static void causal_stacked_rgb(void **state) { (void)state; check_causality(3, TINY_STACKED); }
 
 static double total_log_prob(ds_model *m, const float *x, const float *c, int64_t rows) {
   double lp[4], acc = 0;
@@ -80,12 +98,12 @@ static double total_log_prob(ds_model *m, const float *x, const float *c, int64_
 }
 
 /* Parameter gradient of sum(-log p) and the exact score against central differences. */
-static void check_gradients(int64_t channels, int32_t head, int conditional) {
+static void check_gradients(int64_t channels, int32_t head, tiny_cond cond) {
   ds_context *ctx = test_context(1, 9);
   const int64_t H = 5, W = 4, D = channels * H * W, rows = 2;
-  ds_model *m = tiny_pixelcnn(ctx, channels, H, W, 3, 1, 2, head, conditional, 0);
+  ds_model *m = tiny_pixelcnn_cond(ctx, channels, H, W, 3, 1, 2, head, cond, 0);
   float *x = malloc(sizeof(float) * (size_t)(rows * D));
-  float *c = conditional ? malloc(sizeof(float) * (size_t)(rows * D)) : NULL;
+  float *c = cond.conditional ? malloc(sizeof(float) * (size_t)(rows * D)) : NULL;
   random_fill(x, rows * D, 3, 0.9f);
   if (c) random_fill(c, rows * D, 4, 1.0f);
   if (head == DS_HEAD_DISCRETIZED)
@@ -105,8 +123,17 @@ static void check_gradients(int64_t channels, int32_t head, int conditional) {
   ds__model_eval(m, &ws, &req);
   ds__model_param_grads(m, &ws, rows, grad);
   ds__model_ws_free(m, &ws);
+  /* the conditioning convs' weights (first in the layout, before the first conv of the
+     input) are all checked at a finer stride: they are trained through the pooling */
+  const ds__pixelcnn *p = m->pixelcnn;
+  int64_t cond_end = -1, cond_nonzero = 0;
+  for (int32_t i = 0; i < p->op_count && cond_end < 0; i++)
+    if (p->ops[i].kind == DS__PCNN_CONV && p->ops[i].in == p->input) cond_end = p->ops[i].w_offset;
+  assert_int_equal(cond_end > 0, cond.convs > 0);
+  for (int64_t k = 0; k < cond_end; k++) cond_nonzero += grad[k] != 0.0f;
+  assert_true(cond_nonzero >= cond_end * 9 / 10);
   int64_t stride = m->param_count / 150 + 1, checked = 0, bad = 0;
-  for (int64_t k = 0; k < m->param_count; k += stride) {
+  for (int64_t k = 0; k < m->param_count; k += k < cond_end ? 3 : stride) {
     float keep = m->params[k];
     float h = 1e-2f;
     m->params[k] = keep + h;
@@ -151,19 +178,73 @@ static void check_gradients(int64_t channels, int32_t head, int conditional) {
 
 static void gradients_gray_continuous(void **state) {
   (void)state;
-  check_gradients(1, DS_HEAD_CONTINUOUS, 0);
+  check_gradients(1, DS_HEAD_CONTINUOUS, TINY_UNCONDITIONAL);
 }
 static void gradients_gray_discretized(void **state) {
   (void)state;
-  check_gradients(1, DS_HEAD_DISCRETIZED, 0);
+  check_gradients(1, DS_HEAD_DISCRETIZED, TINY_UNCONDITIONAL);
 }
 static void gradients_rgb_continuous(void **state) {
   (void)state;
-  check_gradients(3, DS_HEAD_CONTINUOUS, 0);
+  check_gradients(3, DS_HEAD_CONTINUOUS, TINY_UNCONDITIONAL);
 }
 static void gradients_conditional(void **state) {
   (void)state;
-  check_gradients(1, DS_HEAD_CONTINUOUS, 1);
+  check_gradients(1, DS_HEAD_CONTINUOUS, TINY_CHANNELS);
+}
+static void gradients_cond_convs(void **state) {
+  (void)state;
+  check_gradients(1, DS_HEAD_CONTINUOUS, TINY_COND_CONVS);
+}
+static void gradients_cond_convs_rgb_discretized(void **state) {
+  (void)state;
+  check_gradients(3, DS_HEAD_DISCRETIZED, TINY_COND_CONVS);
+}
+static void gradients_stacked(void **state) {
+  (void)state;
+  check_gradients(1, DS_HEAD_CONTINUOUS, TINY_STACKED);
+}
+static void gradients_stacked_rgb(void **state) {
+  (void)state;
+  check_gradients(3, DS_HEAD_CONTINUOUS, TINY_STACKED);
+}
+
+/* The stacked layout is an unconditional PixelCNN++ on [x~; x]: with the same weights, its
+ * heads are the bottom half of that model's heads, bit for bit, and its log p is the sum
+ * of the bottom half's conditionals. */
+static void stacked_is_the_bottom_half(void **state) {
+  (void)state;
+  ds_context *ctx = test_context(2, 6);
+  const int64_t C = 3, H = 5, W = 4, D = C * H * W, rows = 2;
+  ds_model *st = tiny_pixelcnn_cond(ctx, C, H, W, 4, 1, 2, DS_HEAD_CONTINUOUS, TINY_STACKED, 0);
+  ds_model *un = tiny_pixelcnn(ctx, C, 2 * H, W, 4, 1, 2, DS_HEAD_CONTINUOUS, 0, 0);
+  assert_int_equal(st->param_count, un->param_count);
+  assert_int_equal(st->groups, H * W);
+  memcpy(st->params, un->params, sizeof(float) * (size_t)st->param_count);
+  float *x = malloc(sizeof(float) * (size_t)(rows * D)), *c = malloc(sizeof(float) * (size_t)(rows * D));
+  float *both = malloc(sizeof(float) * (size_t)(2 * rows * D));
+  random_fill(x, rows * D, 7, 0.9f);
+  random_fill(c, rows * D, 8, 1.0f);
+  for (int64_t r = 0; r < rows; r++) { /* raster order: x~'s rows, then x's */
+    memcpy(both + 2 * r * D, c + r * D, sizeof(float) * (size_t)D);
+    memcpy(both + 2 * r * D + D, x + r * D, sizeof(float) * (size_t)D);
+  }
+  float *hs = heads(st, x, c, rows), *hu = heads(un, both, NULL, rows);
+  int64_t half = H * W * st->group_params;
+  for (int64_t r = 0; r < rows; r++)
+    assert_memory_equal(hs + r * half, hu + r * 2 * half + half, sizeof(float) * (size_t)half);
+  double lp[2];
+  assert_int_equal(ds_model_log_prob(st, x, c, rows, lp), DS_OK);
+  for (int64_t r = 0; r < rows; r++) {
+    double want = 0.0;
+    for (int64_t g = 0; g < H * W; g++)
+      want += ds__mix_rgb_log_prob(hs + r * half + g * st->group_params, 2, NULL,
+                                   x + r * D + g * C, NULL, NULL);
+    assert_true(fabs(lp[r] - want) < 1e-9 * fabs(want));
+  }
+  free(hs), free(hu), free(x), free(c), free(both);
+  ds_model_free(st), ds_model_free(un);
+  ds_context_free(ctx);
 }
 
 /* The last pixel's 256 levels, every other pixel fixed: log p(x) - log P(x_D | x_<D) is
@@ -201,10 +282,18 @@ int main(void) {
       cmocka_unit_test(causal_gray),
       cmocka_unit_test(causal_rgb),
       cmocka_unit_test(causal_conditional),
+      cmocka_unit_test(causal_cond_convs),
+      cmocka_unit_test(causal_stacked),
+      cmocka_unit_test(causal_stacked_rgb),
       cmocka_unit_test(gradients_gray_continuous),
       cmocka_unit_test(gradients_gray_discretized),
       cmocka_unit_test(gradients_rgb_continuous),
       cmocka_unit_test(gradients_conditional),
+      cmocka_unit_test(gradients_cond_convs),
+      cmocka_unit_test(gradients_cond_convs_rgb_discretized),
+      cmocka_unit_test(gradients_stacked),
+      cmocka_unit_test(gradients_stacked_rgb),
+      cmocka_unit_test(stacked_is_the_bottom_half),
       cmocka_unit_test(discretized_sums_to_one),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

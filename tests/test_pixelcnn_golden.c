@@ -28,8 +28,13 @@ static void check_case(const char *name, int32_t threads) {
   ds_context *ctx = test_context(threads, 1);
   int64_t C = (int64_t)cfg[0], H = (int64_t)cfg[1], W = (int64_t)cfg[2];
   int cond = cfg[7] != 0.0f;
-  ds_model *m = tiny_pixelcnn(ctx, C, H, W, (int64_t)cfg[3], (int64_t)cfg[4], (int64_t)cfg[5],
-                              cfg[6] != 0.0f ? DS_HEAD_DISCRETIZED : DS_HEAD_CONTINUOUS, cond, 0);
+  int has_layout = g.n[find(&g, "config")] >= 10; /* else the defaults */
+  tiny_cond how = {cond, has_layout ? (int32_t)cfg[8] : DS_COND_CHANNELS,
+                   has_layout ? (int64_t)cfg[9] : 0};
+  ds_model *m = tiny_pixelcnn_cond(ctx, C, H, W, (int64_t)cfg[3], (int64_t)cfg[4],
+                                   (int64_t)cfg[5],
+                                   cfg[6] != 0.0f ? DS_HEAD_DISCRETIZED : DS_HEAD_CONTINUOUS,
+                                   how, 0);
   int tp = find(&g, "params"), tx = find(&g, "x"), tl = find(&g, "log_prob");
   assert_int_equal(ds_model_param_count(m), g.n[tp]);
   assert_int_equal(ds__model_set_params(m, g.data[tp], g.n[tp]), DS_OK);
@@ -61,12 +66,24 @@ static void gray_continuous_two_resnets_odd_sizes(void **state) {
   (void)state;
   check_case("gray_continuous_r2", 1);
 }
+/* x~ stacked above x, an unconditional network on (10, 6), the bottom half's log p */
+static void stacked_layout(void **state) {
+  (void)state;
+  check_case("stacked_gray_discretized", 2);
+}
+/* x~ through two 3x3 convs before the per-resnet 1x1s */
+static void two_cond_convs(void **state) {
+  (void)state;
+  check_case("rgb_cond_convs2", 3);
+}
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(gray_discretized),
       cmocka_unit_test(rgb_continuous_conditional),
       cmocka_unit_test(gray_continuous_two_resnets_odd_sizes),
+      cmocka_unit_test(stacked_layout),
+      cmocka_unit_test(two_cond_convs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,6 +126,38 @@ static void old_made_checkpoint_loads(void **state) {
   ds_context_free(ctx);
 }
 
+/* Format version 1, written by the build before the conditioning options existed
+ * (b0667a1): conditional PixelCNN++, gray 4x4, F = 2, one resnet, K = 1, discretized,
+ * dropout 0.25, context seed 77. It loads with the channel layout and no cond convs. */
+static void old_pixelcnn_checkpoint_loads(void **state) {
+  (void)state;
+  ds_context *ctx = test_context(1, 0);
+  ds_model *m = NULL;
+  assert_int_equal(ds_model_load(ctx, DS_GOLDEN_DIR "/pixelcnn_checkpoint_v1.bin", &m), DS_OK);
+  assert_int_equal(ds_model_param_count(m), 2453);
+  float x[32], c[32];
+  stripe_images(x, 2, 1, 4, 4, 1);
+  stripe_images(c, 2, 1, 4, 4, 2);
+  double lp[2], want[2] = {-0x1.9cbd3208557aep+6, -0x1.9fa8ed353a315p+6};
+  assert_int_equal(ds_model_log_prob(m, x, c, 2, lp), DS_OK);
+  for (int i = 0; i < 2; i++) assert_true(fabs(lp[i] - want[i]) < 1e-12 * fabs(want[i]));
+  /* saved again, it is a version-2 file with the same model */
+  char path[] = "/tmp/ds_pixelcnn_v1_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  assert_int_equal(ds_model_save(m, path), DS_OK);
+  ds_model *back = NULL;
+  assert_int_equal(ds_model_load(ctx, path, &back), DS_OK);
+  double again[2];
+  assert_int_equal(ds_model_log_prob(back, x, c, 2, again), DS_OK);
+  assert_memory_equal(lp, again, sizeof lp);
+  unlink(path);
+  ds_model_free(back);
+  ds_model_free(m);
+  ds_context_free(ctx);
+}
+
 static void sampling_is_reproducible(void **state) {
   (void)state;
   ds_context *ctx = test_context(1, 8);
@@ -303,6 +335,7 @@ int main(void) {
       cmocka_unit_test(config_checks),
       cmocka_unit_test(checkpoint_round_trip),
       cmocka_unit_test(old_made_checkpoint_loads),
+      cmocka_unit_test(old_pixelcnn_checkpoint_loads),
       cmocka_unit_test(sampling_is_reproducible),
       cmocka_unit_test(training_lowers_the_loss),
       cmocka_unit_test(two_stage_pipeline_runs),

@@ -1,6 +1,7 @@
 /* The cached incremental PixelCNN++ sampler (model/pixelcnn_sampler.c) against the naive
  * pixel-by-pixel sampler (DS_SAMPLE_NAIVE): bitwise equal samples for gray and RGB,
- * continuous and discretized heads, conditional models, odd sizes, several resnets, both
+ * continuous and discretized heads, conditional models (conditioning channels, with 3x3
+ * conditioning convs, the stacked 2H x W layout), odd sizes, several resnets, both
  * sampling methods and the greedy conditional mean; the same bits for 1 and 3 threads and
  * any n; allocation failures reported cleanly. */
 #include <setjmp.h>
@@ -17,17 +18,23 @@
 typedef struct sampler_case {
   int64_t channels, h, w, filters, resnets, K;
   int32_t head;
-  int conditional;
+  tiny_cond cond;
   double dropout;
 } sampler_case;
 
+#define UNCOND {0, DS_COND_CHANNELS, 0}
+#define CHANNELS {1, DS_COND_CHANNELS, 0}
 static const sampler_case cases[] = {
-    {1, 4, 4, 4, 1, 2, DS_HEAD_CONTINUOUS, 0, 0.0},
-    {1, 5, 7, 6, 2, 3, DS_HEAD_DISCRETIZED, 0, 0.5}, /* odd sizes; dropout inactive */
-    {3, 6, 5, 5, 1, 2, DS_HEAD_DISCRETIZED, 0, 0.0}, /* RGB coupling */
-    {1, 8, 6, 4, 1, 2, DS_HEAD_DISCRETIZED, 1, 0.0}, /* conditional */
-    {3, 4, 9, 3, 2, 1, DS_HEAD_CONTINUOUS, 1, 0.0},
-    {1, 9, 9, 16, 1, 5, DS_HEAD_CONTINUOUS, 0, 0.0}, /* wide enough for two K blocks */
+    {1, 4, 4, 4, 1, 2, DS_HEAD_CONTINUOUS, UNCOND, 0.0},
+    {1, 5, 7, 6, 2, 3, DS_HEAD_DISCRETIZED, UNCOND, 0.5}, /* odd sizes; dropout inactive */
+    {3, 6, 5, 5, 1, 2, DS_HEAD_DISCRETIZED, UNCOND, 0.0}, /* RGB coupling */
+    {1, 8, 6, 4, 1, 2, DS_HEAD_DISCRETIZED, CHANNELS, 0.0}, /* conditional */
+    {3, 4, 9, 3, 2, 1, DS_HEAD_CONTINUOUS, CHANNELS, 0.0},
+    {1, 9, 9, 16, 1, 5, DS_HEAD_CONTINUOUS, UNCOND, 0.0}, /* wide enough for two K blocks */
+    {1, 5, 7, 4, 1, 2, DS_HEAD_DISCRETIZED, {1, DS_COND_CHANNELS, 2}, 0.0}, /* cond convs */
+    {3, 4, 5, 3, 2, 2, DS_HEAD_CONTINUOUS, {1, DS_COND_CHANNELS, 1}, 0.0},
+    {1, 5, 6, 4, 1, 2, DS_HEAD_DISCRETIZED, {1, DS_COND_STACKED, 0}, 0.0}, /* (10, 6) */
+    {3, 4, 5, 3, 2, 2, DS_HEAD_CONTINUOUS, {1, DS_COND_STACKED, 0}, 0.0},
 };
 
 /* x~ for a conditional model: deterministic values in [-1, 1]. */
@@ -48,10 +55,10 @@ static void cached_equals_naive(void **state) {
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     const sampler_case *sc = &cases[k];
     ds_context *ctx = test_context(2, 11 + k);
-    ds_model *m = tiny_pixelcnn(ctx, sc->channels, sc->h, sc->w, sc->filters, sc->resnets,
-                                sc->K, sc->head, sc->conditional, sc->dropout);
+    ds_model *m = tiny_pixelcnn_cond(ctx, sc->channels, sc->h, sc->w, sc->filters,
+                                     sc->resnets, sc->K, sc->head, sc->cond, sc->dropout);
     int64_t n = 5, D = ds_model_dim(m);
-    float *c = sc->conditional ? cond_images(n, D) : NULL;
+    float *c = sc->cond.conditional ? cond_images(n, D) : NULL;
     float *fast = test_malloc(sizeof(float) * (size_t)(n * D));
     float *slow = test_malloc(sizeof(float) * (size_t)(n * D));
     for (int32_t method = 0; method < 2; method++) {
@@ -72,31 +79,44 @@ static void cached_equals_naive(void **state) {
   }
 }
 
-/* Trained weights (a few steps) move the activations away from the initialisation's. */
-static void cached_equals_naive_after_training(void **state) {
-  (void)state;
+/* Trained weights (a few steps) move the activations away from the initialisation's;
+ * conditional models train as stage 2 (pairs (x, x + noise)). */
+static void after_training(tiny_cond cond) {
   ds_context *ctx = test_context(1, 5);
-  ds_model *m = tiny_pixelcnn(ctx, 1, 6, 6, 8, 1, 3, DS_HEAD_DISCRETIZED, 0, 0.0);
+  ds_model *m = tiny_pixelcnn_cond(ctx, 1, 6, 6, 8, 1, 3, DS_HEAD_DISCRETIZED, cond, 0.0);
   int64_t n = 16, D = ds_model_dim(m);
   float *x = test_malloc(sizeof(float) * (size_t)(n * D));
   stripe_images(x, n, 1, 6, 6, 3);
+  ds_smoother *sm = NULL;
+  if (cond.conditional)
+    assert_int_equal(ds_smoother_create(ctx, DS_NOISE_GAUSSIAN, 0.3, &sm), DS_OK);
   ds_trainer_config *tc = NULL;
   ds_trainer *t = NULL;
   assert_int_equal(ds_trainer_config_create(&tc), DS_OK);
   assert_int_equal(ds_trainer_config_set_int(tc, DS_TRAIN_BATCH, 8), DS_OK);
-  assert_int_equal(ds_trainer_create(m, tc, NULL, &t), DS_OK);
+  assert_int_equal(ds_trainer_create(m, tc, sm, &t), DS_OK);
   assert_int_equal(ds_trainer_train(t, x, NULL, n, 20, NULL), DS_OK);
+  float *c = cond.conditional ? cond_images(n, D) : NULL;
   float *fast = test_malloc(sizeof(float) * (size_t)(n * D));
   float *slow = test_malloc(sizeof(float) * (size_t)(n * D));
-  assert_int_equal(ds_model_sample(m, NULL, n, 9, DS_SAMPLE_BISECTION, fast), DS_OK);
-  assert_int_equal(ds_model_sample(m, NULL, n, 9, DS_SAMPLE_BISECTION | DS_SAMPLE_NAIVE, slow),
+  assert_int_equal(ds_model_sample(m, c, n, 9, DS_SAMPLE_BISECTION, fast), DS_OK);
+  assert_int_equal(ds_model_sample(m, c, n, 9, DS_SAMPLE_BISECTION | DS_SAMPLE_NAIVE, slow),
                    DS_OK);
   assert_same_bits(fast, slow, n * D);
   test_free(x), test_free(fast), test_free(slow);
+  if (c) test_free(c);
   ds_trainer_free(t);
   ds_trainer_config_free(tc);
+  ds_smoother_free(sm);
   ds_model_free(m);
   ds_context_free(ctx);
+}
+
+static void cached_equals_naive_after_training(void **state) {
+  (void)state;
+  after_training(TINY_UNCONDITIONAL);
+  after_training(TINY_COND_CONVS);
+  after_training(TINY_STACKED);
 }
 
 /* Rows are split over threads and blocks: neither may change a sample. */

@@ -33,7 +33,10 @@ export Context, Smoother, Model, Trainer, GradientDenoiser, ConditionalDenoiser,
        DS_NOISE_GAUSSIAN, DS_NOISE_LAPLACE, DS_NOISE_UNIFORM,
        DS_SCORE_EXACT, DS_SCORE_LOCAL, DS_SAMPLE_BISECTION, DS_SAMPLE_GUMBEL, DS_SAMPLE_NAIVE,
        DS_CONDITIONAL_SAMPLE, DS_CONDITIONAL_MEAN,
-       DS_LR_CONSTANT, DS_LR_EXPONENTIAL, DS_LR_COSINE
+       DS_LR_CONSTANT, DS_LR_EXPONENTIAL, DS_LR_COSINE,
+       DS_ARCH_MADE, DS_ARCH_PIXELCNNPP, DS_MODEL_CHANNELS, DS_MODEL_HEIGHT, DS_MODEL_WIDTH,
+       DS_MODEL_FILTERS, DS_MODEL_RESNETS, DS_MODEL_COND_LAYOUT, DS_MODEL_COND_CONVS,
+       DS_MODEL_DROPOUT, DS_COND_CHANNELS, DS_COND_STACKED
 
 const libdsmooth = let
     env = get(ENV, "DSMOOTH_LIBRARY", "")
@@ -48,9 +51,10 @@ const DS_NOISE_GAUSSIAN, DS_NOISE_LAPLACE, DS_NOISE_UNIFORM = Int32(0), Int32(1)
 const DS_ARCH_MADE, DS_ARCH_PIXELCNNPP, DS_ARCH_PIXELCNN = Int32.(0:2)
 const DS_MODEL_DIM, DS_MODEL_COND_DIM, DS_MODEL_COMPONENTS, DS_MODEL_HEAD, DS_MODEL_BINS,
       DS_MODEL_ACTIVATION, DS_MODEL_RESIDUAL, DS_MODEL_CHANNELS, DS_MODEL_HEIGHT,
-      DS_MODEL_WIDTH, DS_MODEL_FILTERS, DS_MODEL_RESNETS, DS_MODEL_LAYERS,
-      DS_MODEL_GATED = Int32.(0:13)
-const DS_MODEL_BIN_LO, DS_MODEL_BIN_HI, DS_MODEL_DROPOUT = Int32.(0:2)
+      DS_MODEL_WIDTH, DS_MODEL_FILTERS, DS_MODEL_RESNETS, DS_MODEL_LAYERS, DS_MODEL_GATED,
+      DS_MODEL_COND_LAYOUT, DS_MODEL_COND_CONVS = Int32.(0:15)
+const DS_MODEL_BIN_LO, DS_MODEL_BIN_HI, DS_MODEL_DROPOUT = Int32(0), Int32(1), Int32(2)
+const DS_COND_CHANNELS, DS_COND_STACKED = Int32(0), Int32(1)
 const DS_SCORE_EXACT, DS_SCORE_LOCAL = Int32(0), Int32(1)
 const DS_SAMPLE_BISECTION, DS_SAMPLE_GUMBEL = Int32(0), Int32(1)
 const DS_SAMPLE_NAIVE = Int32(0x100)  # flag: OR into the method for the naive sampler
@@ -232,13 +236,17 @@ function grid_posterior_mean(sm::Smoother, density::AbstractVecOrMat{Float64}, x
 end
 
 # ---- model ------------------------------------------------------------------------------
-"A MADE model: Model(ctx; dim = 2, cond_dim = 0, components = 5, hidden = [64, 64], ...)."
+"""A model: Model(ctx; dim = 2, cond_dim = 0, components = 5, hidden = [64, 64], ...), a
+MADE by default. Other options through `ints` / `floats` (option => value), e.g. a stacked
+conditional PixelCNN++ of 28x28 images: Model(ctx; arch = DS_ARCH_PIXELCNNPP, dim = 784,
+cond_dim = 784, ints = Dict(DS_MODEL_HEIGHT => 28, DS_MODEL_WIDTH => 28,
+DS_MODEL_COND_LAYOUT => DS_COND_STACKED))."""
 function Model(ctx::Context; dim::Integer, cond_dim::Integer = 0, components::Integer = 5,
                hidden::AbstractVector{<:Integer} = [64, 64], ints = Dict{Int32,Int64}(),
-               floats = Dict{Int32,Float64}())
+               floats = Dict{Int32,Float64}(), arch::Integer = DS_ARCH_MADE)
     cfg = Ref{Ptr{Cvoid}}(C_NULL)
     check(ccall((:ds_model_config_create, libdsmooth), Int32, (Int32, Ref{Ptr{Cvoid}}),
-                DS_ARCH_MADE, cfg), C_NULL)
+                arch, cfg), C_NULL)
     out = Ref{Ptr{Cvoid}}(C_NULL)
     try
         setint(o, v) = check(ccall((:ds_model_config_set_int, libdsmooth), Int32,

@@ -83,6 +83,28 @@ static ds_status set_image_option(ds_model_config *cfg, int32_t option, int64_t 
   }
 }
 
+/* How x~ enters a conditional PixelCNN++ (cross-option checks at model creation). */
+static ds_status set_cond_option(ds_model_config *cfg, int32_t option, int64_t value) {
+  const char *name =
+      option == DS_MODEL_COND_LAYOUT ? "DS_MODEL_COND_LAYOUT" : "DS_MODEL_COND_CONVS";
+  if (cfg->arch != DS_ARCH_PIXELCNNPP)
+    return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                    "ds_model_config_set_int: %s applies to DS_ARCH_PIXELCNNPP only", name);
+  if (option == DS_MODEL_COND_LAYOUT) {
+    if (value != DS_COND_CHANNELS && value != DS_COND_STACKED)
+      return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                      "ds_model_config_set_int: DS_MODEL_COND_LAYOUT = %lld is not a "
+                      "ds_cond_layout (DS_COND_CHANNELS = 0, DS_COND_STACKED = 1)",
+                      (long long)value);
+    cfg->cond_layout = (int32_t)value;
+    return DS_OK;
+  }
+  if (value < 0 || value > DS__MAX_COND_CONVS)
+    return out_of_range(name, value, 0, DS__MAX_COND_CONVS);
+  cfg->cond_convs = (int32_t)value;
+  return DS_OK;
+}
+
 ds_status ds_model_config_set_int(ds_model_config *cfg, int32_t option, int64_t value) {
   DS_CHECK_NOT_NULL(NULL, cfg);
   switch (option) {
@@ -129,6 +151,9 @@ ds_status ds_model_config_set_int(ds_model_config *cfg, int32_t option, int64_t 
     case DS_MODEL_LAYERS:
     case DS_MODEL_GATED:
       return set_image_option(cfg, option, value);
+    case DS_MODEL_COND_LAYOUT:
+    case DS_MODEL_COND_CONVS:
+      return set_cond_option(cfg, option, value);
     default:
       return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
                       "ds_model_config_set_int: option %d is not a ds_model_option", (int)option);

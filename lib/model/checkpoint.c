@@ -172,7 +172,7 @@ ds_status ds__checkpoint_read(ds_context *ctx, const char *fn, const char *path,
     return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' is not a libdsmooth checkpoint (bad magic)",
                     fn, path);
   }
-  ds__reader hr = {header, HEADER_SIZE, 8, 0};
+  ds__reader hr = {header, HEADER_SIZE, 8, 0, 0};
   uint32_t version = ds__reader_u32(&hr), file_kind = ds__reader_u32(&hr);
   uint64_t length = ds__reader_u64(&hr);
   if (version > DS__CHECKPOINT_VERSION || version == 0) {
@@ -223,7 +223,7 @@ ds_status ds__checkpoint_read(ds_context *ctx, const char *fn, const char *path,
     return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' has trailing bytes after its checksum", fn,
                     path);
   }
-  ds__reader tr = {data + total - 4, 4, 0, 0};
+  ds__reader tr = {data + total - 4, 4, 0, 0, 0};
   uint32_t stored = ds__reader_u32(&tr), actual = ds__crc32(data, total - 4);
   if (stored != actual) {
     ds__free(ctx, data);
@@ -236,5 +236,6 @@ ds_status ds__checkpoint_read(ds_context *ctx, const char *fn, const char *path,
   reader->len = (size_t)length;
   reader->pos = 0;
   reader->failed = 0;
+  reader->version = version;
   return DS_OK;
 }

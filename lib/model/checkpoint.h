@@ -2,7 +2,7 @@
  *
  *   offset  size  field
  *   0       8     magic "DSMOOTH\x1a"
- *   8       4     format version (u32, currently 1)
+ *   8       4     format version (u32, currently 2; see docs/checkpoints.md)
  *   12      4     kind (u32: 1 model, 2 trainer)
  *   16      8     payload length L (u64)
  *   24      L     payload (little-endian fields, see model_io.c / trainer.c)
@@ -18,7 +18,9 @@
 
 #include "core/context.h"
 
-#define DS__CHECKPOINT_VERSION 1u
+/* 2: the PixelCNN++ section ends with the conditioning layout and convs (model_io.c);
+ * version 1 files are read with their defaults. */
+#define DS__CHECKPOINT_VERSION 2u
 enum { DS__CHECKPOINT_MODEL = 1, DS__CHECKPOINT_TRAINER = 2 };
 
 /* Growable little-endian byte writer; on allocation failure `failed` is set and further
@@ -42,6 +44,7 @@ typedef struct ds__reader {
   const uint8_t *data;
   size_t len, pos;
   int failed;
+  uint32_t version; /* format version of the file (set by ds__checkpoint_read) */
 } ds__reader;
 
 uint32_t ds__reader_u32(ds__reader *r);

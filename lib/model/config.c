@@ -20,6 +20,8 @@ void ds__model_config_defaults(ds_model_config *cfg, int32_t arch) {
   cfg->filters = 32;
   cfg->resnets = 2;
   cfg->dropout = 0.0f;
+  cfg->cond_layout = DS_COND_CHANNELS;
+  cfg->cond_convs = 0;
   cfg->layers = 5;
   cfg->gated = 1;
 }
@@ -47,6 +49,18 @@ static ds_status validate_pixelcnn(ds_context *ctx, const ds_model_config *cfg) 
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
                     "ds_model_create: a conditional %s needs DS_MODEL_COND_DIM = D = %lld "
                     "(got %lld)", arch_name(cfg->arch), (long long)d, (long long)cfg->cond_dim);
+  if (cfg->cond_dim == 0 && cfg->cond_layout != DS_COND_CHANNELS)
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                    "ds_model_create: DS_MODEL_COND_LAYOUT = DS_COND_STACKED needs a conditional "
+                    "model (DS_MODEL_COND_DIM = D = %lld)", (long long)d);
+  if (cfg->cond_dim == 0 && cfg->cond_convs > 0)
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                    "ds_model_create: DS_MODEL_COND_CONVS = %d needs a conditional model "
+                    "(DS_MODEL_COND_DIM = D = %lld)", (int)cfg->cond_convs, (long long)d);
+  if (cfg->cond_layout == DS_COND_STACKED && cfg->cond_convs > 0)
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                    "ds_model_create: DS_MODEL_COND_CONVS = %d applies to DS_COND_CHANNELS; the "
+                    "stacked layout has no conditioning path (set it to 0)", (int)cfg->cond_convs);
   return DS_OK;
 }
 
@@ -83,6 +97,7 @@ int ds__model_config_equal(const ds_model_config *a, const ds_model_config *b) {
       a->residual != b->residual || a->hidden_count != b->hidden_count ||
       a->channels != b->channels || a->height != b->height || a->width != b->width ||
       a->filters != b->filters || a->resnets != b->resnets || a->dropout != b->dropout ||
+      a->cond_layout != b->cond_layout || a->cond_convs != b->cond_convs ||
       a->layers != b->layers || a->gated != b->gated)
     return 0;
   for (int32_t l = 0; l < a->hidden_count; l++)

@@ -26,9 +26,13 @@ struct ds_model_config {
   int32_t filters;
   int32_t resnets;     /* DS_ARCH_PIXELCNNPP: gated resnets per level */
   float dropout;       /* DS_ARCH_PIXELCNNPP: in [0, 1) */
+  int32_t cond_layout; /* DS_ARCH_PIXELCNNPP: ds_cond_layout */
+  int32_t cond_convs;  /* DS_ARCH_PIXELCNNPP: unmasked 3x3 convs over x~ (DS_COND_CHANNELS) */
   int32_t layers;      /* DS_ARCH_PIXELCNN: masked 3x3 blocks */
   int32_t gated;       /* DS_ARCH_PIXELCNN: 1 gated blocks, 0 residual act blocks */
 };
+
+#define DS__MAX_COND_CONVS 16
 
 /* PixelCNN++ or the masked PixelCNN: the options of images apply. */
 static inline int ds__arch_is_image(int32_t arch) {

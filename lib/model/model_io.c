@@ -24,6 +24,8 @@ void ds__model_serialize(const ds_model *m, ds__writer *w) {
     ds__writer_u32(w, (uint32_t)c->filters);
     ds__writer_u32(w, (uint32_t)c->resnets);
     ds__writer_f32(w, c->dropout);
+    ds__writer_u32(w, (uint32_t)c->cond_layout); /* format version 2 */
+    ds__writer_u32(w, (uint32_t)c->cond_convs);
   } else if (c->arch == DS_ARCH_PIXELCNN) {
     ds__writer_u32(w, (uint32_t)c->channels);
     ds__writer_u64(w, (uint64_t)c->height);
@@ -89,6 +91,14 @@ static ds_status read_config(ds_context *ctx, const char *fn, ds__reader *r,
     APPLY(ds_model_config_set_int(cfg, DS_MODEL_FILTERS, f));
     APPLY(ds_model_config_set_int(cfg, DS_MODEL_RESNETS, nres));
     APPLY(ds_model_config_set_float(cfg, DS_MODEL_DROPOUT, drop));
+    if (r->version >= 2) { /* version 1: the channel layout without convs (the defaults) */
+      uint32_t layout = ds__reader_u32(r), convs = ds__reader_u32(r);
+      if (r->failed)
+        return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the image section",
+                        fn);
+      APPLY(ds_model_config_set_int(cfg, DS_MODEL_COND_LAYOUT, layout));
+      APPLY(ds_model_config_set_int(cfg, DS_MODEL_COND_CONVS, convs));
+    }
   } else if (arch == DS_ARCH_PIXELCNN) {
     uint32_t ch = ds__reader_u32(r);
     uint64_t h = ds__reader_u64(r), wd = ds__reader_u64(r);

@@ -55,7 +55,7 @@ ds_status ds__pcnn_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws
     if (need > conv_floats) conv_floats = need;
   }
   int64_t head, act;
-  if (__builtin_mul_overflow(capacity, p->h[0] * p->w[0] * p->head_channels, &head) ||
+  if (__builtin_mul_overflow(capacity, m->groups * p->head_channels, &head) ||
       __builtin_mul_overflow(capacity, p->floats_per_row, &act))
     return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY,
                     "ds_model: activations of %lld images exceed the address space",
@@ -78,7 +78,7 @@ ds_status ds__pcnn_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws
   }
   ws->head = w->head;
   ws->dhead = w->dhead;
-  ws->head_stride = p->h[0] * p->w[0] * p->head_channels;
+  ws->head_stride = m->groups * p->head_channels;
   return DS_OK;
 }
 
@@ -168,9 +168,10 @@ static void dropout(const ds_model *m, const pcnn_ws *w, const ds__pcnn_op *o, i
 typedef struct pool_job {
   const ds__pixelcnn *p;
   int64_t planes;
-  int32_t level;
+  int32_t level; /* of the pooled side */
   const float *src;
   float *dst;
+  int32_t accumulate; /* backward only */
 } pool_job;
 
 /* dst (planes, H_l, W_l) = 2x2 average of src (planes, H_{l-1}, W_{l-1}), edge blocks over
@@ -195,21 +196,53 @@ static void avg_pool_part(void *arg, int32_t t, int32_t threads) {
       }
 }
 
-/* (rows, H*W*C) pixel-major <-> (rows, C, H*W) planar. */
+/* Backward: dst (planes, H_{l-1}, W_{l-1}) (+)= src[block] / (pixels in the block), src the
+ * gradient at level l (blocks do not overlap: each pixel has exactly one). */
+static void avg_pool_backward_part(void *arg, int32_t t, int32_t threads) {
+  const pool_job *j = arg;
+  int64_t q0, q1, H = j->p->h[j->level - 1], W = j->p->w[j->level - 1];
+  int64_t h = j->p->h[j->level], w = j->p->w[j->level];
+  ds__split_range(j->planes, t, threads, &q0, &q1);
+  for (int64_t q = q0; q < q1; q++)
+    for (int64_t y = 0; y < H; y++)
+      for (int64_t x = 0; x < W; x++) {
+        int64_t i = y / 2, k = x / 2;
+        int n = (2 * i + 1 < H ? 2 : 1) * (2 * k + 1 < W ? 2 : 1);
+        float g = j->src[(q * h + i) * w + k] / (float)n;
+        float *d = &j->dst[(q * H + y) * W + x];
+        *d = j->accumulate ? *d + g : g;
+      }
+}
+
+static void avg_pool(const ds__pixelcnn *p, ds__pool *pool, int64_t planes, int32_t level,
+                     const float *x, float *y) {
+  pool_job j = {p, planes, level, x, y, 0};
+  ds__pool_run(pool, avg_pool_part, &j);
+}
+
+static void avg_pool_backward(const ds__pixelcnn *p, ds__pool *pool, int64_t planes,
+                              int32_t level, const float *dy, float *dx, int accumulate) {
+  pool_job j = {p, planes, level, dy, dx, accumulate};
+  ds__pool_run(pool, avg_pool_backward_part, &j);
+}
+
+/* (rows, pixels, c) pixel-major <-> (rows, plane_c, plane) planar: pixel q of the
+ * pixel-major side is pixel `first + q` of channels 0..c-1 of the planar side (first > 0:
+ * the bottom half of a stacked image). */
 static void to_planar(const float *src, int64_t rows, int64_t pixels, int64_t c,
-                      int64_t dst_c, float *dst) {
+                      int64_t plane_c, int64_t plane, int64_t first, float *dst) {
   for (int64_t r = 0; r < rows; r++)
-    for (int64_t p = 0; p < pixels; p++)
+    for (int64_t q = 0; q < pixels; q++)
       for (int64_t k = 0; k < c; k++)
-        dst[(r * dst_c + k) * pixels + p] = src[(r * pixels + p) * c + k];
+        dst[(r * plane_c + k) * plane + first + q] = src[(r * pixels + q) * c + k];
 }
 
 static void from_planar(const float *src, int64_t rows, int64_t pixels, int64_t c,
-                        int64_t src_c, float *dst) {
+                        int64_t plane_c, int64_t plane, int64_t first, float *dst) {
   for (int64_t r = 0; r < rows; r++)
     for (int64_t k = 0; k < c; k++)
-      for (int64_t p = 0; p < pixels; p++)
-        dst[(r * pixels + p) * c + k] = src[(r * src_c + k) * pixels + p];
+      for (int64_t q = 0; q < pixels; q++)
+        dst[(r * pixels + q) * c + k] = src[(r * plane_c + k) * plane + first + q];
 }
 
 /* ---- forward ---------------------------------------------------------------------- */
@@ -217,20 +250,17 @@ static void from_planar(const float *src, int64_t rows, int64_t pixels, int64_t 
 void ds__pcnn_fill_inputs(const ds_model *m, float *vals, int64_t capacity, const float *x,
                           const float *c, int64_t rows) {
   const ds__pixelcnn *p = m->pixelcnn;
-  int64_t HW = p->h[0] * p->w[0], C = p->channels;
-  /* in = [x, 1] (rows, C + 1, H, W) */
+  /* HW pixels of x; the network's level-0 plane has HW0 (2 HW stacked), x from pixel X0 */
+  int64_t HW = m->groups, HW0 = p->h[0] * p->w[0], C = p->channels;
+  int64_t X0 = p->x_row0 * p->w[0];
+  /* in = [x, 1] (rows, C + 1, H, W), stacked: [[x~; x], 1] (rows, C + 1, 2H, W) */
   float *in = vals + capacity * p->tensors[p->input].offset;
-  to_planar(x, rows, HW, C, C + 1, in);
+  to_planar(x, rows, HW, C, C + 1, HW0, X0, in);
+  if (p->stacked) to_planar(c, rows, HW, C, C + 1, HW0, 0, in);
   for (int64_t r = 0; r < rows; r++)
-    for (int64_t k = 0; k < HW; k++) in[(r * (C + 1) + C) * HW + k] = 1.0f;
-  if (p->cond[0] >= 0) {
-    to_planar(c, rows, HW, C, C, vals + capacity * p->tensors[p->cond[0]].offset);
-    for (int32_t l = 1; l < 3 && p->cond[l] >= 0; l++) {
-      pool_job j = {p, rows * C, l, vals + capacity * p->tensors[p->cond[l - 1]].offset,
-                    vals + capacity * p->tensors[p->cond[l]].offset};
-      ds__pool_run(m->ctx->pool, avg_pool_part, &j);
-    }
-  }
+    for (int64_t k = 0; k < HW0; k++) in[(r * (C + 1) + C) * HW0 + k] = 1.0f;
+  if (p->cond_in >= 0) /* cond_in = x~ (rows, C, H, W) */
+    to_planar(c, rows, HW, C, C, HW, 0, vals + capacity * p->tensors[p->cond_in].offset);
 }
 
 void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *pass,
@@ -238,11 +268,12 @@ void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *
   const ds__pixelcnn *p = m->pixelcnn;
   pcnn_ws *w = ws->arch_ws;
   ds__pool *pool = m->ctx->pool;
-  int64_t rows = r1 - r0, HW = p->h[0] * p->w[0];
+  int64_t rows = r1 - r0, HW = m->groups, HW0 = p->h[0] * p->w[0];
+  int64_t X0 = p->x_row0 * p->w[0];
   w->train = pass->train && p->dropout > 0.0f;
   w->train_stream = pass->train_stream;
   ds__pcnn_fill_inputs(m, w->val, w->capacity, pass->x + r0 * m->cfg.dim,
-                       p->cond[0] >= 0 ? pass->c + r0 * m->cfg.cond_dim : NULL, rows);
+                       pass->c ? pass->c + r0 * m->cfg.cond_dim : NULL, rows);
   const float *params = m->params;
   for (int32_t i = 0; i < p->op_count; i++) {
     const ds__pcnn_op *o = &p->ops[i];
@@ -284,6 +315,7 @@ void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *
       case DS__PCNN_DROPOUT:
         if (w->train) dropout(m, w, o, rows, y);
         break;
+      case DS__PCNN_AVGPOOL: avg_pool(p, pool, rows * c, p->tensors[o->out].level, a, y); break;
       case DS__PCNN_RELU: ds__relu_forward(pool, rows * c * P, a, y); break;
       case DS__PCNN_TGATE:
         ds__tanh_gate_forward(pool, rows, c, P, a, val(p, w, o->in2), y);
@@ -291,8 +323,8 @@ void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *
       default: break;
     }
   }
-  /* head (rows, H*W, P) pixel-major for the heads loop */
-  from_planar(val(p, w, p->head), rows, HW, p->head_channels, p->head_channels,
+  /* head (rows, H*W, P) pixel-major for the heads loop: x's pixels only */
+  from_planar(val(p, w, p->head), rows, HW, p->head_channels, p->head_channels, HW0, X0,
               w->head + r0 * ws->head_stride);
 }
 
@@ -303,13 +335,15 @@ void ds__pcnn_backward(const ds_model *m, ds__model_ws *ws, int64_t r0, int64_t 
   const ds__pixelcnn *p = m->pixelcnn;
   pcnn_ws *w = ws->arch_ws;
   ds__pool *pool = m->ctx->pool;
-  int64_t rows = r1 - r0, HW = p->h[0] * p->w[0], C = p->channels;
-  /* every gradient is overwritten by its first writer; only unread tensors stay zero */
+  int64_t rows = r1 - r0, HW = m->groups, HW0 = p->h[0] * p->w[0], C = p->channels;
+  int64_t X0 = p->x_row0 * p->w[0];
+  /* every gradient is overwritten by its first writer; only unread tensors stay zero, and
+     the head's top half in the stacked layout (its conditionals are not in the loss) */
   for (int32_t t = 0; t < p->tensor_count; t++)
-    if (!p->tensors[t].consumed && t != p->head)
+    if ((!p->tensors[t].consumed && t != p->head) || (t == p->head && p->stacked))
       memset(grd(p, w, t), 0, sizeof(float) * (size_t)(rows * p->tensors[t].c * plane(p, t)));
-  to_planar(w->dhead + r0 * ws->head_stride, rows, HW, p->head_channels, p->head_channels,
-            grd(p, w, p->head));
+  to_planar(w->dhead + r0 * ws->head_stride, rows, HW, p->head_channels, p->head_channels, HW0,
+            X0, grd(p, w, p->head));
   const float *params = m->params;
   for (int32_t i = p->op_count - 1; i >= 0; i--) {
     const ds__pcnn_op *o = &p->ops[i];
@@ -355,6 +389,9 @@ void ds__pcnn_backward(const ds_model *m, ds__model_ws *ws, int64_t r0, int64_t 
       case DS__PCNN_DROPOUT:
         if (w->train) dropout(m, w, o, rows, grd(p, w, o->out));
         break;
+      case DS__PCNN_AVGPOOL:
+        if (da) avg_pool_backward(p, pool, rows * c, p->tensors[o->out].level, dy, da, acc);
+        break;
       case DS__PCNN_RELU: ds__relu_backward(pool, rows * c * P, val(p, w, o->out), dy, da, acc); break;
       case DS__PCNN_TGATE: /* d(ab) is always overwritten */
         ds__tanh_gate_backward(pool, rows, c, P, val(p, w, o->in2), dy, da, db, acc);
@@ -362,7 +399,7 @@ void ds__pcnn_backward(const ds_model *m, ds__model_ws *ws, int64_t r0, int64_t 
       default: break;
     }
   }
-  if (d_x) from_planar(grd(p, w, p->input), rows, HW, C, C + 1, d_x);
+  if (d_x) from_planar(grd(p, w, p->input), rows, HW, C, C + 1, HW0, X0, d_x);
 }
 
 void ds__pcnn_param_grads(const ds_model *m, ds__model_ws *ws, int64_t rows, float *grad) {

@@ -13,14 +13,46 @@
  *        deconv2x3 / deconv2x2 (cropped to the level above)
  *   head = nin(elu(ul))                                       (B, 3K or 10K, H, W)
  *   res(x, a) = x + a' * sigmoid(b'), [a', b'] = conv(dropout(concat_elu(h))),
- *        h = conv(concat_elu(x)) [+ nin(concat_elu(a))] [+ conv1x1(x~ at this level)]
+ *        h = conv(concat_elu(x)) [+ nin(concat_elu(a))] [+ conv1x1(cond[level])]
  * (u convs are down-shifted 2x3, ul convs down-right-shifted 2x2, pads as conv2d.h.)
  *
- * Flat parameter layout: the layers in the order above (within a gated resnet: input conv,
- * skip nin, conditioning 1x1, output conv), each as weight then bias:
+ * Conditional models p(x | x~), by DS_MODEL_COND_LAYOUT:
+ *   DS_COND_CHANNELS: ops before the network compute the conditioning features
+ *        cond[0] = x~                                                     (B, C, H, W)
+ *             or with n = DS_MODEL_COND_CONVS >= 1 unmasked 3x3 convs (pad 1, bias):
+ *        cond[0] = conv3x3(concat_elu(... conv3x3(concat_elu(conv3x3(x~))) ...))  (B, F, H, W)
+ *        cond[l] = avgpool2x2(cond[l - 1]), l = 1, 2 (edge blocks over the pixels they have)
+ *     and every gated resnet at level l adds conv1x1(cond[l]). x~ gets no gradient; the
+ *     convs' weights do (through the pooling's backward).
+ *   DS_COND_STACKED: no conditioning ops: the unconditional network above on the
+ *     (2H, W) image [x~; x] (x~ in rows 0..H-1, x in rows H..2H-1). Only the bottom half of
+ *     the head enters log p; the top half's head gradient is zero.
+ *
+ * Filling the inputs. Everything a pass computes is an op of the table, except filling
+ * these tensors from x (rows, D) and c = x~ (rows, D), both pixel-major with the channels
+ * of a pixel together (x[(i * W + j) * C + k]); storage is planar per row:
+ *   input (rows, C + 1, h[0], w[0]): channel k < C, level-0 pixel (x_row0 + i, j) =
+ *        x[(i * W + j) * C + k]; channel C = 1 everywhere. Stacked only: channel k < C,
+ *        pixel (i, j) with i < H = x~[(i * W + j) * C + k] (the top half).
+ *   cond_in (channels layout only, -1 otherwise) (rows, C, H, W): pixel (i, j) channel k
+ *        = x~[(i * W + j) * C + k]. cond[0..2] are outputs of ops (cond[0] == cond_in
+ *        without cond convs), never filled directly.
+ *   Output: the heads of x's pixel (i, j) are head tensor pixel (x_row0 + i, j), channels
+ *        0..P-1 (model/arch.h's layout, H*W groups); d_x is read from the same pixels of
+ *        the input's gradient, channels 0..C-1.
+ * Readiness for an incremental sampler: cond_in and every tensor computed only from it
+ * (the 3x3 conditioning convs are NOT causal: they are ready whole at step 0, never
+ * position by position) and the stacked input's top half (rows < x_row0) are known before
+ * the first pixel of x; x's pixel (i, j), level-0 input pixel (x_row0 + i, j), becomes
+ * known at step i * W + j. Stacked, input pixel (r, j) is thus known at step
+ * max(0, r * W + j - H * W), and the network's causality does the rest.
+ *
+ * Flat parameter layout: the layers in the order above — the conditioning convs first,
+ * then the network (within a gated resnet: input conv, skip nin, conditioning 1x1, output
+ * conv), each as weight then bias:
  *   conv   w (Cout, Cin, kh, kw), bias (Cout)        (PyTorch Conv2d layout)
  *   deconv w (Cin, Cout, kh, kw), bias (Cout)        (PyTorch ConvTranspose2d layout)
- *   the conditioning 1x1 conv has no bias.
+ *   the per-resnet conditioning 1x1 conv has no bias.
  * tests/golden/make_pixelcnn_golden.py builds the same list from PyTorch modules.
  *
  * The masked PixelCNN (DS_ARCH_PIXELCNN, model/pixelcnn_masked_layout.c) is another list
@@ -38,6 +70,7 @@
  *   GATE     y = a + u * sigmoid(v),        [u, v] = b (2c channels: u first)
  *   CONCAT   y = [a, b] along channels
  *   DROPOUT  out *= keep / (1 - rate) in place (in = out; training passes only)
+ *   AVGPOOL  y (level l + 1) = 2x2 average of a (level l), edge blocks over their pixels
  *   RELU     y = a > 0 ? a : 0                                   (masked PixelCNN)
  *   TGATE    y = a + tanh(u) * sigmoid(v),  [u, v] = b (2c channels: u first)
  * Kind values are stable (appended only). */
@@ -59,6 +92,8 @@ enum {
   DS__PCNN_GATE,
   DS__PCNN_CONCAT,
   DS__PCNN_DROPOUT,
+  DS__PCNN_AVGPOOL, /* out (level l + 1) = 2x2 average of in (level l), edge blocks over
+                       the pixels they have */
   DS__PCNN_RELU,
   DS__PCNN_TGATE
 };
@@ -96,12 +131,17 @@ typedef struct ds__pcnn_op {
 
 typedef struct ds__pixelcnn {
   int64_t channels, cond_channels, filters, K, head_channels;
+  int32_t cond_convs;   /* unmasked 3x3 convs over x~ (DS_MODEL_COND_CONVS) */
+  int32_t stacked;      /* DS_COND_STACKED: the network runs on [x~; x] (2H, W) */
+  int64_t x_row0;       /* first level-0 row holding x: 0, or H when stacked */
   int64_t h[3], w[3];
   int32_t tensor_count, op_count, tensor_cap, op_cap;
   ds__pcnn_tensor *tensors;
   ds__pcnn_op *ops;
-  int32_t input, cond[3], head; /* tensor ids; cond[0] = -1 when unconditional, cond[l] =
-                                   -1 for levels the network does not have */
+  int32_t input, head;  /* tensor ids (filled as described at the top) */
+  int32_t cond_in;      /* tensor id of x~ as given, -1 without conditioning channels */
+  int32_t cond[3];      /* per level, what enters every gated resnet's conditioning 1x1
+                           conv (computed by ops from cond_in); -1 when cond_in is */
   int64_t floats_per_row;
   int64_t param_count;
   float dropout;
@@ -111,11 +151,11 @@ typedef struct ds__pixelcnn {
  * a multiple of `threads` when that fits. */
 int64_t ds__pixelcnn_block_rows(const ds__pixelcnn *p, int32_t threads);
 
-/* The network's inputs for rows [0, rows): the input tensor [x, 1] from x (rows, D) and,
- * for a conditional model, the conditioning tensors from c (rows, C) (x~ planar at level
- * 0, 2x2 average pooled to levels 1 and 2 where the network has them), into an
- * activation buffer laid out for `capacity` rows (tensor t of row r at
- * vals + capacity * offset_t + r * c_t * H_l * W_l). */
+/* The network's inputs for rows [0, rows), as "Filling the inputs" above: `input` from x
+ * (rows, D) (and, stacked, its top half from c), `cond_in` from c (rows, C) in the channel
+ * layout; c may be NULL for an unconditional model. Everything else, the pooled
+ * conditioning included, is computed by ops. Into an activation buffer laid out for
+ * `capacity` rows (tensor t of row r at vals + capacity * offset_t + r * c_t * H_l * W_l). */
 void ds__pcnn_fill_inputs(const ds_model *m, float *vals, int64_t capacity, const float *x,
                           const float *c, int64_t rows);
 

@@ -46,7 +46,7 @@ static int32_t unary(builder *b, int32_t kind, int32_t in, int64_t cout) {
 }
 
 /* Shifted convolution shapes. */
-enum { K2X3 = 0, K1X3, K2X1, K2X2, K1X1 };
+enum { K2X3 = 0, K1X3, K2X1, K2X2, K1X1, K3X3 /* unshifted, x~ only */ };
 
 /* out (+)= conv(in); `out` < 0 makes a new tensor at the output level. */
 static int32_t conv(builder *b, int32_t in, int32_t out, int64_t cout, int shape,
@@ -60,9 +60,9 @@ static int32_t conv(builder *b, int32_t in, int32_t out, int64_t cout, int shape
   o->cin = p->tensors[in].c;
   o->cout = cout;
   o->stride = stride;
-  static const int64_t geo[5][6] = {/* kh kw pad_t pad_b pad_l pad_r */
+  static const int64_t geo[6][6] = {/* kh kw pad_t pad_b pad_l pad_r */
                                     {2, 3, 1, 0, 1, 1}, {1, 3, 0, 0, 1, 1}, {2, 1, 1, 0, 0, 0},
-                                    {2, 2, 1, 0, 1, 0}, {1, 1, 0, 0, 0, 0}};
+                                    {2, 2, 1, 0, 1, 0}, {1, 1, 0, 0, 0, 0}, {3, 3, 1, 1, 1, 1}};
   o->kh = geo[shape][0];
   o->kw = geo[shape][1];
   o->pad_t = geo[shape][2];
@@ -122,6 +122,14 @@ static int32_t gated_resnet(builder *b, int32_t x, int32_t a, int shape) {
   return y;
 }
 
+/* out (c, level + 1) = 2x2 average of in (c, level). */
+static int32_t avg_pool(builder *b, int32_t in) {
+  const ds__pcnn_tensor *t = &b->p->tensors[in];
+  int32_t out = tensor(b, t->c, t->level + 1);
+  op(b, DS__PCNN_AVGPOOL, in, -1, out);
+  return out;
+}
+
 static int32_t concat(builder *b, int32_t x, int32_t y) {
   ds__pixelcnn *p = b->p;
   int32_t out = tensor(b, p->tensors[x].c + p->tensors[y].c, p->tensors[x].level);
@@ -134,12 +142,20 @@ static void build(builder *b, int32_t resnets) {
   int64_t F = p->filters;
   p->input = tensor(b, p->channels + 1, 0);
   p->tensors[p->input].needs_grad = 0; /* switched on for the exact score */
-  p->cond[0] = p->cond[1] = p->cond[2] = -1;
-  if (p->cond_channels > 0)
-    for (int32_t l = 0; l < 3; l++) {
-      p->cond[l] = tensor(b, p->channels, l);
-      p->tensors[p->cond[l]].needs_grad = 0;
+  p->cond_in = p->cond[0] = p->cond[1] = p->cond[2] = -1;
+  if (p->cond_channels > 0) {
+    /* x~ (C, H, W) [-> conv3x3 -> (concat_elu -> conv3x3)* : (F, H, W)], pooled to the
+       lower levels; only the convs' weights are trained through this path */
+    p->cond_in = tensor(b, p->cond_channels, 0);
+    p->tensors[p->cond_in].needs_grad = 0;
+    int32_t h = p->cond_in;
+    for (int32_t i = 0; i < p->cond_convs; i++) h = conv(b, i ? celu(b, h) : h, -1, F, K3X3, 1, 1);
+    p->cond[0] = h;
+    for (int32_t l = 1; l < 3; l++) {
+      p->cond[l] = avg_pool(b, p->cond[l - 1]);
+      p->tensors[p->cond[l]].needs_grad = p->tensors[p->cond[l - 1]].needs_grad;
     }
+  }
   int32_t u = unary(b, DS__PCNN_DSHIFT, conv(b, p->input, -1, F, K2X3, 1, 1), F);
   int32_t t1 = unary(b, DS__PCNN_DSHIFT, conv(b, p->input, -1, F, K1X3, 1, 1), F);
   int32_t t2 = unary(b, DS__PCNN_RSHIFT, conv(b, p->input, -1, F, K2X1, 1, 1), F);
@@ -199,20 +215,23 @@ static ds_status pcnn_setup(ds_model *m) {
   ds__pixelcnn *p = ds__calloc(m->ctx, 1, sizeof *p);
   if (!p) return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY, "ds_model: out of memory");
   p->channels = cfg->channels;
-  p->cond_channels = cfg->cond_dim > 0 ? cfg->channels : 0;
+  p->stacked = cfg->cond_dim > 0 && cfg->cond_layout == DS_COND_STACKED;
+  p->cond_channels = cfg->cond_dim > 0 && !p->stacked ? cfg->channels : 0;
+  p->cond_convs = cfg->cond_convs;
   p->filters = cfg->filters;
   p->K = cfg->components;
   p->head_channels = (cfg->channels == 3 ? 10 : 3) * p->K;
   p->dropout = cfg->dropout;
-  p->h[0] = cfg->height;
+  p->h[0] = p->stacked ? 2 * cfg->height : cfg->height; /* x~ above x */
+  p->x_row0 = p->stacked ? cfg->height : 0;
   p->w[0] = cfg->width;
   for (int l = 1; l < 3; l++) {
     p->h[l] = (p->h[l - 1] - 1) / 2 + 1;
     p->w[l] = (p->w[l - 1] - 1) / 2 + 1;
   }
   int32_t resnet_count = 12 * cfg->resnets + 4; /* both streams, up and down */
-  p->tensor_cap = 16 + 12 * resnet_count;
-  p->op_cap = 16 + 12 * resnet_count;
+  p->tensor_cap = 16 + 2 * cfg->cond_convs + 12 * resnet_count;
+  p->op_cap = 16 + 2 * cfg->cond_convs + 12 * resnet_count;
   p->tensors = ds__calloc(m->ctx, (size_t)p->tensor_cap, sizeof *p->tensors);
   p->ops = ds__calloc(m->ctx, (size_t)p->op_cap, sizeof *p->ops);
   m->pixelcnn = p;
@@ -228,7 +247,7 @@ static ds_status pcnn_setup(ds_model *m) {
     return ds__fail(m->ctx, DS_ERR_BAD_STATE, "ds_model: PixelCNN++ layer table overflow");
   p->param_count = b.params;
   m->param_count = b.params;
-  m->groups = p->h[0] * p->w[0];
+  m->groups = cfg->height * cfg->width; /* x's pixels (the bottom half when stacked) */
   m->group_dims = (int32_t)p->channels;
   m->group_params = (int32_t)p->head_channels;
   return DS_OK;

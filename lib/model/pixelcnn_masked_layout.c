@@ -94,10 +94,10 @@ static void build(builder *b, const ds_model_config *cfg) {
   int32_t act = cfg->activation == DS_ACTIVATION_ELU ? DS__PCNN_ELU : DS__PCNN_RELU;
   p->input = tensor(b, p->channels + 1);
   p->tensors[p->input].needs_grad = 0; /* switched on for the exact score */
-  p->cond[0] = p->cond[1] = p->cond[2] = -1;
-  if (p->cond_channels > 0) {
-    p->cond[0] = tensor(b, p->cond_channels);
-    p->tensors[p->cond[0]].needs_grad = 0;
+  p->cond_in = p->cond[0] = p->cond[1] = p->cond[2] = -1;
+  if (p->cond_channels > 0) { /* x~ as given enters every block: cond[0] = cond_in */
+    p->cond_in = p->cond[0] = tensor(b, p->cond_channels);
+    p->tensors[p->cond_in].needs_grad = 0;
   }
   int32_t h = conv(b, p->input, -1, F, 7, DS__PCNN_MASK_A, 1);
   for (int32_t l = 0; l < cfg->layers; l++) {
@@ -142,6 +142,8 @@ static ds_status masked_setup(ds_model *m) {
   p->filters = cfg->filters;
   p->K = cfg->components;
   p->head_channels = (cfg->channels == 3 ? 10 : 3) * p->K;
+  p->stacked = 0; /* x fills the whole input, from row 0 */
+  p->x_row0 = 0;
   for (int l = 0; l < 3; l++) { /* one level; the others mirror it and hold no tensor */
     p->h[l] = cfg->height;
     p->w[l] = cfg->width;

@@ -7,7 +7,9 @@
  * depends on, propagated through the table once per call: a conv output takes the max over
  * its in-image taps (and over its earlier value when it accumulates), a shift the position
  * it copies, a transposed-conv output the max over the input positions that scatter into
- * it, a pointwise layer the max over its inputs; the conditioning input is ready at step 0.
+ * it, a 2x2 average pooling the max over its block, a pointwise layer the max over its
+ * inputs; the conditioning input (cond_in, or the stacked layout's top half of the input:
+ * x~) is ready at step 0, so everything computed from it alone is computed at step 0.
  * Step s computes, layer by layer in table order, the positions with T == s, then samples
  * pixel s from the head (ready by causality: T(head at s) <= s is checked once) and writes
  * it into the input.
@@ -111,6 +113,10 @@ static void op_ready(const ds_model *m, const ds__pcnn_op *o, int32_t *const *tr
           break;
         case DS__PCNN_DSHIFT: t = y > 0 ? a[(y - 1) * wi + x] : 0; break;
         case DS__PCNN_RSHIFT: t = x > 0 ? a[y * wi + x - 1] : 0; break;
+        case DS__PCNN_AVGPOOL: /* the 2x2 block of the level below */
+          for (int64_t iy = 2 * y; iy < 2 * y + 2 && iy < hi; iy++)
+            for (int64_t ix = 2 * x; ix < 2 * x + 2 && ix < wi; ix++) t = max_i32(t, a[iy * wi + ix]);
+          break;
         default: t = b ? max_i32(a[y * wi + x], b[y * wi + x]) : a[y * wi + x]; break;
       }
       out[y * wo + x] = t;
@@ -176,15 +182,18 @@ static ds_status pack_weights(const ds_model *m, plan *pl) {
 static ds_status plan_build(const ds_model *m, plan *pl) {
   const ds__pixelcnn *p = m->pixelcnn;
   memset(pl, 0, sizeof *pl);
-  int64_t steps = p->h[0] * p->w[0], lists = 0, maps = 0;
+  /* one step per pixel of x; the level-0 plane has HW0 positions (2 steps stacked), x's
+     pixels from X0 (model/pixelcnn.h) */
+  int64_t steps = m->groups, HW0 = p->h[0] * p->w[0], X0 = p->x_row0 * p->w[0];
+  int64_t lists = 0, maps = 0;
   pl->steps = steps;
   for (int32_t t = 0; t < p->tensor_count; t++) maps += plane_of(p, t);
   for (int32_t i = 0; i < p->op_count; i++) {
     const ds__pcnn_op *o = &p->ops[i];
     lists += plane_of(p, o->out) + (o->kind == DS__PCNN_DECONV ? plane_of(p, o->in) : 0);
   }
-  /* arena: tensor steps (maps), op steps (steps), lists (pos and step) */
-  int64_t ints = maps + steps + 2 * lists;
+  /* arena: tensor steps (maps), op steps (HW0), lists (pos and step) */
+  int64_t ints = maps + HW0 + 2 * lists;
   pl->arena = ds__calloc(m->ctx, (size_t)ints, sizeof(int32_t));
   pl->out = ds__calloc(m->ctx, (size_t)p->op_count, sizeof *pl->out);
   pl->in = ds__calloc(m->ctx, (size_t)p->op_count, sizeof *pl->in);
@@ -204,9 +213,10 @@ static ds_status plan_build(const ds_model *m, plan *pl) {
     tr[t] = next; /* zero: the conditioning tensors, and anything before its first writer */
     next += plane_of(p, t);
   }
-  for (int64_t k = 0; k < steps; k++) tr[p->input][k] = (int32_t)(k + 1);
+  /* x's pixel k at step k + 1; the stacked input's top half (x~) is known from the start */
+  for (int64_t k = X0; k < HW0; k++) tr[p->input][k] = (int32_t)(k - X0 + 1);
   int32_t *op_steps = next;
-  next += steps;
+  next += HW0;
   int64_t cache = 0, widest = 1;
   for (int32_t i = 0; i < p->op_count; i++) {
     const ds__pcnn_op *o = &p->ops[i];
@@ -247,7 +257,7 @@ static ds_status plan_build(const ds_model *m, plan *pl) {
   pl->cache_per_row = cache;
   pl->scratch_rows = widest;
   /* causality: the head of pixel s is final once pixels < s are known */
-  const int32_t *head = tr[p->head];
+  const int32_t *head = tr[p->head] + X0;
   for (int64_t s = 0; s < steps; s++)
     if (head[s] > s) {
       ds__free(m->ctx, tr);
@@ -451,10 +461,38 @@ static void pointwise_at(const sampler *sp, const ds__pcnn_op *o, const int32_t 
   scatter(sp, o->out, pos, n, y);
 }
 
+/* 2x2 average pooling at pos, in avg_pool_part's order (kernels of model/pixelcnn.c) */
+static void avgpool_at(const sampler *sp, const ds__pcnn_op *o, const int32_t *pos,
+                       int64_t n) {
+  const ds__pixelcnn *p = sp->m->pixelcnn;
+  int32_t li = p->tensors[o->in].level, lo = p->tensors[o->out].level;
+  int64_t hi = p->h[li], wi = p->w[li], wo = p->w[lo], Pi = hi * wi, Po = p->h[lo] * wo;
+  int64_t c = p->tensors[o->in].c;
+  const float *in = tensor_at(sp, o->in);
+  float *out = tensor_at(sp, o->out);
+  for (int64_t r = 0; r < sp->rows; r++)
+    for (int64_t i = 0; i < n; i++) {
+      int64_t y = pos[i] / wo, x = pos[i] % wo;
+      float *dst = out + (r * Po + pos[i]) * c;
+      for (int64_t k = 0; k < c; k++) {
+        float acc = 0.0f;
+        int cnt = 0;
+        for (int64_t di = 0; di < 2; di++)
+          for (int64_t dk = 0; dk < 2; dk++)
+            if (2 * y + di < hi && 2 * x + dk < wi) {
+              acc += in[(r * Pi + (2 * y + di) * wi + 2 * x + dk) * c + k];
+              cnt++;
+            }
+        dst[k] = acc / (float)cnt;
+      }
+    }
+}
+
 static void run_op(const sampler *sp, int32_t i, const int32_t *pos, int64_t n) {
   const ds__pcnn_op *o = &sp->m->pixelcnn->ops[i];
   switch (o->kind) {
     case DS__PCNN_CONV: conv_at(sp, o, pos, n); break;
+    case DS__PCNN_AVGPOOL: avgpool_at(sp, o, pos, n); break;
     case DS__PCNN_DECONV: deconv_at(sp, i, pos, n); break;
     case DS__PCNN_DSHIFT:
     case DS__PCNN_RSHIFT: shift_at(sp, o, pos, n); break;
@@ -487,15 +525,16 @@ typedef struct sample_job {
   int64_t *cursors; /* (threads, 2 * op_count) */
 } sample_job;
 
-/* The inputs of rows [0, rows) channels-last: x = 0 with the ones channel, and x~. */
+/* The inputs of rows [0, rows) channels-last: x = 0 with the ones channel, and x~ (the
+ * stacked input's top half, or cond_in; the pooled conditioning is computed by ops). */
 static void fill_inputs(const sample_job *j, const sampler *sp, const float *x, int64_t r0) {
   const ds_model *m = j->m;
   const ds__pixelcnn *p = m->pixelcnn;
   arena *a = sp->a;
   ds__pcnn_fill_inputs(m, a->planar, a->capacity, x,
-                       p->cond[0] >= 0 ? j->c + r0 * m->cfg.cond_dim : NULL, sp->rows);
-  int32_t ids[4] = {p->input, p->cond[0], p->cond[1], p->cond[2]};
-  for (int k = 0; k < 4; k++) {
+                       m->cfg.cond_dim > 0 ? j->c + r0 * m->cfg.cond_dim : NULL, sp->rows);
+  int32_t ids[2] = {p->input, p->cond_in};
+  for (int k = 0; k < 2; k++) {
     if (ids[k] < 0) continue;
     int64_t c = p->tensors[ids[k]].c, P = plane_of(p, ids[k]);
     const float *src = a->planar + a->capacity * p->tensors[ids[k]].offset;
@@ -512,6 +551,7 @@ static void sample_block(const sample_job *j, arena *a, int64_t *cursors, int64_
   const ds_model *m = j->m;
   const ds__pixelcnn *p = m->pixelcnn;
   int64_t D = m->cfg.dim, C = p->channels, HW = j->pl->steps, P = p->head_channels;
+  int64_t HW0 = p->h[0] * p->w[0], X0 = p->x_row0 * p->w[0]; /* x's pixels from X0 */
   sampler sp = {m, j->pl, a, rows};
   float *x = j->x + r0 * D;
   memset(x, 0, sizeof(float) * (size_t)(rows * D));
@@ -525,11 +565,12 @@ static void sample_block(const sample_job *j, arena *a, int64_t *cursors, int64_
         run_ready(&sp, i, &j->pl->in[i], &cursors[p->op_count + i], s, deconv_columns);
       run_ready(&sp, i, &j->pl->out[i], &cursors[i], s, run_op);
     }
-    /* head of pixel s: row r at head + (r * HW + s) * P */
-    ds__model_sample_group(m, head + s * P, HW * P, rows, j->first + r0, s, j->stream,
-                           j->method, j->greedy_mean, x);
+    /* head of pixel s: row r at head + (r * HW0 + X0 + s) * P */
+    ds__model_sample_group(m, head + (X0 + s) * P, HW0 * P, rows, j->first + r0, s,
+                           j->stream, j->method, j->greedy_mean, x);
     for (int64_t r = 0; r < rows; r++)
-      for (int64_t k = 0; k < C; k++) in[(r * HW + s) * (C + 1) + k] = x[r * D + s * C + k];
+      for (int64_t k = 0; k < C; k++)
+        in[(r * HW0 + X0 + s) * (C + 1) + k] = x[r * D + s * C + k];
   }
 }
 
@@ -562,8 +603,8 @@ ds_status ds__pcnn_sample(const ds_model *m, const float *c, int64_t n, int64_t 
   int32_t threads = ds__pool_threads(m->ctx->pool);
   /* the end of the input and conditioning tensors in a row's layout */
   int64_t inputs_end = 0;
-  int32_t ids[4] = {p->input, p->cond[0], p->cond[1], p->cond[2]};
-  for (int k = 0; k < 4; k++)
+  int32_t ids[2] = {p->input, p->cond_in};
+  for (int k = 0; k < 2; k++)
     if (ids[k] >= 0) {
       int64_t end = p->tensors[ids[k]].offset + p->tensors[ids[k]].c * plane_of(p, ids[k]);
       inputs_end = end > inputs_end ? end : inputs_end;

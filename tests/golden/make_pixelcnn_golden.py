@@ -6,17 +6,23 @@ need torch).
 The reference follows Salimans et al. 2017 / METHOD.md section 4 as libdsmooth documents it
 in lib/model/pixelcnn.h: input plus a channel of ones; u and ul streams; gated resnets with
 concat_elu; 3 levels with stride-2 shifted convs down and stride-2 transposed convs up
-(cropped to the level above); skips from the up pass; head nin(elu(ul)); conditional
-models add a bias-free 1x1 conv of x~ (2x2 average pooled per level) inside every gated
-resnet. Everything is computed in float64 from float32 weights.
+(cropped to the level above); skips from the up pass; head nin(elu(ul)). Conditional
+models p(x | x~), by DS_MODEL_COND_LAYOUT:
+  channels (0): a bias-free 1x1 conv of the conditioning features inside every gated
+    resnet; the features are x~, or with DS_MODEL_COND_CONVS = n the output of n 3x3
+    convs over x~ (padding 1, bias, concat_elu between), 2x2 average pooled per level;
+  stacked (1): an unmodified unconditional PixelCNN++ on the (2H, W) image [x~; x]; the
+    log-probability is the sum over the bottom half's pixels only.
+Everything is computed in float64 from float32 weights.
 
 Parameters are created lazily in the order the forward pass first uses them, which is
 libdsmooth's flat layout, so `flat` below is exactly what the C test loads.
 
 Fixture pixelcnn_<case>.bin, format DSGOLD1 (as make_conv_golden.py): tensors "config"
 [channels, height, width, filters, resnets, K, head (0 continuous, 1 discretized),
-conditional], "params", "x" (n, D) images raster order with channels inside a pixel,
-"cond" (n, D) when conditional, "log_prob" (n).
+conditional] followed by [cond layout, cond convs] when they are not the defaults (0, 0),
+"params", "x" (n, D) images raster order with channels inside a pixel, "cond" (n, D) when
+conditional, "log_prob" (n).
 """
 import os
 import struct
@@ -106,14 +112,23 @@ def avg_pool_valid(c):
     return s / cnt
 
 
-def pixelcnnpp(P, x, cond, Fn, R, head_channels):
+def cond_features(P, cond, Fn, convs):
+    """x~ -> conv3x3 -> (concat_elu -> conv3x3) * (convs - 1); x~ itself for convs = 0."""
+    h = cond
+    for i in range(convs):
+        w, b = P.conv(h.shape[1] * (2 if i else 1), Fn, 3, 3)
+        h = F.conv2d(concat_elu(h) if i else h, w, b, padding=1)
+    return h
+
+
+def pixelcnnpp(P, x, cond, Fn, R, head_channels, cond_convs=0):
     n, C, H, W = x.shape
     sizes = [(H, W)]
     for _ in range(2):
         sizes.append(((sizes[-1][0] - 1) // 2 + 1, (sizes[-1][1] - 1) // 2 + 1))
     conds = None
     if cond is not None:
-        conds = [cond]
+        conds = [cond_features(P, cond, Fn, cond_convs)]
         for _ in range(2):
             conds.append(avg_pool_valid(conds[-1]))
     inp = torch.cat([x, torch.ones(n, 1, H, W)], 1)
@@ -204,7 +219,7 @@ def save(name, tensors):
             f.write(t.numpy().astype("<f4").tobytes())
 
 
-def make(name, C, H, W, Fn, R, K, discretized, conditional, n, seed):
+def make(name, C, H, W, Fn, R, K, discretized, conditional, n, seed, layout=0, convs=0):
     gen = torch.Generator().manual_seed(seed)
     x = torch.rand((n, C, H, W), generator=gen, dtype=torch.float32) * 1.8 - 0.9
     if discretized:
@@ -214,11 +229,18 @@ def make(name, C, H, W, Fn, R, K, discretized, conditional, n, seed):
     if conditional:
         cond = (x + 0.3 * torch.randn((n, C, H, W), generator=gen, dtype=torch.float32)).to(torch.float32).to(torch.float64)
     P = Params(gen)
-    out = pixelcnnpp(P, x, cond, Fn, R, (10 if C == 3 else 3) * K)
+    head = (10 if C == 3 else 3) * K
+    if layout == 1:  # stacked: [x~; x] through the unconditional network, bottom half
+        out = pixelcnnpp(P, torch.cat([cond, x], 2), None, Fn, R, head)[:, :, H:, :]
+    else:
+        out = pixelcnnpp(P, x, cond, Fn, R, head, convs)
     lp = log_prob(out, x, K, discretized)
     flat = torch.cat(P.flat)
+    config = [C, H, W, Fn, R, K, int(discretized), int(conditional)]
+    if layout or convs:
+        config += [layout, convs]
     tensors = {
-        "config": torch.tensor([C, H, W, Fn, R, K, int(discretized), int(conditional)], dtype=torch.float32),
+        "config": torch.tensor(config, dtype=torch.float32),
         "params": flat,
         "x": x.permute(0, 2, 3, 1).reshape(n, -1),
     }
@@ -233,3 +255,5 @@ if __name__ == "__main__":
     make("gray_discretized", 1, 8, 8, 4, 1, 2, True, False, 3, 11)
     make("rgb_continuous_cond", 3, 7, 6, 4, 1, 2, False, True, 3, 12)
     make("gray_continuous_r2", 1, 5, 9, 3, 2, 3, False, False, 2, 13)
+    make("stacked_gray_discretized", 1, 5, 6, 4, 1, 2, True, True, 3, 14, layout=1)
+    make("rgb_cond_convs2", 3, 6, 5, 4, 1, 2, True, True, 3, 15, convs=2)

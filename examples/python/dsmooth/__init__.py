@@ -34,6 +34,7 @@ from ._native import lib, library_path
 __all__ = [
     "Status", "Noise", "Arch", "Head", "Activation", "ScoreKind", "SampleMethod", "SAMPLE_NAIVE",
     "LRSchedule", "ConditionalOutput", "LogLevel", "ModelOption", "ModelFloatOption",
+    "CondLayout",
     "TrainerOption", "TrainerFloatOption",
     "DsmoothError", "Cancelled", "Context", "Smoother", "ModelConfig", "Model",
     "TrainerConfig", "Trainer", "GradientDenoiser", "ConditionalDenoiser",
@@ -98,12 +99,19 @@ class ModelOption(enum.IntEnum):
     RESNETS = 11
     LAYERS = 12
     GATED = 13
+    COND_LAYOUT = 14
+    COND_CONVS = 15
 
 
 class ModelFloatOption(enum.IntEnum):
     BIN_LO = 0
     BIN_HI = 1
     DROPOUT = 2
+
+
+class CondLayout(enum.IntEnum):
+    CHANNELS = 0
+    STACKED = 1
 
 
 class ScoreKind(enum.IntEnum):
@@ -538,7 +546,7 @@ class ModelConfig(_Handle):
     def set(self, key, value):
         key = key.upper()
         if key in ModelOption.__members__:
-            enum_of = {"HEAD": Head, "ACTIVATION": Activation}.get(key)
+            enum_of = {"HEAD": Head, "ACTIVATION": Activation, "COND_LAYOUT": CondLayout}.get(key)
             v = _enum(enum_of, value) if enum_of else int(value)
             self.set_int(ModelOption[key], v)
         elif key in ModelFloatOption.__members__:

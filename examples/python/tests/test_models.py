@@ -185,3 +185,26 @@ def test_masked_pixelcnn(ctx, tmp_path):
     with pytest.raises(DsmoothError) as e:
         dsmooth.ModelConfig(arch="pixelcnn", resnets=2)
     assert e.value.status == Status.ERR_INVALID_ARGUMENT and "LAYERS" in e.value.detail
+
+
+def test_conditional_pixelcnn_options(ctx):
+    """Both ways x~ enters a conditional PixelCNN++: the same calls, D-dimensional cond."""
+    x = np.random.default_rng(2).uniform(-0.9, 0.9, size=(3, 36)).astype(np.float32)
+    c = x + np.float32(0.1)
+    sizes = dict(arch="pixelcnnpp", height=6, width=6, filters=4, resnets=1, components=2,
+                 cond_dim=36)
+    stacked = dsmooth.Model(ctx, cond_layout="stacked", **sizes)
+    plain = dsmooth.Model(ctx, arch="pixelcnnpp", height=6, width=6, filters=4, resnets=1,
+                          components=2)
+    assert stacked.param_count == plain.param_count  # an unmodified PixelCNN++ on (12, 6)
+    convs = dsmooth.Model(ctx, cond_layout=dsmooth.CondLayout.CHANNELS, cond_convs=2, **sizes)
+    for m in (stacked, convs):
+        assert (m.dim, m.cond_dim) == (36, 36)
+        assert np.all(np.isfinite(m.log_prob(x, cond=c)))
+        assert m.score(x, cond=c).shape == (3, 36)
+        assert m.sample(cond=c, stream=0).shape == (3, 36)
+    with pytest.raises(DsmoothError) as e:
+        dsmooth.Model(ctx, cond_layout="stacked", cond_convs=1, **sizes)
+    assert e.value.status == Status.ERR_INVALID_ARGUMENT and "COND_CONVS" in e.value.detail
+    with pytest.raises(ValueError):
+        dsmooth.ModelConfig(arch="pixelcnnpp", cond_layout="sideways")

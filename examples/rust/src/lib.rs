@@ -237,8 +237,11 @@ c_enum!(Activation { Relu = 0, Tanh = 1, Elu = 2 });
 c_enum!(/// Integer options of a model configuration.
     ModelOption { Dim = 0, CondDim = 1, Components = 2, Head = 3, Bins = 4,
                   Activation = 5, Residual = 6, Channels = 7, Height = 8, Width = 9,
-                  Filters = 10, Resnets = 11, Layers = 12, Gated = 13 });
+                  Filters = 10, Resnets = 11, Layers = 12, Gated = 13, CondLayout = 14,
+                  CondConvs = 15 });
 c_enum!(ModelFloatOption { BinLo = 0, BinHi = 1, Dropout = 2 });
+c_enum!(/// How a conditional PixelCNN++ sees x~ (the value of ModelOption::CondLayout).
+    CondLayout { Channels = 0, Stacked = 1 });
 c_enum!(ScoreKind { Exact = 0, Local = 1 });
 c_enum!(SampleMethod { Bisection = 0, Gumbel = 1 });
 c_enum!(LrSchedule { Constant = 0, Exponential = 1, Cosine = 2 });

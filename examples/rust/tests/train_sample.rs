@@ -168,6 +168,32 @@ fn cancel_save_resume_and_load() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A conditional PixelCNN++ in each conditioning layout: same calls, cond of dimension D.
+#[test]
+fn conditional_pixelcnn_layouts() {
+    let ctx = Context::new(1, 3).unwrap();
+    let x: Vec<f32> = (0..2 * 36).map(|i| ((i * 7 % 17) as f32 / 17.0) - 0.5).collect();
+    let c: Vec<f32> = x.iter().map(|v| v + 0.1).collect();
+    let model = |layout: CondLayout, convs: i64| {
+        let mut cfg = ModelConfig::new(Arch::PixelCnnPp).unwrap();
+        cfg.set(ModelOption::Height, 6).unwrap().set(ModelOption::Width, 6).unwrap()
+            .set(ModelOption::Filters, 4).unwrap().set(ModelOption::Resnets, 1).unwrap()
+            .set(ModelOption::CondDim, 36).unwrap()
+            .set(ModelOption::CondLayout, layout as i64).unwrap()
+            .set(ModelOption::CondConvs, convs).unwrap();
+        Model::new(&ctx, &cfg)
+    };
+    for (layout, convs) in [(CondLayout::Stacked, 0), (CondLayout::Channels, 2)] {
+        let m = model(layout, convs).unwrap();
+        assert_eq!(m.cond_dim(), 36);
+        assert!(m.log_prob(&x, Some(&c)).unwrap().iter().all(|v| v.is_finite()));
+        assert_eq!(m.sample(Some(&c), 2, 0, SampleMethod::Bisection).unwrap().len(), 72);
+    }
+    let e = model(CondLayout::Stacked, 1).err().unwrap();
+    assert_eq!(e.status, Status::InvalidArgument);
+    assert!(e.detail.contains("DS_MODEL_COND_CONVS"));
+}
+
 #[test]
 fn precision_recall_of_point_sets() {
     let ctx = Context::new(2, 0).unwrap();
