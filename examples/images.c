@@ -9,8 +9,11 @@
  *          [--resnets 2 (PixelCNN++)] [--layers 5 (PixelCNN)] [--components 5] [--batch 32]
  *          [--sigma 0.5] [--minutes 5 | --steps N] [--samples 8] [--iw 4] [--threads 0]
  *          [--seed 1] [--load] [--only direct,stage1,stage2] [--train-only] [--out images]
- *          [--pr-samples 0] [--pr-block 256]
+ *          [--pr-samples 0] [--pr-block 256] [--cond-convs 0] [--stacked 0]
  *
+ * --cond-convs n gives stage 2 n unmasked 3x3 convs over x~ (DS_MODEL_COND_CONVS), --stacked 1
+ * the official stacked 2H x W layout (DS_MODEL_COND_LAYOUT); they apply when stage 2 is
+ * trained here (a loaded checkpoint keeps its own configuration).
  * Each model trains for --minutes of wall time, or for exactly --steps steps (equal budgets
  * for a comparison); a progress line shows step, loss in bits/dim, images/s and the time
  * left. Checkpoints <out>_{direct,stage1,stage2}.dsm are written after training; with
@@ -179,6 +182,8 @@ static void train(ds_model *m, const ds_smoother *sm, const float *x, int64_t n,
   ds_trainer_config_free(tc);
 }
 
+static int64_t g_cond_convs = 0, g_cond_layout = DS_COND_CHANNELS; /* stage 2's conditioning */
+
 /* depth: resnets per level (PixelCNN++) or masked blocks (PixelCNN). */
 static ds_model *make(int32_t arch, int64_t S, int64_t filters, int64_t depth, int64_t K,
                       int32_t head, int conditional) {
@@ -192,7 +197,13 @@ static ds_model *make(int32_t arch, int64_t S, int64_t filters, int64_t depth, i
       mc, arch == DS_ARCH_PIXELCNN ? DS_MODEL_LAYERS : DS_MODEL_RESNETS, depth));
   CHECK(ds_model_config_set_int(mc, DS_MODEL_COMPONENTS, K));
   CHECK(ds_model_config_set_int(mc, DS_MODEL_HEAD, head));
-  if (conditional) CHECK(ds_model_config_set_int(mc, DS_MODEL_COND_DIM, S * S));
+  if (conditional) {
+    CHECK(ds_model_config_set_int(mc, DS_MODEL_COND_DIM, S * S));
+    if (arch == DS_ARCH_PIXELCNNPP) { /* PixelCNN++'s options */
+      CHECK(ds_model_config_set_int(mc, DS_MODEL_COND_LAYOUT, g_cond_layout));
+      CHECK(ds_model_config_set_int(mc, DS_MODEL_COND_CONVS, g_cond_convs));
+    }
+  }
   CHECK(ds_model_create(g_ctx, mc, &m));
   ds_model_config_free(mc);
   return m;
@@ -312,6 +323,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--sigma")) sigma = atof(v);
     else if (!strcmp(k, "--minutes")) minutes = atof(v);
     else if (!strcmp(k, "--steps")) steps = atoll(v);
+    else if (!strcmp(k, "--cond-convs")) g_cond_convs = atoll(v);
+    else if (!strcmp(k, "--stacked")) g_cond_layout = atoi(v) ? DS_COND_STACKED : DS_COND_CHANNELS;
     else if (!strcmp(k, "--only")) only = v;
     else if (!strcmp(k, "--samples")) samples = atoll(v);
     else if (!strcmp(k, "--pr-samples")) pr = atoll(v);
@@ -324,6 +337,10 @@ int main(int argc, char **argv) {
       fprintf(stderr, "images: unknown option %s\n", k);
       return 2;
     }
+  }
+  if (arch == DS_ARCH_PIXELCNN && (g_cond_convs || g_cond_layout != DS_COND_CHANNELS)) {
+    fprintf(stderr, "images: --cond-convs and --stacked apply to --arch pixelcnnpp\n");
+    return 2;
   }
   if (pr < 0 || pr_block < 1) {
     fprintf(stderr, "images: need --pr-samples >= 0 and --pr-block >= 1\n");
