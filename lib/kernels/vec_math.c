@@ -69,9 +69,9 @@ static void expm1_neg_abs_libm(const float *x, float *y, int64_t n) {
 
 void ds__expm1_neg_abs(const float *x, float *y, int64_t n) {
 #ifdef DS__HAVE_AVX2_PATH
-  static int avx2 = -1; /* decided once; the same on every thread */
-  if (avx2 < 0) avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx2) {
+  /* __builtin_cpu_supports reads flags set once at load time: no cache of our own, which
+   * would be a data race between pool threads */
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
     expm1_neg_abs_avx2(x, y, n);
     return;
   }
