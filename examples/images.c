@@ -379,6 +379,9 @@ int main(int argc, char **argv) {
          (long long)n, (long long)nt, (long long)S, (long long)S, pp ? "PixelCNN++" : "PixelCNN",
          (long long)filters, (long long)depth, pp ? "resnets/level" : "gated masked blocks",
          (long long)K, sigma, budget, ds_context_threads(g_ctx));
+  if (load)
+    printf("(settings of the network and training apply to models trained in this run; a "
+           "loaded checkpoint keeps its own)\n");
   result("config_arch", (double)arch);
   result("config_train_images", (double)n);
   result("config_test_images", (double)nt);
