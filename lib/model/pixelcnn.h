@@ -147,6 +147,17 @@ typedef struct ds__pixelcnn {
   float dropout;
 } ds__pixelcnn;
 
+/* Shared by the layouts (model/pixelcnn_layout.c):
+ * mark_gradient_writers: which op writes each gradient first in the backward pass
+ *   (grad_first_in / grad_first_in2) and which tensors are read; written (tensor_count) is
+ *   scratch. Dropout ops (in place on their output gradient) are skipped.
+ * teardown: free m->pixelcnn.
+ * init: Uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) for every conv and transposed-conv weight
+ *   and bias, fan_in = Cin kh kw (PyTorch's Conv2d default); 0 where m->mask is 0. */
+void ds__pcnn_mark_gradient_writers(ds__pixelcnn *p, int32_t *written);
+void ds__pcnn_teardown(ds_model *m);
+void ds__pcnn_init(const ds_model *m, uint64_t seed, float *params);
+
 /* Rows per evaluation pass for this network (activations and gradients of about 256 MB),
  * a multiple of `threads` when that fits. */
 int64_t ds__pixelcnn_block_rows(const ds__pixelcnn *p, int32_t threads);

@@ -193,8 +193,7 @@ static void build(builder *b, int32_t resnets) {
   p->head = conv(b, e, -1, p->head_channels, K1X1, 1, 1);
 }
 
-/* Which layer writes each gradient first in the backward pass (see grad_first_in). */
-static void mark_gradient_writers(ds__pixelcnn *p, int32_t *written) {
+void ds__pcnn_mark_gradient_writers(ds__pixelcnn *p, int32_t *written) {
   for (int32_t t = 0; t < p->tensor_count; t++) written[t] = 0;
   for (int32_t i = p->op_count - 1; i >= 0; i--) {
     ds__pcnn_op *o = &p->ops[i];
@@ -241,7 +240,7 @@ static ds_status pcnn_setup(ds_model *m) {
   if (!b.celu_of) return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY, "ds_model: out of memory");
   for (int32_t i = 0; i < p->tensor_cap; i++) b.celu_of[i] = -1;
   build(&b, cfg->resnets);
-  if (p->tensor_count <= p->tensor_cap) mark_gradient_writers(p, b.celu_of);
+  if (p->tensor_count <= p->tensor_cap) ds__pcnn_mark_gradient_writers(p, b.celu_of);
   ds__free(m->ctx, b.celu_of);
   if (p->tensor_count > p->tensor_cap || p->op_count > p->op_cap) /* a bug, not a user error */
     return ds__fail(m->ctx, DS_ERR_BAD_STATE, "ds_model: PixelCNN++ layer table overflow");
@@ -253,7 +252,7 @@ static ds_status pcnn_setup(ds_model *m) {
   return DS_OK;
 }
 
-static void pcnn_teardown(ds_model *m) {
+void ds__pcnn_teardown(ds_model *m) {
   ds__pixelcnn *p = m->pixelcnn;
   if (!p) return;
   ds__free(m->ctx, p->tensors);
@@ -266,9 +265,7 @@ static void pcnn_masks(const ds_model *m, float *mask) {
   for (int64_t k = 0; k < m->param_count; k++) mask[k] = 1.0f;
 }
 
-/* Uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases, fan_in = Cin kh kw
- * (PyTorch's default for Conv2d). */
-static void pcnn_init(const ds_model *m, uint64_t seed, float *params) {
+void ds__pcnn_init(const ds_model *m, uint64_t seed, float *params) {
   const ds__pixelcnn *p = m->pixelcnn;
   for (int32_t i = 0; i < p->op_count; i++) {
     const ds__pcnn_op *o = &p->ops[i];
@@ -278,7 +275,7 @@ static void pcnn_init(const ds_model *m, uint64_t seed, float *params) {
     if (o->b_offset >= 0) end = o->b_offset + o->cout;
     for (int64_t k = o->w_offset; k < end; k++) {
       double u = ds__uniform_at(seed, DS__STREAM_INIT, (uint64_t)k);
-      params[k] = (float)((2.0 * u - 1.0) * bound);
+      params[k] = m->mask[k] != 0.0f ? (float)((2.0 * u - 1.0) * bound) : 0.0f;
     }
   }
 }
@@ -290,7 +287,7 @@ int64_t ds__pixelcnn_block_rows(const ds__pixelcnn *p, int32_t threads) {
 }
 
 const ds__arch ds__arch_pixelcnnpp = {
-    "PixelCNN++",     0,                 pcnn_setup,        pcnn_teardown,
-    pcnn_masks,       pcnn_init,         ds__pcnn_ws_init,  ds__pcnn_ws_free,
+    "PixelCNN++",     0,                 pcnn_setup,        ds__pcnn_teardown,
+    pcnn_masks,       ds__pcnn_init,         ds__pcnn_ws_init,  ds__pcnn_ws_free,
     ds__pcnn_forward, ds__pcnn_backward, ds__pcnn_param_grads, ds__pcnn_sample,
 };

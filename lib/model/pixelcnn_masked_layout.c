@@ -115,23 +115,6 @@ static void build(builder *b, const ds_model_config *cfg) {
   p->head = conv(b, unary(b, act, o1), -1, p->head_channels, 1, DS__PCNN_MASK_NONE, 1);
 }
 
-/* Which op writes each gradient first in the backward pass (ds__pcnn_op.grad_first_in),
- * and which tensors are read at all. written (tensor_count) is scratch. */
-static void mark_gradient_writers(ds__pixelcnn *p, int32_t *written) {
-  for (int32_t t = 0; t < p->tensor_count; t++) written[t] = 0;
-  for (int32_t i = p->op_count - 1; i >= 0; i--) {
-    ds__pcnn_op *o = &p->ops[i];
-    p->tensors[o->in].consumed = 1;
-    o->grad_first_in = !written[o->in];
-    written[o->in] = 1;
-    if (o->in2 >= 0) {
-      p->tensors[o->in2].consumed = 1;
-      o->grad_first_in2 = !written[o->in2];
-      written[o->in2] = 1;
-    }
-  }
-}
-
 static ds_status masked_setup(ds_model *m) {
   const ds_model_config *cfg = &m->cfg;
   ds__pixelcnn *p = ds__calloc(m->ctx, 1, sizeof *p);
@@ -162,7 +145,7 @@ static ds_status masked_setup(ds_model *m) {
   builder b = {p, 0};
   build(&b, cfg);
   int overflow = p->tensor_count > p->tensor_cap || p->op_count > p->op_cap;
-  if (!overflow) mark_gradient_writers(p, scratch);
+  if (!overflow) ds__pcnn_mark_gradient_writers(p, scratch);
   ds__free(m->ctx, scratch);
   if (overflow) /* a bug, not a user error */
     return ds__fail(m->ctx, DS_ERR_BAD_STATE, "ds_model: PixelCNN layer table overflow");
@@ -172,15 +155,6 @@ static ds_status masked_setup(ds_model *m) {
   m->group_dims = (int32_t)p->channels;
   m->group_params = (int32_t)p->head_channels;
   return DS_OK;
-}
-
-static void masked_teardown(ds_model *m) {
-  ds__pixelcnn *p = m->pixelcnn;
-  if (!p) return;
-  ds__free(m->ctx, p->tensors);
-  ds__free(m->ctx, p->ops);
-  ds__free(m->ctx, p);
-  m->pixelcnn = NULL;
 }
 
 /* mask (param_count): 0 on the structurally zero taps of the masked convs, 1 elsewhere. */
@@ -199,23 +173,6 @@ static void masked_masks(const ds_model *m, float *mask) {
   }
 }
 
-/* Uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases, fan_in = Cin kh kw
- * (PyTorch's default for Conv2d), then the mask. */
-static void masked_init(const ds_model *m, uint64_t seed, float *params) {
-  const ds__pixelcnn *p = m->pixelcnn;
-  for (int32_t i = 0; i < p->op_count; i++) {
-    const ds__pcnn_op *o = &p->ops[i];
-    if (o->kind != DS__PCNN_CONV) continue;
-    double bound = 1.0 / sqrt((double)(o->cin * o->kh * o->kw));
-    int64_t end = o->w_offset + o->cin * o->cout * o->kh * o->kw;
-    if (o->b_offset >= 0) end = o->b_offset + o->cout;
-    for (int64_t k = o->w_offset; k < end; k++) {
-      double u = ds__uniform_at(seed, DS__STREAM_INIT, (uint64_t)k);
-      params[k] = m->mask[k] != 0.0f ? (float)((2.0 * u - 1.0) * bound) : 0.0f;
-    }
-  }
-}
-
 /* The executor's gradient with the masked taps zeroed. */
 static void masked_param_grads(const ds_model *m, ds__model_ws *ws, int64_t rows,
                                float *grad) {
@@ -231,8 +188,8 @@ static void masked_param_grads(const ds_model *m, ds__model_ws *ws, int64_t rows
 }
 
 const ds__arch ds__arch_pixelcnn_masked = {
-    "PixelCNN",       0,                 masked_setup,      masked_teardown,
-    masked_masks,     masked_init,       ds__pcnn_ws_init,  ds__pcnn_ws_free,
+    "PixelCNN",       0,                 masked_setup,      ds__pcnn_teardown,
+    masked_masks,     ds__pcnn_init,       ds__pcnn_ws_init,  ds__pcnn_ws_free,
     ds__pcnn_forward, ds__pcnn_backward, masked_param_grads,
     ds__pcnn_sample,
 };
