@@ -84,7 +84,7 @@ static int tap_live(const ds_model *m, const ds__pcnn_op *o, int64_t ky, int64_t
 static void op_ready(const ds_model *m, const ds__pcnn_op *o, int32_t *const *tr,
                      int32_t *out) {
   const ds__pixelcnn *p = m->pixelcnn;
-  int live[64 * 64]; /* conv taps, kh * kw <= 64 * 64 (checked by plan_build) */
+  int live[64 * 64]; /* conv taps; plan_build checks kh * kw <= 64 * 64 */
   if (o->kind == DS__PCNN_CONV)
     for (int64_t k = 0; k < o->kh * o->kw; k++) live[k] = tap_live(m, o, k / o->kw, k % o->kw);
   int32_t li = p->tensors[o->in].level, lo = p->tensors[o->out].level;
@@ -200,13 +200,21 @@ static ds_status plan_build(const ds_model *m, plan *pl) {
   pl->cache_off = ds__calloc(m->ctx, (size_t)p->op_count, sizeof *pl->cache_off);
   int32_t **tr = ds__calloc(m->ctx, (size_t)p->tensor_count, sizeof *tr);
   int64_t *counts = ds__calloc(m->ctx, (size_t)(steps + 1), sizeof *counts);
+  ds_status st = DS_OK;
   if (!pl->arena || !pl->out || !pl->in || !pl->cache_off || !tr || !counts ||
       pack_weights(m, pl) != DS_OK) {
-    ds__free(m->ctx, tr);
-    ds__free(m->ctx, counts);
-    plan_free(m, pl);
-    return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY, "ds_model_sample: out of memory for the "
-                    "sampling plan");
+    st = ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY, "ds_model_sample: out of memory for the "
+                  "sampling plan");
+    goto done;
+  }
+  for (int32_t i = 0; i < p->op_count; i++) { /* op_ready's and deconv_at's tap arrays */
+    const ds__pcnn_op *o = &p->ops[i];
+    int64_t limit = o->kind == DS__PCNN_DECONV ? 64 : 64 * 64;
+    if ((o->kind == DS__PCNN_CONV || o->kind == DS__PCNN_DECONV) && o->kh * o->kw > limit) {
+      st = ds__fail(m->ctx, DS_ERR_BAD_STATE, "ds_model_sample: a kernel of %lld taps (at "
+                    "most %lld)", (long long)(o->kh * o->kw), (long long)limit);
+      goto done;
+    }
   }
   int32_t *next = pl->arena;
   for (int32_t t = 0; t < p->tensor_count; t++) {
@@ -223,24 +231,10 @@ static ds_status plan_build(const ds_model *m, plan *pl) {
     int64_t n_out = plane_of(p, o->out);
     if (o->kind == DS__PCNN_DECONV) {
       int64_t n_in = plane_of(p, o->in);
-      if (o->kh * o->kw > 64) { /* deconv_at's tap list; the layouts use 2x3 and 2x2 */
-        ds__free(m->ctx, tr);
-        ds__free(m->ctx, counts);
-        plan_free(m, pl);
-        return ds__fail(m->ctx, DS_ERR_BAD_STATE, "ds_model_sample: transposed conv "
-                        "kernel of %lld taps", (long long)(o->kh * o->kw));
-      }
       fill_list(tr[o->in], n_in, steps, next, next + n_in, counts, &pl->in[i]);
       next += 2 * n_in;
       pl->cache_off[i] = cache;
       cache += o->cout * o->kh * o->kw * n_in;
-    }
-    if (o->kind == DS__PCNN_CONV && o->kh * o->kw > 64 * 64) {
-      ds__free(m->ctx, tr);
-      ds__free(m->ctx, counts);
-      plan_free(m, pl);
-      return ds__fail(m->ctx, DS_ERR_BAD_STATE, "ds_model_sample: conv kernel of %lld taps",
-                      (long long)(o->kh * o->kw));
     }
     /* op_steps is large enough: no plane exceeds level 0's */
     op_ready(m, o, tr, op_steps);
@@ -258,18 +252,16 @@ static ds_status plan_build(const ds_model *m, plan *pl) {
   pl->scratch_rows = widest;
   /* causality: the head of pixel s is final once pixels < s are known */
   const int32_t *head = tr[p->head] + X0;
-  for (int64_t s = 0; s < steps; s++)
-    if (head[s] > s) {
-      ds__free(m->ctx, tr);
-      ds__free(m->ctx, counts);
-      plan_free(m, pl);
-      return ds__fail(m->ctx, DS_ERR_BAD_STATE,
-                      "ds_model_sample: the network is not causal (pixel %lld depends on "
-                      "pixel %lld)", (long long)s, (long long)head[s] - 1);
-    }
+  for (int64_t s = 0; s < steps && st == DS_OK; s++)
+    if (head[s] > s)
+      st = ds__fail(m->ctx, DS_ERR_BAD_STATE,
+                    "ds_model_sample: the network is not causal (pixel %lld depends on "
+                    "pixel %lld)", (long long)s, (long long)head[s] - 1);
+done:
   ds__free(m->ctx, tr);
   ds__free(m->ctx, counts);
-  return DS_OK;
+  if (st != DS_OK) plan_free(m, pl);
+  return st;
 }
 
 /* ---- one thread's rows -------------------------------------------------------------- */
