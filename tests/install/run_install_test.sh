@@ -37,7 +37,7 @@ for kind in shared static; do
   echo "-- pkg-config consumer ($kind)"
   export PKG_CONFIG_PATH="$libdir/pkgconfig"
   # a static prefix holds only libdsmooth.a, so -ldsmooth picks it and --static adds
-  # the private dependencies (BLAS, pthread, libm)
+  # the private dependencies (pthread, libm)
   static_flag=()
   [ "$kind" = static ] && static_flag=(--static)
   flags=$(pkg-config "${static_flag[@]}" --cflags --libs dsmooth)
