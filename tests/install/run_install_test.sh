@@ -53,6 +53,9 @@ for kind in shared static; do
     c++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -o "$work/pc-hpp-$kind" \
       "$src/tests/install/consumer/main_hpp.cpp" $flags
     LD_LIBRARY_PATH="$libdir" "$work/pc-hpp-$kind" "$work" >/dev/null
+    c++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -o "$work/pc-quickstart-cpp-$kind" \
+      "$src/examples/cpp/quickstart.cpp" $flags   # the README's C++ start
+    LD_LIBRARY_PATH="$libdir" "$work/pc-quickstart-cpp-$kind" >/dev/null
   fi
   if [ "$kind" = static ]; then
     # the static consumer carries the library: no libdsmooth.so needed at run time
