@@ -365,7 +365,8 @@ class _Handle:
         self._ptr_value = ptr
         self._context = context
         self._parents = tuple(parents)
-        self._dependents = weakref.WeakSet()
+        self._dependents: "weakref.WeakSet[_Handle]" = weakref.WeakSet()
+        assert self._FREE is not None, "subclasses name their ds_*_free function"
         self._free = getattr(lib, self._FREE)
         for p in self._parents:
             p._dependents.add(self)
@@ -685,7 +686,7 @@ class Model(_Handle):
         self._own(ptr, ctx, (ctx,))
 
     @staticmethod
-    def _create(ctx: Context, cfg: ModelConfig) -> int:
+    def _create(ctx: Context, cfg: ModelConfig) -> Optional[int]:
         ptr = c_void_p()
         _call("ds_model_create", ctx._ptr, ctx._ptr, cfg._ptr, byref(ptr))
         return ptr.value
@@ -948,7 +949,8 @@ class Trainer(_Handle):
                 status = lib.ds_trainer_train(self._ptr, _ptr(x), _ptr(c), x.shape[0],
                                               int(steps), byref(loss))
         finally:
-            lib.ds_trainer_set_progress(self._ptr, _native.PROGRESS_FN(), None, 0)
+            lib.ds_trainer_set_progress(self._ptr, _native.PROGRESS_FN(), None,  # type: ignore[call-overload]  # NULL
+                                        0)
         if watch.interrupted:
             raise KeyboardInterrupt
         if raised:

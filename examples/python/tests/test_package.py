@@ -162,3 +162,27 @@ def test_library_environment_variables():
     r = _import_in_child({"DSMOOTH_LIB_DIR": "/nonexistent-dsmooth"})
     assert r.returncode != 0
     assert "DSMOOTH_LIB_DIR" in r.stderr and "/nonexistent-dsmooth/libdsmooth.so.0" in r.stderr
+
+
+def test_type_hints_hold_under_mypy(tmp_path):
+    """mypy finds the package's hints (through py.typed when installed), reports a user's
+    type error against them, and finds none in the package itself."""
+    pytest.importorskip("mypy")
+    pkg_dir = os.path.dirname(os.path.abspath(dsmooth.__file__))
+    user = tmp_path / "user.py"
+    user.write_text("import numpy as np\nimport dsmooth\n"
+                    "ctx = dsmooth.Context(threads=1)\n"
+                    "m = dsmooth.Model(ctx, dim=2, hidden=(8,))\n"
+                    "lp: np.ndarray = m.log_prob(np.zeros((2, 2), np.float32))\n"
+                    "wrong: str = m.dim\n")
+    env = dict(os.environ)
+    if os.environ.get("DSMOOTH_TEST_INSTALLED") != "1":  # source tree; else via py.typed
+        env["MYPYPATH"] = os.path.dirname(pkg_dir)
+    base = [sys.executable, "-m", "mypy", "--no-incremental", "--ignore-missing-imports",
+            "--cache-dir", str(tmp_path / "cache")]
+    r = subprocess.run(base + [str(user)], cwd=tmp_path, env=env, capture_output=True,
+                       text=True)
+    errors = [line for line in r.stdout.splitlines() if ": error:" in line]
+    assert len(errors) == 1 and "user.py:6:" in errors[0] and '"int"' in errors[0], r.stdout
+    r = subprocess.run(base + [pkg_dir], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout
