@@ -13,7 +13,7 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 JOBS       ?= 2
 CMAKE_ARGS ?=
-PACKAGES   := cmake make gcc g++ pkgconf libcmocka-dev libblas-dev libopenblas-dev valgrind \
+PACKAGES   := cmake make gcc g++ pkgconf libcmocka-dev valgrind python3-venv python3-setuptools python3-wheel python3-build python3-mypy \
               zlib1g-dev python3-numpy python3-pytest abigail-tools
 
 # small, fast tests that exercise every layer once, run under valgrind's memcheck

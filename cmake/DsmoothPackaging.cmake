@@ -15,15 +15,14 @@ set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME libdsmooth${PROJECT_VERSION_MAJOR})
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION libs)
-# libblas.so.3 is the virtual package every Debian BLAS (reference, OpenBLAS, BLIS)
-# provides; dpkg-shlibdeps cannot see through the alternatives symlink, so say it here.
-set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "libc6 (>= 2.34), libblas3 | libblas.so.3")
+# only libc (libm and libpthread are part of it since glibc 2.34); no BLAS
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "libc6 (>= 2.34)")
 # shlibs file + ldconfig trigger: no manual ldconfig after installing the .deb
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libdsmooth-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-    "libdsmooth${PROJECT_VERSION_MAJOR} (= ${PROJECT_VERSION}), libblas-dev | libopenblas-dev | libblis-dev")
+    "libdsmooth${PROJECT_VERSION_MAJOR} (= ${PROJECT_VERSION})")
 set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "libdsmooth: autoregressive density models with distribution smoothing (shared library)")
 set(CPACK_COMPONENT_DEV_DESCRIPTION "libdsmooth: headers, CMake package and pkg-config file")
 include(CPack)

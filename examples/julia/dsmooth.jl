@@ -16,7 +16,8 @@
 # child is, so the library never sees a parent freed before its children, whatever order
 # the garbage collector finalizes them in.
 #
-# Library: ENV["DSMOOTH_LIBRARY"], else <repo>/build/lib/libdsmooth.so, else the system
+# Library: ENV["DSMOOTH_LIB_DIR"] (a directory, as for Python and Rust), else the deprecated
+# ENV["DSMOOTH_LIBRARY"] (a file), else <repo>/build/lib/libdsmooth.so, else the system
 # loader's libdsmooth.so.0.
 #
 #   include("examples/julia/dsmooth.jl"); using .DSmooth
@@ -39,9 +40,11 @@ export Context, Smoother, Model, Trainer, GradientDenoiser, ConditionalDenoiser,
        DS_MODEL_DROPOUT, DS_COND_CHANNELS, DS_COND_STACKED
 
 const libdsmooth = let
-    env = get(ENV, "DSMOOTH_LIBRARY", "")
+    dir = get(ENV, "DSMOOTH_LIB_DIR", "")          # the convention shared with Python and Rust
+    env = get(ENV, "DSMOOTH_LIBRARY", "")          # deprecated: a path to the file
     tree = normpath(joinpath(@__DIR__, "..", "..", "build", "lib", "libdsmooth.so"))
-    !isempty(env) ? env : isfile(tree) ? tree : "libdsmooth.so.0"
+    !isempty(dir) ? joinpath(dir, "libdsmooth.so.0") : !isempty(env) ? env :
+        isfile(tree) ? tree : "libdsmooth.so.0"
 end
 
 # ---- enums (values pinned by the header) ---------------------------------------------

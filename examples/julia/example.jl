@@ -1,5 +1,5 @@
 # Fit the two-stage model to four 2-D clusters, sample from it and bound its likelihood.
-#   DSMOOTH_LIBRARY=build/lib/libdsmooth.so julia examples/julia/example.jl
+#   DSMOOTH_LIB_DIR=build/lib julia examples/julia/example.jl
 # (Untested: no Julia on the project's machines; see dsmooth.jl.)
 include(joinpath(@__DIR__, "dsmooth.jl"))
 using .DSmooth

@@ -26,6 +26,17 @@ while IFS= read -r hdr; do
 done < <(find "$inc" -name '*.h' | sort)
 [ $n -ge 2 ] || { echo "only $n public headers found under $inc"; exit 1; }
 
+# C++ headers (dsmooth.hpp): alone and included twice, as strict C++17 and C++20
+while IFS= read -r hdr; do
+  rel=${hdr#"$inc"/}
+  tu=$work/$(echo "$rel" | tr '/.' '__')
+  printf '#include <%s>\n#include <%s>\nint ds_header_check_dummy;\n' "$rel" "$rel" >"$tu.cpp"
+  for std in c++17 c++20; do
+    "$cxx" -std=$std "${warn[@]}" -I"$inc" -c "$tu.cpp" -o "$tu.$std.o"
+  done
+  echo "ok: $rel (alone, included twice; C++17, C++20)"
+done < <(find "$inc" -name '*.hpp' | sort)
+
 # C linkage from C++: call through the header and look at the symbol the object needs
 cat >"$work/linkage.cpp" <<'CPP'
 #include <dsmooth.h>

@@ -32,12 +32,15 @@ for kind in shared static; do
   LD_LIBRARY_PATH="$libdir" "$work/consumer-$kind/consumer"
   if [ -x "$work/consumer-$kind/consumer_cxx" ]; then
     LD_LIBRARY_PATH="$libdir" "$work/consumer-$kind/consumer_cxx"
+    # the C++17 RAII header, installed next to dsmooth.h
+    [ -f "$prefix/include/dsmooth.hpp" ] || { echo "dsmooth.hpp not installed"; exit 1; }
+    LD_LIBRARY_PATH="$libdir" "$work/consumer-$kind/consumer_hpp" "$work"
   fi
 
   echo "-- pkg-config consumer ($kind)"
   export PKG_CONFIG_PATH="$libdir/pkgconfig"
   # a static prefix holds only libdsmooth.a, so -ldsmooth picks it and --static adds
-  # the private dependencies (BLAS, pthread, libm)
+  # the private dependencies (pthread, libm)
   static_flag=()
   [ "$kind" = static ] && static_flag=(--static)
   flags=$(pkg-config "${static_flag[@]}" --cflags --libs dsmooth)
@@ -47,6 +50,12 @@ for kind in shared static; do
   if command -v c++ >/dev/null; then
     c++ -std=c++11 -Wall -o "$work/pc-cxx-$kind" "$src/tests/install/consumer/main.cpp" $flags
     LD_LIBRARY_PATH="$libdir" "$work/pc-cxx-$kind"
+    c++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -o "$work/pc-hpp-$kind" \
+      "$src/tests/install/consumer/main_hpp.cpp" $flags
+    LD_LIBRARY_PATH="$libdir" "$work/pc-hpp-$kind" "$work" >/dev/null
+    c++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -o "$work/pc-quickstart-cpp-$kind" \
+      "$src/examples/cpp/quickstart.cpp" $flags   # the README's C++ start
+    LD_LIBRARY_PATH="$libdir" "$work/pc-quickstart-cpp-$kind" >/dev/null
   fi
   if [ "$kind" = static ]; then
     # the static consumer carries the library: no libdsmooth.so needed at run time
@@ -75,6 +84,11 @@ if command -v cpack >/dev/null && command -v dpkg-deb >/dev/null; then
   root=$work/deb-root
   for d in "${debs[@]}"; do dpkg-deb -x "$d" "$root"; done
   runtime=$(dpkg-deb -c "$work"/build-shared/libdsmooth[0-9]*.deb | awk '{print $6}')
+  devfiles=$(dpkg-deb -c "$work"/build-shared/libdsmooth-dev_*.deb | awk '{print $6}')
+  grep -q 'include/dsmooth\.hpp$' <<<"$devfiles" || { echo "the dev package lacks dsmooth.hpp"; exit 1; }
+  if dpkg-deb -f "$work"/build-shared/libdsmooth[0-9]*.deb Depends | grep -qi blas; then
+    echo "the runtime package still depends on a BLAS"; exit 1
+  fi
   grep -q 'libdsmooth\.so\.[0-9]*$' <<<"$runtime" || { echo "runtime package lacks the library"; exit 1; }
   if grep -qE 'include/|\.pc$|libdsmooth\.so$' <<<"$runtime"; then
     echo "runtime package carries development files"; exit 1

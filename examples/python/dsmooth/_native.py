@@ -3,40 +3,65 @@
 Every prototype below is written from include/dsmooth.h. Handles are passed as void
 pointers, arrays as void pointers to their first element (the callers check dtype, layout
 and size before a call), and every status as a 32-bit int.
+
+Which library is loaded, first match wins (``library_path`` says which one was):
+  1. ``$DSMOOTH_LIB_DIR``: a directory holding libdsmooth.so.0 (the convention shared with
+     the Rust crates' build scripts). When set, nothing else is tried.
+  2. ``$DSMOOTH_LIBRARY``: a path to the library file. Deprecated (DeprecationWarning);
+     use DSMOOTH_LIB_DIR.
+  3. ``dsmooth/_lib/libdsmooth.so.0`` bundled in the installed package (the wheel built by
+     ``pip install`` / ``python3 -m build`` compiles the library with CMake into it).
+  4. ``build/lib`` of the source tree, when the package is imported from a checkout.
+  5. The system loader (LD_LIBRARY_PATH, ld.so.cache: an installed libdsmooth0).
 """
 import ctypes
 import ctypes.util
 import os
+import warnings
 from pathlib import Path
+from typing import List, Tuple
 
 # The ABI major version these bindings are written for (the SONAME's number).
 ABI_MAJOR = 0
 # The oldest minor version that has every function declared here.
 ABI_MIN_MINOR = 1
 
-_REPO = Path(__file__).resolve().parents[3]
+_HERE = Path(__file__).resolve().parent
+_REPO = _HERE.parents[2]
+SONAME = "libdsmooth.so.%d" % ABI_MAJOR
 
 
-def _candidates():
-    env = os.environ.get("DSMOOTH_LIBRARY")
-    if env:
+def _candidates() -> List[str]:
+    lib_dir = os.environ.get("DSMOOTH_LIB_DIR")
+    legacy = os.environ.get("DSMOOTH_LIBRARY")
+    if lib_dir:
         # an explicit choice is the only candidate: failing loudly beats a silent fallback
-        return [env]
+        if legacy:
+            warnings.warn("both DSMOOTH_LIB_DIR and DSMOOTH_LIBRARY are set; using "
+                          "DSMOOTH_LIB_DIR (DSMOOTH_LIBRARY is deprecated)",
+                          DeprecationWarning, stacklevel=3)
+        return [str(Path(lib_dir) / SONAME)]
+    if legacy:
+        warnings.warn("DSMOOTH_LIBRARY is deprecated; set DSMOOTH_LIB_DIR to the directory "
+                      "holding %s (the Rust crates use the same variable)" % SONAME,
+                      DeprecationWarning, stacklevel=3)
+        return [legacy]
     found = []
+    bundled = _HERE / "_lib" / SONAME
+    if bundled.exists():
+        found.append(str(bundled))
     build_lib = _REPO / "build" / "lib"
-    for name in ("libdsmooth.so.%d" % ABI_MAJOR, "libdsmooth.so", "libdsmooth.dylib"):
-        if (build_lib / name).exists():
-            found.append(str(build_lib / name))
-            break
+    if (_REPO / "include" / "dsmooth.h").exists() and (build_lib / SONAME).exists():
+        found.append(str(build_lib / SONAME))
     # the system loader: ld.so.cache, LD_LIBRARY_PATH, /usr/local/lib after ldconfig
-    found.append("libdsmooth.so.%d" % ABI_MAJOR)
+    found.append(SONAME)
     name = ctypes.util.find_library("dsmooth")
     if name:
         found.append(name)
     return found
 
 
-def _load():
+def _load() -> Tuple[ctypes.CDLL, str]:
     errors = []
     for cand in _candidates():
         try:
@@ -44,8 +69,9 @@ def _load():
         except OSError as exc:
             errors.append("%s: %s" % (cand, exc))
     raise ImportError(
-        "libdsmooth not found; set DSMOOTH_LIBRARY=/path/to/libdsmooth.so, build the "
-        "repository (build/lib), or install it system-wide and run ldconfig. Tried:\n  "
+        "libdsmooth not found; install the wheel (pip install ./examples/python), set "
+        "DSMOOTH_LIB_DIR to the directory holding %s, build the repository (build/lib), or "
+        "install the library system-wide and run ldconfig. Tried:\n  " % SONAME
         + "\n  ".join(errors))
 
 

@@ -1,4 +1,6 @@
-"""pytest setup: import the dsmooth package from examples/python without installing it."""
+"""pytest setup. By default the dsmooth package is imported from examples/python without
+installing it; with DSMOOTH_TEST_INSTALLED=1 (tests/ffi/run_python_package_test.sh) the
+installed package is imported instead, and it must not come from this source tree."""
 import os
 import sys
 
@@ -6,9 +8,16 @@ import numpy as np
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+SOURCE_PACKAGE = os.path.join(os.path.dirname(HERE), "dsmooth")
+INSTALLED = os.environ.get("DSMOOTH_TEST_INSTALLED") == "1"
+if not INSTALLED:
+    sys.path.insert(0, os.path.dirname(HERE))
 
 import dsmooth  # noqa: E402
+
+if INSTALLED and os.path.dirname(os.path.abspath(dsmooth.__file__)) == SOURCE_PACKAGE:
+    raise RuntimeError("DSMOOTH_TEST_INSTALLED=1 but dsmooth was imported from the source "
+                       "tree (%s)" % dsmooth.__file__)
 
 
 def cluster_data(n, seed):

@@ -1,6 +1,34 @@
 //! Safe Rust bindings to libdsmooth (autoregressive density models with distribution
-//! smoothing). Zero dependencies: the `extern "C"` block in [`ffi`] is written by hand from
-//! `include/dsmooth.h`, which stays the manual for every call.
+//! smoothing). No dependencies besides [`dsmooth-sys`](ffi), whose hand-written
+//! `extern "C"` block (re-exported as [`ffi`]) follows `include/dsmooth.h`, which stays the
+//! manual for every call.
+//!
+//! # Linking and running
+//! `dsmooth-sys`'s build script finds the library: `$DSMOOTH_LIB_DIR` (a directory, the
+//! same variable the Python package reads), else `pkg-config dsmooth`, else the
+//! repository's `build/lib`; without any it stops with a message saying how to provide one.
+//! [`ffi::LIB_DIR`] and [`ffi::FOUND_BY`] say what it chose. [`Context::new`] checks that the
+//! library loaded at run time has the major version these bindings are written for.
+//!
+//! A shared library outside the loader's default paths (a build tree, `/opt/dsmooth`)
+//! must be found again at run time. Cargo passes a dependency's link arguments only to
+//! that dependency's own tests, so a program using this crate gives its binaries the
+//! RPATH itself: depend on `dsmooth-sys` too (same path or version) and add a `build.rs`
+//!
+//! ```no_run
+//! // build.rs of the dependent program
+//! fn main() {
+//!     if let Ok(dir) = std::env::var("DEP_DSMOOTH_LIB_DIR") {
+//!         println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}");
+//!     }
+//! }
+//! ```
+//!
+//! (`tests/ffi/rust_consumer` in the repository is such a program, built and run by
+//! `make test` against the build tree and against an installed prefix). Alternatives:
+//! `LD_LIBRARY_PATH=<libdir>`, or installing to a system prefix and running `ldconfig`
+//! (the `.deb` does). If only `libdsmooth.a` is in `DSMOOTH_LIB_DIR`, it is linked
+//! statically and nothing is needed at run time.
 //!
 //! * Every handle is an owning value whose `Drop` frees it. Borrows encode the header's
 //!   lifetime rules: a [`Smoother`] or [`Model`] borrows its [`Context`]; a [`Trainer`]
@@ -17,6 +45,7 @@
 //! let x_tilde = sm.apply(&[0.0, 1.0, 2.0, 3.0], 2, 0)?; // 2 examples of dimension 2
 //! # Ok::<(), dsmooth::Error>(())
 //! ```
+#![deny(missing_docs)]
 use std::ffi::{c_void, CStr, CString};
 use std::fmt;
 use std::marker::PhantomData;
@@ -25,142 +54,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::ptr::{self, NonNull};
 
-/// The C interface, declared by hand from `include/dsmooth.h`.
-#[allow(non_camel_case_types)]
-pub mod ffi {
-    use std::ffi::{c_char, c_void};
-    use std::marker::{PhantomData, PhantomPinned};
-
-    macro_rules! opaque {
-        ($($name:ident),*) => {$(
-            #[repr(C)]
-            pub struct $name {
-                _data: [u8; 0],
-                _marker: PhantomData<(*mut u8, PhantomPinned)>,
-            }
-        )*};
-    }
-    opaque!(ds_context, ds_context_options, ds_smoother, ds_model, ds_model_config,
-            ds_trainer, ds_trainer_config, ds_denoiser);
-
-    pub type ds_status = i32;
-    pub type ds_malloc_fn = Option<unsafe extern "C" fn(*mut c_void, usize) -> *mut c_void>;
-    pub type ds_realloc_fn =
-        Option<unsafe extern "C" fn(*mut c_void, *mut c_void, usize) -> *mut c_void>;
-    pub type ds_free_fn = Option<unsafe extern "C" fn(*mut c_void, *mut c_void)>;
-    pub type ds_log_fn = Option<unsafe extern "C" fn(*mut c_void, i32, *const c_char)>;
-    pub type ds_progress_fn =
-        Option<unsafe extern "C" fn(*mut c_void, i64, i64, f64, f64) -> i32>;
-
-    extern "C" {
-        pub fn ds_version() -> u32;
-        pub fn ds_version_string() -> *const c_char;
-        pub fn ds_status_str(status: i32) -> *const c_char;
-
-        pub fn ds_context_options_create(out: *mut *mut ds_context_options) -> ds_status;
-        pub fn ds_context_options_free(opts: *mut ds_context_options);
-        pub fn ds_context_options_set_threads(opts: *mut ds_context_options, threads: i32)
-            -> ds_status;
-        pub fn ds_context_options_set_seed(opts: *mut ds_context_options, seed: u64)
-            -> ds_status;
-        pub fn ds_context_options_set_allocator(opts: *mut ds_context_options,
-            malloc_fn: ds_malloc_fn, realloc_fn: ds_realloc_fn, free_fn: ds_free_fn,
-            user: *mut c_void) -> ds_status;
-        pub fn ds_context_options_set_log(opts: *mut ds_context_options, f: ds_log_fn,
-            user: *mut c_void, max_level: i32) -> ds_status;
-        pub fn ds_context_create(opts: *const ds_context_options, out: *mut *mut ds_context)
-            -> ds_status;
-        pub fn ds_context_free(ctx: *mut ds_context);
-        pub fn ds_context_last_error(ctx: *const ds_context) -> *const c_char;
-        pub fn ds_context_threads(ctx: *const ds_context) -> i32;
-        pub fn ds_context_seed(ctx: *const ds_context) -> u64;
-
-        pub fn ds_smoother_create(ctx: *mut ds_context, family: i32, sigma: f64,
-            out: *mut *mut ds_smoother) -> ds_status;
-        pub fn ds_smoother_free(sm: *mut ds_smoother);
-        pub fn ds_smoother_family(sm: *const ds_smoother) -> i32;
-        pub fn ds_smoother_sigma(sm: *const ds_smoother) -> f64;
-        pub fn ds_smoother_seed(sm: *const ds_smoother) -> u64;
-        pub fn ds_smoother_apply(sm: *const ds_smoother, x: *const f32, n: i64, d: i64,
-            stream: u64, x_tilde: *mut f32) -> ds_status;
-        pub fn ds_smoother_log_q(sm: *const ds_smoother, x_tilde: *const f32, x: *const f32,
-            n: i64, d: i64, log_q: *mut f64) -> ds_status;
-        pub fn ds_smoother_entropy(sm: *const ds_smoother) -> f64;
-        pub fn ds_smoother_score(sm: *const ds_smoother, x_tilde: *const f32, x: *const f32,
-            n: i64, d: i64, score: *mut f32) -> ds_status;
-        pub fn ds_smoother_convolve_grid(sm: *const ds_smoother, density: *const f64,
-            nx: i64, ny: i64, x0: f64, dx: f64, y0: f64, dy: f64, smoothed: *mut f64)
-            -> ds_status;
-        pub fn ds_smoother_grid_posterior_mean(sm: *const ds_smoother, density: *const f64,
-            nx: i64, ny: i64, x0: f64, dx: f64, y0: f64, dy: f64, mean: *mut f64)
-            -> ds_status;
-
-        pub fn ds_model_config_create(arch: i32, out: *mut *mut ds_model_config) -> ds_status;
-        pub fn ds_model_config_free(cfg: *mut ds_model_config);
-        pub fn ds_model_config_set_int(cfg: *mut ds_model_config, option: i32, value: i64)
-            -> ds_status;
-        pub fn ds_model_config_set_float(cfg: *mut ds_model_config, option: i32, value: f64)
-            -> ds_status;
-        pub fn ds_model_config_set_hidden(cfg: *mut ds_model_config, widths: *const i64,
-            count: i32) -> ds_status;
-        pub fn ds_model_create(ctx: *mut ds_context, cfg: *const ds_model_config,
-            out: *mut *mut ds_model) -> ds_status;
-        pub fn ds_model_free(model: *mut ds_model);
-        pub fn ds_model_dim(model: *const ds_model) -> i64;
-        pub fn ds_model_cond_dim(model: *const ds_model) -> i64;
-        pub fn ds_model_param_count(model: *const ds_model) -> i64;
-        pub fn ds_model_log_prob(model: *const ds_model, x: *const f32, cond: *const f32,
-            n: i64, log_prob: *mut f64) -> ds_status;
-        pub fn ds_model_score(model: *const ds_model, x: *const f32, cond: *const f32, n: i64,
-            kind: i32, score: *mut f32, log_prob: *mut f64) -> ds_status;
-        pub fn ds_model_sample(model: *const ds_model, cond: *const f32, n: i64, stream: u64,
-            method: i32, x: *mut f32) -> ds_status;
-        pub fn ds_model_save(model: *const ds_model, path: *const c_char) -> ds_status;
-        pub fn ds_model_load(ctx: *mut ds_context, path: *const c_char,
-            out: *mut *mut ds_model) -> ds_status;
-        pub fn ds_model_copy_weights(dst: *mut ds_model, src: *const ds_model) -> ds_status;
-
-        pub fn ds_trainer_config_create(out: *mut *mut ds_trainer_config) -> ds_status;
-        pub fn ds_trainer_config_free(cfg: *mut ds_trainer_config);
-        pub fn ds_trainer_config_set_int(cfg: *mut ds_trainer_config, option: i32,
-            value: i64) -> ds_status;
-        pub fn ds_trainer_config_set_float(cfg: *mut ds_trainer_config, option: i32,
-            value: f64) -> ds_status;
-        pub fn ds_trainer_create(model: *mut ds_model, cfg: *const ds_trainer_config,
-            smoother: *const ds_smoother, out: *mut *mut ds_trainer) -> ds_status;
-        pub fn ds_trainer_free(trainer: *mut ds_trainer);
-        pub fn ds_trainer_set_progress(trainer: *mut ds_trainer, f: ds_progress_fn,
-            user: *mut c_void, every: i64) -> ds_status;
-        pub fn ds_trainer_train(trainer: *mut ds_trainer, x: *const f32, cond: *const f32,
-            n: i64, steps: i64, loss_out: *mut f64) -> ds_status;
-        pub fn ds_trainer_step(trainer: *const ds_trainer) -> i64;
-        pub fn ds_trainer_evaluate(trainer: *mut ds_trainer, x: *const f32, cond: *const f32,
-            n: i64, stream: u64, mean_nll: *mut f64) -> ds_status;
-        pub fn ds_trainer_save(trainer: *const ds_trainer, path: *const c_char) -> ds_status;
-        pub fn ds_trainer_resume(trainer: *mut ds_trainer, path: *const c_char) -> ds_status;
-
-        pub fn ds_denoiser_create_gradient(stage1: *const ds_model, sm: *const ds_smoother,
-            kind: i32, out: *mut *mut ds_denoiser) -> ds_status;
-        pub fn ds_denoiser_create_conditional(stage2: *const ds_model, output: i32,
-            out: *mut *mut ds_denoiser) -> ds_status;
-        pub fn ds_denoiser_free(dn: *mut ds_denoiser);
-        pub fn ds_denoiser_apply(dn: *const ds_denoiser, x_tilde: *const f32, n: i64,
-            stream: u64, x: *mut f32) -> ds_status;
-
-        pub fn ds_two_stage_log_prob_bound(stage1: *const ds_model, stage2: *const ds_model,
-            sm: *const ds_smoother, x: *const f32, n: i64, k_samples: i32, stream: u64,
-            bound: *mut f64) -> ds_status;
-        pub fn ds_two_stage_log_prob_grid(stage1: *const ds_model, stage2: *const ds_model,
-            x: *const f32, n: i64, lo: f64, hi: f64, points: i32, log_prob: *mut f64)
-            -> ds_status;
-        pub fn ds_two_stage_sample(stage1: *const ds_model, dn: *const ds_denoiser, n: i64,
-            stream: u64, x: *mut f32) -> ds_status;
-
-        pub fn ds_precision_recall(ctx: *mut ds_context, real: *const f32, n_real: i64,
-            fake: *const f32, n_fake: i64, dim: i64, k: i32, precision: *mut f64,
-            recall: *mut f64) -> ds_status;
-    }
-}
+/// The raw C interface: the `dsmooth-sys` crate, re-exported.
+pub use dsmooth_sys as ffi;
 
 // ------------------------------------------------------------------------------------
 // Enumerations (values pinned by the header)
@@ -169,22 +64,34 @@ pub mod ffi {
 /// A failed call's `ds_status`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
+    /// DS_ERR_INVALID_ARGUMENT: NULL, out of range or inconsistent arguments.
     InvalidArgument,
+    /// DS_ERR_OUT_OF_MEMORY: an allocation failed.
     OutOfMemory,
+    /// DS_ERR_IO: reading or writing a file failed.
     Io,
+    /// DS_ERR_BAD_FORMAT: a file is not a valid checkpoint.
     BadFormat,
+    /// DS_ERR_UNSUPPORTED_VERSION: a file or library version this build cannot read.
     UnsupportedVersion,
+    /// DS_ERR_SHAPE_MISMATCH: sizes of arrays or models disagree.
     ShapeMismatch,
+    /// DS_ERR_NUMERIC: NaN or infinite input or result.
     Numeric,
+    /// DS_ERR_BAD_STATE: the handle is not in a state for this call.
     BadState,
+    /// DS_ERR_CANCELLED: a progress callback asked to stop.
     Cancelled,
+    /// DS_ERR_UNSUPPORTED: a valid request this build or configuration cannot serve.
     Unsupported,
+    /// DS_ERR_THREAD: creating a thread or a lock failed.
     Thread,
     /// A status this binding does not know yet (statuses are append-only).
     Other(i32),
 }
 
 impl Status {
+    /// The status of a nonzero `ds_status` code.
     pub fn from_code(code: i32) -> Status {
         match code {
             1 => Status::InvalidArgument,
@@ -201,6 +108,7 @@ impl Status {
             c => Status::Other(c),
         }
     }
+    /// The `ds_status` code.
     pub fn code(self) -> i32 {
         match self {
             Status::InvalidArgument => 1,
@@ -224,7 +132,10 @@ macro_rules! c_enum {
         $(#[$m])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         #[repr(i32)]
-        pub enum $name { $($variant = $value),* }
+        pub enum $name { $(
+            #[doc = concat!("C value ", stringify!($value), " (see the enum in `include/dsmooth.h`).")]
+            $variant = $value
+        ),* }
     };
 }
 c_enum!(/// Noise family of a smoother.
@@ -233,22 +144,30 @@ c_enum!(/// Model architecture.
     Arch { Made = 0, PixelCnnPp = 1, PixelCnn = 2 });
 c_enum!(/// Output head of each conditional.
     Head { Continuous = 0, Discretized = 1 });
-c_enum!(Activation { Relu = 0, Tanh = 1, Elu = 2 });
+c_enum!(/// Hidden-layer activation of a MADE.
+    Activation { Relu = 0, Tanh = 1, Elu = 2 });
 c_enum!(/// Integer options of a model configuration.
     ModelOption { Dim = 0, CondDim = 1, Components = 2, Head = 3, Bins = 4,
                   Activation = 5, Residual = 6, Channels = 7, Height = 8, Width = 9,
                   Filters = 10, Resnets = 11, Layers = 12, Gated = 13, CondLayout = 14,
                   CondConvs = 15 });
-c_enum!(ModelFloatOption { BinLo = 0, BinHi = 1, Dropout = 2 });
+c_enum!(/// Floating-point options of a model configuration.
+    ModelFloatOption { BinLo = 0, BinHi = 1, Dropout = 2 });
 c_enum!(/// How a conditional PixelCNN++ sees x~ (the value of ModelOption::CondLayout).
     CondLayout { Channels = 0, Stacked = 1 });
-c_enum!(ScoreKind { Exact = 0, Local = 1 });
-c_enum!(SampleMethod { Bisection = 0, Gumbel = 1 });
-c_enum!(LrSchedule { Constant = 0, Exponential = 1, Cosine = 2 });
-c_enum!(TrainerOption { Batch = 0, TotalSteps = 1, Schedule = 2 });
-c_enum!(TrainerFloatOption { Lr = 0, Beta1 = 1, Beta2 = 2, Epsilon = 3, WeightDecay = 4,
+c_enum!(/// Exact score or the local (diagonal) approximation.
+    ScoreKind { Exact = 0, Local = 1 });
+c_enum!(/// How sampling inverts each conditional.
+    SampleMethod { Bisection = 0, Gumbel = 1 });
+c_enum!(/// Learning-rate schedule of a trainer.
+    LrSchedule { Constant = 0, Exponential = 1, Cosine = 2 });
+c_enum!(/// Integer options of a trainer configuration.
+    TrainerOption { Batch = 0, TotalSteps = 1, Schedule = 2 });
+c_enum!(/// Floating-point options of a trainer configuration.
+    TrainerFloatOption { Lr = 0, Beta1 = 1, Beta2 = 2, Epsilon = 3, WeightDecay = 4,
                              LrDecay = 5, LrMin = 6, ClipNorm = 7 });
-c_enum!(ConditionalOutput { Sample = 0, Mean = 1 });
+c_enum!(/// What a conditional denoiser returns: a sample of p2(x | x~) or its mean.
+    ConditionalOutput { Sample = 0, Mean = 1 });
 
 // ------------------------------------------------------------------------------------
 // Errors
@@ -257,10 +176,11 @@ c_enum!(ConditionalOutput { Sample = 0, Mean = 1 });
 /// A failed call: the status, its constant name and the library's detail sentence.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
+    /// The status of the failed call.
     pub status: Status,
     /// e.g. "DS_ERR_NUMERIC"
     pub name: String,
-    /// e.g. "ds_model_log_prob: x[1][1] is infinite"
+    /// e.g. `"ds_model_log_prob: x[1][1] is infinite"`
     pub detail: String,
 }
 
@@ -272,6 +192,7 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// The result of every fallible call.
 pub type Result<T> = std::result::Result<T, Error>;
 
 fn cstr(p: *const std::ffi::c_char) -> String {
@@ -349,7 +270,14 @@ unsafe impl Sync for Context {}
 
 impl Context {
     /// `threads` 0 = all online cores; `seed` is the default seed of smoothers and models.
+    /// Checks first that the loaded library's major version is the one these bindings
+    /// are written for (`Status::UnsupportedVersion` otherwise).
     pub fn new(threads: i32, seed: u64) -> Result<Context> {
+        ffi::check_version().map_err(|detail| Error {
+            status: Status::UnsupportedVersion,
+            name: "DS_ERR_UNSUPPORTED_VERSION".into(),
+            detail,
+        })?;
         unsafe {
             let mut opts = ptr::null_mut();
             check(ffi::ds_context_options_create(&mut opts), ptr::null())?;
@@ -367,12 +295,15 @@ impl Context {
             Ok(Context { ptr: NonNull::new(ctx).expect("ds_context_create returned NULL") })
         }
     }
+    /// Threads of the context's pool (the resolved count, never 0).
     pub fn threads(&self) -> i32 {
         unsafe { ffi::ds_context_threads(self.ptr.as_ptr()) }
     }
+    /// The context's seed: the default seed of smoothers and models made from it.
     pub fn seed(&self) -> u64 {
         unsafe { ffi::ds_context_seed(self.ptr.as_ptr()) }
     }
+    /// The detail sentence of the last failed call on this context ("" if none).
     pub fn last_error(&self) -> String {
         cstr(unsafe { ffi::ds_context_last_error(self.ptr.as_ptr()) })
     }
@@ -401,6 +332,7 @@ unsafe impl Send for Smoother<'_> {}
 unsafe impl Sync for Smoother<'_> {}
 
 impl<'c> Smoother<'c> {
+    /// A smoother of the given family and standard deviation per dimension.
     pub fn new(ctx: &'c Context, family: Noise, sigma: f64) -> Result<Smoother<'c>> {
         let mut p = ptr::null_mut();
         check(unsafe { ffi::ds_smoother_create(ctx.as_ptr(), family as i32, sigma, &mut p) },
@@ -413,9 +345,11 @@ impl<'c> Smoother<'c> {
     fn c(&self) -> *const ffi::ds_context {
         self.ctx.as_ptr()
     }
+    /// The noise's standard deviation per dimension.
     pub fn sigma(&self) -> f64 {
         unsafe { ffi::ds_smoother_sigma(self.raw()) }
     }
+    /// The seed of the smoother's noise streams.
     pub fn seed(&self) -> u64 {
         unsafe { ffi::ds_smoother_seed(self.raw()) }
     }
@@ -502,6 +436,7 @@ pub struct ModelConfig {
 }
 
 impl ModelConfig {
+    /// The default configuration of an architecture.
     pub fn new(arch: Arch) -> Result<ModelConfig> {
         let mut p = ptr::null_mut();
         check(unsafe { ffi::ds_model_config_create(arch as i32, &mut p) }, ptr::null())?;
@@ -513,6 +448,7 @@ impl ModelConfig {
         c.set(ModelOption::Dim, dim)?;
         Ok(c)
     }
+    /// Set an integer option (`ds_model_config_set_int`); chainable.
     pub fn set(&mut self, option: ModelOption, value: i64) -> Result<&mut Self> {
         self.set_raw(option as i32, value)
     }
@@ -522,11 +458,13 @@ impl ModelConfig {
               ptr::null())?;
         Ok(self)
     }
+    /// Set a floating-point option (`ds_model_config_set_float`); chainable.
     pub fn set_float(&mut self, option: ModelFloatOption, value: f64) -> Result<&mut Self> {
         check(unsafe { ffi::ds_model_config_set_float(self.ptr.as_ptr(), option as i32,
                                                       value) }, ptr::null())?;
         Ok(self)
     }
+    /// The hidden layer widths of a MADE; chainable.
     pub fn hidden(&mut self, widths: &[i64]) -> Result<&mut Self> {
         check(unsafe { ffi::ds_model_config_set_hidden(self.ptr.as_ptr(), widths.as_ptr(),
                                                        widths.len() as i32) }, ptr::null())?;
@@ -550,6 +488,7 @@ unsafe impl Send for Model<'_> {}
 unsafe impl Sync for Model<'_> {}
 
 impl<'c> Model<'c> {
+    /// A freshly initialised model of the configuration.
     pub fn new(ctx: &'c Context, cfg: &ModelConfig) -> Result<Model<'c>> {
         let mut p = ptr::null_mut();
         check(unsafe { ffi::ds_model_create(ctx.as_ptr(), cfg.ptr.as_ptr(), &mut p) },
@@ -564,10 +503,12 @@ impl<'c> Model<'c> {
               ctx.as_ptr())?;
         Ok(Model { ptr: NonNull::new(p).unwrap(), ctx })
     }
+    /// Write the model (configuration and weights) to a checkpoint file.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path_cstring(path.as_ref())?;
         check(unsafe { ffi::ds_model_save(self.raw(), path.as_ptr()) }, self.c())
     }
+    /// Copy the weights of `src`, a model of the same configuration.
     pub fn copy_weights_from(&mut self, src: &Model) -> Result<()> {
         check(unsafe { ffi::ds_model_copy_weights(self.ptr.as_ptr(), src.raw()) }, self.c())
     }
@@ -577,12 +518,15 @@ impl<'c> Model<'c> {
     fn c(&self) -> *const ffi::ds_context {
         self.ctx.as_ptr()
     }
+    /// D, the number of dimensions of x.
     pub fn dim(&self) -> i64 {
         unsafe { ffi::ds_model_dim(self.raw()) }
     }
+    /// C, the number of conditioning dimensions (0: unconditional).
     pub fn cond_dim(&self) -> i64 {
         unsafe { ffi::ds_model_cond_dim(self.raw()) }
     }
+    /// The number of trainable parameters.
     pub fn param_count(&self) -> i64 {
         unsafe { ffi::ds_model_param_count(self.raw()) }
     }
@@ -643,21 +587,25 @@ impl Drop for Model<'_> {
 // Trainer
 // ------------------------------------------------------------------------------------
 
+/// A trainer configuration (batch, steps, schedule, Adam's settings).
 pub struct TrainerConfig {
     ptr: NonNull<ffi::ds_trainer_config>,
 }
 
 impl TrainerConfig {
+    /// The default configuration.
     pub fn new() -> Result<TrainerConfig> {
         let mut p = ptr::null_mut();
         check(unsafe { ffi::ds_trainer_config_create(&mut p) }, ptr::null())?;
         Ok(TrainerConfig { ptr: NonNull::new(p).unwrap() })
     }
+    /// Set an integer option (`ds_trainer_config_set_int`); chainable.
     pub fn set(&mut self, option: TrainerOption, value: i64) -> Result<&mut Self> {
         check(unsafe { ffi::ds_trainer_config_set_int(self.ptr.as_ptr(), option as i32,
                                                       value) }, ptr::null())?;
         Ok(self)
     }
+    /// Set a floating-point option (`ds_trainer_config_set_float`); chainable.
     pub fn set_float(&mut self, option: TrainerFloatOption, value: f64) -> Result<&mut Self> {
         check(unsafe { ffi::ds_trainer_config_set_float(self.ptr.as_ptr(), option as i32,
                                                         value) }, ptr::null())?;
@@ -674,9 +622,13 @@ impl Drop for TrainerConfig {
 /// One progress report during training.
 #[derive(Clone, Copy, Debug)]
 pub struct Progress {
+    /// Steps done (over all calls).
     pub step: i64,
+    /// The configured total (the schedule's horizon).
     pub total_steps: i64,
+    /// Mean loss (nats/example) since the previous report.
     pub loss: f64,
+    /// Throughput since the previous report.
     pub examples_per_second: f64,
 }
 
@@ -715,6 +667,8 @@ unsafe extern "C" fn progress_trampoline<F: FnMut(Progress) -> bool>(
 }
 
 impl<'a> Trainer<'a> {
+    /// A trainer for `model`: direct (no smoother), stage 1 (smoother, unconditional
+    /// model) or stage 2 (smoother, model with cond_dim = dim).
     pub fn new<'c: 'a>(model: &'a mut Model<'c>, cfg: &TrainerConfig,
                        smoother: Option<&'a Smoother<'c>>) -> Result<Trainer<'a>> {
         let mut p = ptr::null_mut();
@@ -730,6 +684,7 @@ impl<'a> Trainer<'a> {
             _borrows: PhantomData,
         })
     }
+    /// Adam steps done so far.
     pub fn step(&self) -> i64 {
         unsafe { ffi::ds_trainer_step(self.ptr.as_ptr()) }
     }
@@ -788,10 +743,12 @@ impl<'a> Trainer<'a> {
                                                 n, stream, &mut nll) }, self.ctx)?;
         Ok(nll)
     }
+    /// Write a training checkpoint (model, optimizer state, step) to `path`.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path_cstring(path.as_ref())?;
         check(unsafe { ffi::ds_trainer_save(self.ptr.as_ptr(), path.as_ptr()) }, self.ctx)
     }
+    /// Continue from a checkpoint written by [`Trainer::save`] for the same configuration.
     pub fn resume(&mut self, path: impl AsRef<Path>) -> Result<()> {
         let path = path_cstring(path.as_ref())?;
         check(unsafe { ffi::ds_trainer_resume(self.ptr.as_ptr(), path.as_ptr()) }, self.ctx)
@@ -836,6 +793,7 @@ impl<'a> Denoiser<'a> {
         Ok(Denoiser { ptr: NonNull::new(p).unwrap(), ctx: stage2.c(), dim: stage2.dim(),
                       _borrows: PhantomData })
     }
+    /// Denoise n examples x~ (n * D values), drawing randomness from `stream`.
     pub fn apply(&self, x_tilde: &[f32], stream: u64) -> Result<Vec<f32>> {
         let n = rows(x_tilde.len(), self.dim, "x_tilde")?;
         let mut out = vec![0.0; x_tilde.len()];

@@ -212,3 +212,12 @@ fn precision_recall_of_point_sets() {
     assert_eq!(e.status, Status::Numeric);
     assert_eq!(e.detail, "ds_precision_recall: fake[1][0] is infinite");
 }
+
+#[test]
+fn loaded_library_passes_the_version_check() {
+    let v = ffi::check_version().expect("version check");
+    assert_eq!(v, version());
+    assert_eq!(v / 10000, ffi::ABI_MAJOR);
+    assert!(version_string().starts_with(&format!("{}.", ffi::ABI_MAJOR)));
+    assert!(!ffi::LIB_DIR.is_empty() && !ffi::FOUND_BY.is_empty());
+}
