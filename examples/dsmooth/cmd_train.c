@@ -40,13 +40,23 @@ static int32_t on_progress(void *user, int64_t step, int64_t total, double loss,
 /* "28x28" or "32x32x3" -> height, width, channels. */
 static void parse_image_shape(const arg_parser *ap, const char *text, int64_t shape[3]) {
   int64_t v[3] = {0, 0, 1};
-  char copy[64];
-  snprintf(copy, sizeof copy, "%s", text);
-  for (char *c = copy; *c; c++)
-    if (*c == 'x' || *c == 'X') *c = ',';
-  int count = args_int_list(ap, "image", copy, 1, 4096, v, 3);
-  if (count < 2 || (count == 3 && v[2] != 1 && v[2] != 3))
-    args_fail(ap, "image", "'%s' is not HEIGHTxWIDTH or HEIGHTxWIDTHxCHANNELS (channels 1 or 3)", text);
+  int count = 0;
+  const char *p = text;
+  for (;;) {
+    char *end;
+    long long n = strtoll(p, &end, 10);
+    if (end == p || n < 1 || n > 4096 || count == 3) break;
+    v[count++] = n;
+    if (*end == '\0') {
+      p = NULL;
+      break;
+    }
+    if (*end != 'x') break;
+    p = end + 1;
+  }
+  if (p || count < 2 || (v[2] != 1 && v[2] != 3))
+    args_fail(ap, "image", "'%s' is not HEIGHTxWIDTH or HEIGHTxWIDTHxCHANNELS (sizes 1..4096, "
+              "channels 1 or 3)", text);
   memcpy(shape, v, sizeof v);
 }
 
