@@ -47,44 +47,28 @@ int figure_image_grid(const char *path, const char *title, const float *images, 
 /* "-4.5" for axis ends: short numbers. */
 static void number(char *buf, size_t size, double v) { snprintf(buf, size, "%.3g", v); }
 
-int figure_density_panels(const char *path, const char *title, const float *const *points,
-                          const int64_t *count, const char *const *panel_titles, int panels,
-                          double box, int bins, int scale) {
+int figure_grid_panels(const char *path, const char *title, const double *const *grids,
+                       const double *vmax, const char *const *panel_titles, int panels, int bins,
+                       double box, int scale, const char *caption) {
   int side = bins * scale, margin_l = 40, gap = 22;
   int titled = 0; /* panel titles take a line */
   for (int p = 0; p < panels; p++) titled |= panel_titles[p][0] != '\0';
   int top = TITLE_H + (titled ? 22 : 4);
   int w = margin_l + panels * (side + gap) + 70, h = top + side + 44;
-  char caption[160];
-  if (panels == 1)
-    snprintf(caption, sizeof caption, "2-D histogram of %lld points, %dx%d bins, scaled to its maximum",
-             (long long)count[0], bins, bins);
-  else
-    snprintf(caption, sizeof caption, "each panel: 2-D histogram, %dx%d bins, scaled to its own maximum",
-             bins, bins);
   if (margin_l + canvas_text_width(caption) + 8 > w) w = margin_l + canvas_text_width(caption) + 8;
   if (canvas_text_width(title) + 16 > w) w = canvas_text_width(title) + 16;
   canvas c;
-  double *hist = malloc(sizeof(double) * (size_t)bins * bins);
-  if (!hist) return -1;
-  if (canvas_init(&c, w, h, PAPER) != 0) { free(hist); return -1; }
+  if (canvas_init(&c, w, h, PAPER) != 0) return -1;
   canvas_text(&c, 8, 6, title, INK);
   char lo[32], hi[32];
   number(lo, sizeof lo, -box);
   number(hi, sizeof hi, box);
   for (int p = 0; p < panels; p++) {
-    memset(hist, 0, sizeof(double) * (size_t)bins * bins);
-    for (int64_t i = 0; i < count[p]; i++) {
-      double px = points[p][2 * i], py = points[p][2 * i + 1];
-      int bx = (int)floor((px + box) / (2 * box) * bins), by = (int)floor((py + box) / (2 * box) * bins);
-      if (bx < 0 || by < 0 || bx >= bins || by >= bins) continue;
-      hist[(bins - 1 - by) * bins + bx] += 1; /* y up */
-    }
     int x0 = margin_l + p * (side + gap);
     canvas_text_centered(&c, x0 + side / 2, top - 20, panel_titles[p], INK);
-    canvas_heatmap(&c, x0, top, hist, bins, bins, scale, 0);
+    canvas_heatmap(&c, x0, top, grids[p], bins, bins, scale, vmax ? vmax[p] : 0);
     canvas_frame(&c, x0 - 1, top - 1, side + 2, side + 2, INK);
-    /* axis range: x under the panel, y to the left of the first one */
+    /* axis range: x under every panel, y left of the first */
     canvas_text(&c, x0, top + side + 4, lo, INK);
     canvas_text(&c, x0 + side - canvas_text_width(hi), top + side + 4, hi, INK);
     canvas_text_centered(&c, x0 + side / 2, top + side + 4, "x", GREY);
@@ -94,12 +78,44 @@ int figure_density_panels(const char *path, const char *title, const float *cons
       canvas_text(&c, x0 - 4 - CANVAS_CHAR_W, top + side / 2 - CANVAS_CHAR_H / 2, "y", GREY);
     }
   }
-  int bar_x = margin_l + panels * (side + gap) - gap + 14;
-  canvas_colorbar(&c, bar_x, top, side, 0, 1, "of max");
+  canvas_colorbar(&c, margin_l + panels * (side + gap) - gap + 14, top, side, 0, 1, "of max");
   canvas_text(&c, margin_l, top + side + 22, caption, GREY);
   int rc = canvas_write(&c, path);
   canvas_free(&c);
+  return rc;
+}
+
+int figure_density_panels(const char *path, const char *title, const float *const *points,
+                          const int64_t *count, const char *const *panel_titles, int panels,
+                          double box, int bins, int scale) {
+  double *hist = malloc(sizeof(double) * (size_t)bins * bins * (size_t)panels);
+  const double **grids = malloc(sizeof(double *) * (size_t)panels);
+  if (!hist || !grids) {
+    free(hist);
+    free(grids);
+    return -1;
+  }
+  memset(hist, 0, sizeof(double) * (size_t)bins * bins * (size_t)panels);
+  for (int p = 0; p < panels; p++) {
+    double *h = hist + (size_t)p * bins * bins;
+    grids[p] = h;
+    for (int64_t i = 0; i < count[p]; i++) {
+      double px = points[p][2 * i], py = points[p][2 * i + 1];
+      int bx = (int)floor((px + box) / (2 * box) * bins), by = (int)floor((py + box) / (2 * box) * bins);
+      if (bx < 0 || by < 0 || bx >= bins || by >= bins) continue;
+      h[(bins - 1 - by) * bins + bx] += 1; /* y up */
+    }
+  }
+  char caption[160];
+  if (panels == 1)
+    snprintf(caption, sizeof caption, "2-D histogram of %lld points, %dx%d bins, scaled to its maximum",
+             (long long)count[0], bins, bins);
+  else
+    snprintf(caption, sizeof caption, "each panel: 2-D histogram, %dx%d bins, scaled to its own maximum",
+             bins, bins);
+  int rc = figure_grid_panels(path, title, grids, NULL, panel_titles, panels, bins, box, scale, caption);
   free(hist);
+  free(grids);
   return rc;
 }
 
@@ -122,7 +138,7 @@ int figure_line_plot(const char *path, const char *title, const char *x_label,
                      const char *const *names, int series, int n, int log_x) {
   static const uint8_t colours[6][3] = {{31, 119, 180}, {214, 39, 40}, {44, 160, 44},
                                         {148, 103, 189}, {255, 127, 14}, {23, 190, 207}};
-  const int W = 640, H = 400, left = 70, right = 20, top = TITLE_H + 26, bottom = 50;
+  const int W = 860, H = 400, left = 70, right = 250, top = TITLE_H + 26, bottom = 50;
   int pw = W - left - right, ph = H - top - bottom;
   double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
   for (int i = 0; i < n; i++) {
@@ -187,8 +203,8 @@ int figure_line_plot(const char *path, const char *title, const char *x_label,
       canvas_rect(&c, (int)lround(px) - 2, (int)lround(py) - 2, 5, 5, col);
       px_prev = px, py_prev = py, have_prev = 1;
     }
-    /* legend, top right inside the plot */
-    int lx = left + pw - 10 - 190, ly = top + 8 + s * (CANVAS_CHAR_H + 4);
+    /* legend, right of the plot */
+    int lx = left + pw + 16, ly = top + 8 + s * (CANVAS_CHAR_H + 6);
     canvas_rect(&c, lx, ly + CANVAS_CHAR_H / 2 - 1, 18, 3, col);
     canvas_text(&c, lx + 24, ly, names[s], INK);
   }

@@ -19,6 +19,13 @@ int figure_density_panels(const char *path, const char *title, const float *cons
                           const int64_t *count, const char *const *panel_titles, int panels,
                           double box, int bins, int scale);
 
+/* Side-by-side heat maps of tabulated values over [-box, box]^2: grids[p] is (bins, bins),
+ * row 0 at the top (largest y); panel p is scaled to vmax[p] (vmax NULL or vmax[p] <= 0:
+ * its own maximum); `caption` says how (written under the panels). */
+int figure_grid_panels(const char *path, const char *title, const double *const *grids,
+                       const double *vmax, const char *const *panel_titles, int panels, int bins,
+                       double box, int scale, const char *caption);
+
 /* Lines y[s][i] over x[i] (i < n) for `series` series with their names in a legend;
  * log_x: logarithmic x axis (x > 0). NaN values leave a gap. */
 int figure_line_plot(const char *path, const char *title, const char *x_label,
