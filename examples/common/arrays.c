@@ -291,29 +291,39 @@ int data_load(const char *path, int64_t limit, data_array *out, char *err, size_
   return 0;
 }
 
-int npy_write_f32(const char *path, const float *x, int ndim, const int64_t *shape) {
+/* Header of a C-order .npy file: magic, version 1.0, the dict padded to 64 bytes. */
+static int npy_header(FILE *f, const char *descr, int ndim, const int64_t *shape) {
   char dict[256], shape_text[128] = "";
   size_t o = 0;
-  int64_t count = 1;
-  for (int i = 0; i < ndim; i++) {
+  for (int i = 0; i < ndim; i++)
     o += (size_t)snprintf(shape_text + o, sizeof shape_text - o, "%lld,%s", (long long)shape[i],
                           i + 1 < ndim ? " " : "");
-    count *= shape[i];
-  }
   if (ndim > 1) shape_text[strlen(shape_text) - 1] = '\0'; /* "(n, d)" not "(n, d,)" */
-  int n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }",
-                   shape_text);
-  /* magic(6) + version(2) + length(2) + dict + padding + '\n' is a multiple of 64 */
-  size_t total = 10 + (size_t)n + 1;
-  size_t pad = (64 - total % 64) % 64;
-  FILE *f = fopen(path, "wb");
-  if (!f) return -1;
+  int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }",
+                   descr, shape_text);
+  size_t total = 10 + (size_t)n + 1, pad = (64 - total % 64) % 64;
   uint16_t hlen = (uint16_t)(n + pad + 1);
   uint8_t pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (uint8_t)hlen, (uint8_t)(hlen >> 8)};
   int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, (size_t)n, f) == (size_t)n;
   for (size_t i = 0; ok && i < pad; i++) ok = fputc(' ', f) != EOF;
-  ok = ok && fputc('\n', f) != EOF;
-  ok = ok && fwrite(x, sizeof(float), (size_t)count, f) == (size_t)count; /* little-endian host */
+  return ok && fputc('\n', f) != EOF;
+}
+
+int npy_write_f64(const char *path, const double *v, int64_t n) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return -1;
+  int ok = npy_header(f, "<f8", 1, &n) && fwrite(v, sizeof(double), (size_t)n, f) == (size_t)n;
+  if (fclose(f) != 0) ok = 0;
+  return ok ? 0 : -1;
+}
+
+int npy_write_f32(const char *path, const float *x, int ndim, const int64_t *shape) {
+  int64_t count = 1;
+  for (int i = 0; i < ndim; i++) count *= shape[i];
+  FILE *f = fopen(path, "wb");
+  if (!f) return -1;
+  int ok = npy_header(f, "<f4", ndim, shape) &&
+           fwrite(x, sizeof(float), (size_t)count, f) == (size_t)count; /* little-endian host */
   if (fclose(f) != 0) ok = 0;
   return ok ? 0 : -1;
 }

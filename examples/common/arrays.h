@@ -34,4 +34,7 @@ const char *data_format_name(data_format f);
  * Returns 0, or -1 with errno set. */
 int npy_write_f32(const char *path, const float *x, int ndim, const int64_t *shape);
 
+/* A float64 .npy vector (n,): 0, or -1 with errno set. */
+int npy_write_f64(const char *path, const double *v, int64_t n);
+
 #endif

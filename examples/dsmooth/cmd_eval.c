@@ -1,4 +1,5 @@
 /* dsmooth eval: negative log-likelihood of data under a model, or the two-stage bound. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 int cli_eval(int argc, char **argv) {
   const char *data = NULL, *model_path = NULL, *stage1_path = NULL, *stage2_path = NULL;
+  const char *per_row_path = NULL, *cond_path = NULL;
   double sigma = NAN;
   int noise = DS_NOISE_GAUSSIAN, iw = 4;
   int64_t limit = 0, chunk = 1000;
@@ -20,6 +22,8 @@ int cli_eval(int argc, char **argv) {
        0, 0, 0, NULL},
       {"model", ARG_STRING, &model_path, "MODEL", "one model: log p(x) of the data, or with "
        "--sigma a stage-1 model's log p(x~) of the smoothed data", 0, 0, 0, NULL},
+      {"cond", ARG_STRING, &cond_path, "FILE", "with a conditional --model (stage 2): the "
+       "conditioning rows c, one per data row; gives log p(x | c)", 0, 0, 0, NULL},
       {"stage1", ARG_STRING, &stage1_path, "MODEL", "stage-1 model p(x~) of the two-stage "
        "model", 0, 0, 0, NULL},
       {"stage2", ARG_STRING, &stage2_path, "MODEL", "stage-2 model p(x | x~): with --stage1 "
@@ -33,6 +37,8 @@ int cli_eval(int argc, char **argv) {
       {"stream", ARG_UINT64, &stream, "N", "random stream of the noise draws", 0, 0, 0, NULL},
       {"chunk", ARG_INT, &chunk, "N", "rows per library call (progress granularity; the noise "
        "of row i depends on its chunk)", 1, (double)INT64_MAX, 0, NULL},
+      {"log-prob-out", ARG_STRING, &per_row_path, "FILE.npy", "write every row's log p (or "
+       "bound) in nats as a float64 .npy (n,)", 0, 0, 0, NULL},
       {"limit", ARG_INT, &limit, "N", "use only the first N rows; 0 = all", 0, (double)INT64_MAX, 0, NULL},
       CLI_COMMON_SPECS(&common),
   };
@@ -56,6 +62,8 @@ int cli_eval(int argc, char **argv) {
     args_fail(&ap, stage1_path ? "stage2" : "stage1", "is required with --%s",
               stage1_path ? "stage1" : "stage2");
   if (two_stage && isnan(sigma)) args_fail(&ap, "sigma", "is required for the two-stage bound");
+  if (cond_path && (two_stage || !isnan(sigma)))
+    args_fail(&ap, "cond", "goes with a conditional --model alone (no --sigma, --stage1/2)");
 
   FILE *out = cli_out(&common);
   ds_context *ctx = cli_context(PROGRAM, &common);
@@ -63,9 +71,11 @@ int cli_eval(int argc, char **argv) {
   cli_load_model(PROGRAM, ctx, two_stage ? stage1_path : model_path, &a);
   if (two_stage) cli_load_model(PROGRAM, ctx, stage2_path, &b);
   int64_t D = ds_model_dim(a.model);
-  if (ds_model_cond_dim(a.model) != 0)
+  int64_t C = ds_model_cond_dim(a.model);
+  if (C != 0 && !cond_path)
     cli_die(PROGRAM, "%s is a conditional model p(x | x~): evaluate it as --stage2 with its "
-            "stage-1 model", a.path);
+            "stage-1 model, or on given pairs with --cond", a.path);
+  if (C == 0 && cond_path) cli_die(PROGRAM, "--cond: %s is not a conditional model", a.path);
   if (two_stage && (ds_model_cond_dim(b.model) != D || ds_model_dim(b.model) != D))
     cli_die(PROGRAM, "%s is not a stage-2 model for %s (needs D = C = %lld)", b.path, a.path,
             (long long)D);
@@ -74,6 +84,13 @@ int cli_eval(int argc, char **argv) {
   if (d.dim != D)
     cli_die(PROGRAM, "%s has rows of %lld values, the model %s has D = %lld", data,
             (long long)d.dim, a.path, (long long)D);
+  data_array cd = {0};
+  if (cond_path) {
+    cli_load_data(PROGRAM, cond_path, limit, &cd);
+    if (cd.n != d.n || cd.dim != C)
+      cli_die(PROGRAM, "--cond %s has %lld rows of %lld values; needs %lld rows of C = %lld",
+              cond_path, (long long)cd.n, (long long)cd.dim, (long long)d.n, (long long)C);
+  }
   ds_smoother *sm = NULL;
   if (!isnan(sigma)) cli_check(PROGRAM, ctx, ds_smoother_create(ctx, noise, sigma, &sm), "--sigma");
 
@@ -92,10 +109,13 @@ int cli_eval(int argc, char **argv) {
       cli_check(PROGRAM, ctx, ds_smoother_apply(sm, x, m, D, s, noisy + i0 * D), "smoothing");
       cli_check(PROGRAM, ctx, ds_model_log_prob(a.model, noisy + i0 * D, NULL, m, lp + i0), "log p");
     } else
-      cli_check(PROGRAM, ctx, ds_model_log_prob(a.model, x, NULL, m, lp + i0), "log p");
+      cli_check(PROGRAM, ctx, ds_model_log_prob(a.model, x, cd.x ? cd.x + i0 * C : NULL, m, lp + i0),
+                "log p");
     progress_update(&bar, i0 + m, NULL);
   }
   progress_finish(&bar, NULL);
+  if (per_row_path && npy_write_f64(per_row_path, lp, d.n) != 0)
+    cli_die(PROGRAM, "cannot write %s: %s", per_row_path, strerror(errno));
   double sum = 0, sq = 0;
   for (int64_t i = 0; i < d.n; i++) sum -= lp[i], sq += lp[i] * lp[i];
   double nll = sum / (double)d.n, bpd = nll / ((double)D * log(2.0));
@@ -114,7 +134,8 @@ int cli_eval(int argc, char **argv) {
     json_begin(&j, stdout);
     json_string(&j, "command", "eval");
     json_string(&j, "data", data);
-    json_string(&j, "quantity", two_stage ? "two_stage_bound" : sm ? "smoothed_nll" : "nll");
+    json_string(&j, "quantity", two_stage ? "two_stage_bound" : sm ? "smoothed_nll"
+                                : cond_path ? "conditional_nll" : "nll");
     if (two_stage) {
       json_string(&j, "stage1", stage1_path);
       json_string(&j, "stage2", stage2_path);
@@ -134,6 +155,7 @@ int cli_eval(int argc, char **argv) {
   free(noisy);
   ds_smoother_free(sm);
   data_free(&d);
+  data_free(&cd);
   cli_model_free(&a);
   if (two_stage) cli_model_free(&b);
   ds_context_free(ctx);
