@@ -185,5 +185,20 @@ if [ -n "$BUILD" ]; then
   else fail "installed dsmooth runs from the prefix"; cat out.txt; fi
 fi
 
+# ---- the .deb: cpack puts dsmooth in its own package, which runs from an extracted tree --
+if [ -n "$BUILD" ] && command -v cpack >/dev/null && command -v dpkg-deb >/dev/null; then
+  if cpack -G DEB -B "$WORK/debs" --config "$BUILD/CPackConfig.cmake" >cpack.log 2>&1 &&
+     deb=$(ls "$WORK"/debs/dsmooth_*.deb 2>/dev/null) && [ -n "$deb" ]; then
+    dpkg-deb -f "$deb" Depends | grep -q "libdsmooth" && pass "dsmooth .deb depends on the library" \
+      || fail "dsmooth .deb depends on the library"
+    for d in "$WORK"/debs/*.deb; do dpkg-deb -x "$d" "$WORK/deb-root"; done
+    if env -u LD_LIBRARY_PATH "$WORK/deb-root/usr/bin/dsmooth" --version >out.txt 2>&1; then
+      pass "dsmooth from the .deb runs"
+    else fail "dsmooth from the .deb runs"; cat out.txt; fi
+  else
+    fail "cpack writes a dsmooth .deb"; tail -n 5 cpack.log
+  fi
+fi
+
 if [ "$failures" -ne 0 ]; then echo "$failures check(s) failed"; exit 1; fi
 echo "all checks passed"
