@@ -145,7 +145,14 @@ void json_string(cli_json *j, const char *key, const char *value) {
 }
 void json_number(cli_json *j, const char *key, double value) {
   json_key(j, key);
-  if (isfinite(value)) fprintf(j->f, "%.17g", value);
+  if (isfinite(value)) { /* the shortest of %.15g..%.17g that reads back exactly */
+    char buf[40];
+    for (int digits = 15; digits <= 17; digits++) {
+      snprintf(buf, sizeof buf, "%.*g", digits, value);
+      if (strtod(buf, NULL) == value) break;
+    }
+    fputs(buf, j->f);
+  }
   else fputs("null", j->f); /* JSON has no NaN/Inf */
 }
 void json_int(cli_json *j, const char *key, int64_t value) {
