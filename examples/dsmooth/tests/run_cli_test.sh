@@ -112,6 +112,11 @@ expect 0 "train direct (CSV)" "$DSMOOTH" train --data points.csv --out direct.ds
 json_check "train --json" "j['command']=='train' and j['steps']==60 and j['dim']==2 and math.isfinite(j['last_loss_nats'])"
 grep -q $'\r' err.txt && fail "progress into a log has no carriage returns" || pass "progress into a log has no carriage returns"
 grep -q "^train: 60/60 (100%)" err.txt && pass "plain progress lines in a log" || fail "plain progress lines in a log"
+if command -v script >/dev/null; then  # a terminal (pty): the bar is redrawn in place
+  script -qec "'$DSMOOTH' train --data points.csv --out tty.dsm ${common[*]}" /dev/null >tty.txt 2>&1
+  grep -q $'\r' tty.txt && grep -qF "train [########################] 100% 60/60" tty.txt &&
+    pass "a progress bar on a terminal" || { fail "a progress bar on a terminal"; cat -v tty.txt | head -5; }
+fi
 expect 0 "train stage 1 (CSV)" "$DSMOOTH" train --data points.csv --out s1.dsm --stage 1 --sigma 0.3 "${common[@]}" --quiet
 expect 0 "train stage 2 (CSV)" "$DSMOOTH" train --data points.csv --out s2.dsm --stage 2 --sigma 0.3 "${common[@]}" --quiet
 expect 0 "train stage 1, 1 thread" "$DSMOOTH" train --data points.csv --out s1_t1.dsm --stage 1 --sigma 0.3 "${common[@]}" --threads 1 --quiet
