@@ -13,10 +13,10 @@ enum { ARCH_AUTO, ARCH_MADE, ARCH_PIXELCNNPP, ARCH_PIXELCNN };
 enum { HEAD_AUTO, HEAD_CONTINUOUS, HEAD_DISCRETIZED };
 
 typedef struct train_options {
-  const char *data, *out, *hidden, *image, *state;
+  const char *data, *out, *hidden, *image, *state, *resume, *val;
   int stage, arch, head, noise, schedule, activation, residual;
   double sigma, lr, clip, dropout;
-  int64_t steps, batch, components, filters, resnets, layers, limit, every;
+  int64_t steps, total_steps, batch, components, filters, resnets, layers, limit, every;
   cli_common common;
 } train_options;
 
@@ -24,6 +24,7 @@ typedef struct train_progress {
   progress_bar bar;
   int64_t dim;
   double last_loss;
+  int64_t first_step; /* the trainer's step count before this run (resumed) */
 } train_progress;
 
 static int32_t on_progress(void *user, int64_t step, int64_t total, double loss, double rate) {
@@ -33,7 +34,7 @@ static int32_t on_progress(void *user, int64_t step, int64_t total, double loss,
   p->last_loss = loss;
   snprintf(detail, sizeof detail, "loss %.4f nats (%.4f bits/dim), %.0f examples/s", loss,
            loss / ((double)p->dim * log(2.0)), rate);
-  progress_update(&p->bar, step, detail);
+  progress_update(&p->bar, step - p->first_step, detail);
   return 0;
 }
 
@@ -90,7 +91,10 @@ int cli_train(int argc, char **argv) {
        "gaussian|laplace|uniform"},
       {"sigma", ARG_DOUBLE, &o.sigma, "S", "noise standard deviation, required for stages 1 "
        "and 2 (in the data's units; [-1, 1] for images)", 0, 1e30, 1, NULL},
-      {"steps", ARG_INT, &o.steps, "N", "Adam steps", 1, (double)INT64_MAX, 0, NULL},
+      {"steps", ARG_INT, &o.steps, "N", "Adam steps to run now", 1, (double)INT64_MAX, 0, NULL},
+      {"total-steps", ARG_INT, &o.total_steps, "N", "the learning-rate schedule's horizon; 0 = "
+       "--steps (give the full length when training in pieces with --state/--resume)", 0,
+       (double)INT64_MAX, 0, NULL},
       {"batch", ARG_INT, &o.batch, "N", "examples per step", 1, 1 << 20, 0, NULL},
       {"lr", ARG_DOUBLE, &o.lr, "RATE", "learning rate", 0, 1e6, 1, NULL},
       {"schedule", ARG_CHOICE, &o.schedule, NULL, "learning-rate schedule over --steps", 0, 0, 0,
@@ -116,8 +120,12 @@ int cli_train(int argc, char **argv) {
       {"limit", ARG_INT, &o.limit, "N", "use only the first N rows; 0 = all", 0, (double)INT64_MAX, 0, NULL},
       {"progress-every", ARG_INT, &o.every, "N", "steps between progress reports; 0 = about "
        "200 reports per run", 0, (double)INT64_MAX, 0, NULL},
+      {"val", ARG_STRING, &o.val, "FILE", "held-out rows: their mean NLL under the training "
+       "objective is reported after training", 0, 0, 0, NULL},
       {"state", ARG_STRING, &o.state, "FILE", "also save the trainer state (weights, Adam "
-       "moments, step) to resume from with the library", 0, 0, 0, NULL},
+       "moments, step) after training", 0, 0, 0, NULL},
+      {"resume", ARG_STRING, &o.resume, "FILE", "continue from a --state file written with the "
+       "same options and data (bitwise as if uninterrupted); --steps more steps", 0, 0, 0, NULL},
       CLI_COMMON_SPECS(&o.common),
   };
   const arg_parser ap = {
@@ -201,7 +209,9 @@ int cli_train(int argc, char **argv) {
   ds_trainer *tr = NULL;
   cli_check(PROGRAM, ctx, ds_trainer_config_create(&tc), "trainer configuration");
   cli_check(PROGRAM, ctx, ds_trainer_config_set_int(tc, DS_TRAIN_BATCH, o.batch), "--batch");
-  cli_check(PROGRAM, ctx, ds_trainer_config_set_int(tc, DS_TRAIN_TOTAL_STEPS, o.steps), "--steps");
+  cli_check(PROGRAM, ctx, ds_trainer_config_set_int(tc, DS_TRAIN_TOTAL_STEPS,
+                                                    o.total_steps ? o.total_steps : o.steps),
+            "--total-steps");
   cli_check(PROGRAM, ctx, ds_trainer_config_set_int(tc, DS_TRAIN_SCHEDULE, o.schedule), "--schedule");
   cli_check(PROGRAM, ctx, ds_trainer_config_set_float(tc, DS_TRAIN_LR, o.lr), "--lr");
   cli_check(PROGRAM, ctx, ds_trainer_config_set_float(tc, DS_TRAIN_CLIP_NORM, o.clip), "--clip");
@@ -221,10 +231,22 @@ int cli_train(int argc, char **argv) {
           ckpt_head_name((uint32_t)head), (long long)o.components,
           (long long)ds_model_param_count(m), (long long)o.steps, (long long)o.batch, o.lr,
           ds_context_threads(ctx));
+  if (o.resume) {
+    cli_check(PROGRAM, ctx, ds_trainer_resume(tr, o.resume), "--resume");
+    fprintf(out, "resumed %s at step %lld\n", o.resume, (long long)ds_trainer_step(tr));
+  }
+  data_array v = {0};
+  if (o.val) {
+    cli_load_data(PROGRAM, o.val, 0, &v);
+    if (v.dim != d.dim)
+      cli_die(PROGRAM, "--val %s has rows of %lld values, the training data %lld", o.val,
+              (long long)v.dim, (long long)d.dim);
+  }
   train_progress tp;
   tp.dim = d.dim;
   tp.last_loss = NAN;
   progress_start(&tp.bar, "train", o.steps, o.common.quiet);
+  tp.first_step = ds_trainer_step(tr);
   int64_t every = o.every > 0 ? o.every : (o.steps + 199) / 200;
   cli_check(PROGRAM, ctx, ds_trainer_set_progress(tr, on_progress, &tp, every), "progress");
   double mean_loss = NAN;
@@ -236,7 +258,12 @@ int cli_train(int argc, char **argv) {
   double seconds = progress_elapsed(&tp.bar);
   cli_check(PROGRAM, ctx, ds_model_save(m, o.out), "saving the model");
   if (o.state) cli_check(PROGRAM, ctx, ds_trainer_save(tr, o.state), "saving the trainer state");
-  double bpd = tp.last_loss / ((double)d.dim * log(2.0));
+  double bpd = tp.last_loss / ((double)d.dim * log(2.0)), val_nll = NAN;
+  if (o.val) {
+    cli_check(PROGRAM, ctx, ds_trainer_evaluate(tr, v.x, NULL, v.n, 0, &val_nll), "--val");
+    fprintf(out, "held-out NLL (%s, %lld rows): %.4f nats/example, %.4f bits/dim\n", o.val,
+            (long long)v.n, val_nll, val_nll / ((double)d.dim * log(2.0)));
+  }
   fprintf(out, "trained %lld steps in %.1f s: last loss %.4f nats/example (%.4f bits/dim), "
           "mean %.4f\nwrote %s\n", (long long)ds_trainer_step(tr), seconds, tp.last_loss, bpd,
           mean_loss, o.out);
@@ -257,6 +284,10 @@ int cli_train(int argc, char **argv) {
     json_number(&j, "last_loss_nats", tp.last_loss);
     json_number(&j, "last_loss_bits_per_dim", bpd);
     json_number(&j, "mean_loss_nats", mean_loss);
+    if (o.val) {
+      json_number(&j, "val_nll_nats", val_nll);
+      json_number(&j, "val_bits_per_dim", val_nll / ((double)d.dim * log(2.0)));
+    }
     json_number(&j, "seconds", seconds);
     json_int(&j, "threads", ds_context_threads(ctx));
     json_end(&j);
@@ -265,6 +296,7 @@ int cli_train(int argc, char **argv) {
   ds_smoother_free(sm);
   ds_model_free(m);
   data_free(&d);
+  data_free(&v);
   ds_context_free(ctx);
   return 0;
 }

@@ -78,7 +78,7 @@ for cmd in train eval sample denoise inspect; do
   else fail "$cmd --help on stdout"; fi
 done
 "$DSMOOTH" train --help >out.txt
-grep -q -- "--steps N  *Adam steps (default: 1000)" out.txt && pass "train --help: per-flag text with default" \
+grep -q -- "--steps N  *Adam steps to run now (default: 1000)" out.txt && pass "train --help: per-flag text with default" \
   || fail "train --help: per-flag text with default"
 expect 0 "dsmooth --version" "$DSMOOTH" --version
 
@@ -121,6 +121,14 @@ expect 0 "train stage 1 (CSV)" "$DSMOOTH" train --data points.csv --out s1.dsm -
 expect 0 "train stage 2 (CSV)" "$DSMOOTH" train --data points.csv --out s2.dsm --stage 2 --sigma 0.3 "${common[@]}" --quiet
 expect 0 "train stage 1, 1 thread" "$DSMOOTH" train --data points.csv --out s1_t1.dsm --stage 1 --sigma 0.3 "${common[@]}" --threads 1 --quiet
 cmp -s s1.dsm s1_t1.dsm && pass "checkpoints bitwise equal for 1 and 2 threads" || fail "checkpoints bitwise equal for 1 and 2 threads"
+# in pieces: 30 steps, the state saved, 30 more resumed == 60 steps in one go, bitwise
+expect 0 "train 30 of 60 steps with --state" "$DSMOOTH" train --data points.csv --out half.dsm --state half.state "${common[@]}" --steps 30 --total-steps 60 --quiet
+expect 0 "--resume for the other 30" "$DSMOOTH" train --data points.csv --out resumed.dsm --resume half.state "${common[@]}" --steps 30 --total-steps 60 --quiet
+cmp -s resumed.dsm direct.dsm && pass "resumed training is bitwise the uninterrupted run" || fail "resumed training is bitwise the uninterrupted run"
+expect 1 "--val of another width is refused" "$DSMOOTH" train --data points.csv --out x.dsm "${common[@]}" --quiet --val points3.csv
+grep -qF "has rows of 3 values" err.txt && pass "--val width message" || fail "--val width message"
+expect 0 "--val reports a held-out NLL" "$DSMOOTH" train --data points.csv --out v.dsm "${common[@]}" --quiet --val points.csv --json
+json_check "--val in the JSON" "math.isfinite(j['val_nll_nats']) and j['val_nll_nats'] > 0"
 expect 0 "eval direct" "$DSMOOTH" eval --data points.csv --model direct.dsm --json --quiet
 json_check "eval --json" "j['quantity']=='nll' and j['rows']==400 and abs(j['bits_per_dim'] - j['nll_nats']/(2*math.log(2))) < 1e-9"
 expect 0 "eval two-stage bound" "$DSMOOTH" eval --data points.csv --stage1 s1.dsm --stage2 s2.dsm --sigma 0.3 --iw 8 --json --quiet
