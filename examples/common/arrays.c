@@ -94,6 +94,9 @@ static int convert(data_array *a, const uint8_t *raw, size_t raw_len, elem_type 
   a->n = limit > 0 && limit < rows_in_file ? limit : rows_in_file;
   if (a->n < 1) return fail(err, err_size, "%s: no rows", path);
   size_t count = (size_t)a->n * (size_t)a->dim;
+  if ((size_t)rows_in_file > SIZE_MAX / esize / (size_t)a->dim)
+    return fail(err, err_size, "%s: %lld rows of %lld values do not fit in memory", path,
+                (long long)rows_in_file, (long long)a->dim);
   if ((size_t)rows_in_file * (size_t)a->dim * esize > raw_len)
     return fail(err, err_size, "%s is truncated: %lld rows of %lld values need %zu bytes, %zu present",
                 path, (long long)rows_in_file, (long long)a->dim,
@@ -277,7 +280,10 @@ int data_load(const char *path, int64_t limit, data_array *out, char *err, size_
   int rc;
   if (len >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0) rc = load_npy(buf, len, limit, &a, path, err, err_size);
   else if (len >= 4 && buf[0] == 0 && buf[1] == 0) rc = load_idx(buf, len, limit, &a, path, err, err_size);
-  else {
+  else if (memchr(buf, 0, len < 4096 ? len : 4096)) {
+    free(buf);
+    return fail(err, err_size, "%s is not a .npy, IDX or CSV file (binary content)", path);
+  } else {
     /* CSV needs a terminating byte for the last line */
     uint8_t *grown = realloc(buf, len + 1);
     if (!grown) { free(buf); return fail(err, err_size, "%s: out of memory", path); }

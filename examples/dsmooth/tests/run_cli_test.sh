@@ -106,6 +106,10 @@ grep -qF "ragged.csv:3: 1 columns, the first row has 2" err.txt && pass "ragged 
 expect 1 "missing data file fails" "$DSMOOTH" train --data nothing.npy --out m.dsm --steps 1
 grep -qF "cannot open nothing.npy" err.txt && pass "missing file message" || fail "missing file message"
 
+printf '\x00\x00\x08\x03\x00\x00\x00\x05\x00\x00\x00\x08\x00\x00\x00\x08' > short.idx
+expect 1 "truncated IDX fails" "$DSMOOTH" train --data short.idx --out m.dsm --steps 1
+grep -qF "short.idx is truncated: 5 rows of 64 values need 320 bytes, 0 present" err.txt && pass "truncated IDX message" || fail "truncated IDX message"
+
 # ---- vectors: MADE direct, stage 1, stage 2 on CSV -----------------------------------
 common=(--steps 60 --batch 32 --hidden 16,16 --components 3 --threads 2)
 expect 0 "train direct (CSV)" "$DSMOOTH" train --data points.csv --out direct.dsm "${common[@]}" --json
@@ -184,6 +188,8 @@ json_check "denoise --json" "j['rows']==8 and j['mse_noisy'] > 0 and math.isfini
 expect 0 "denoise with stage 2" "$DSMOOTH" denoise --data noisy.npy --stage2 is2.dsm --out den2.npy --quiet
 expect 0 "train on 3-D vectors" "$DSMOOTH" train --data points3.csv --out d3.dsm --steps 2 --quiet
 usage_error "--png for 3-D vectors" "--png: a figure needs an image model or 2-D vectors" "$DSMOOTH" sample --model d3.dsm --n 3 --png x.png --quiet
+expect 1 "a checkpoint is not data" "$DSMOOTH" eval --data idirect.dsm --model idirect.dsm
+grep -qF "is not a .npy, IDX or CSV file" err.txt && pass "binary data message" || fail "binary data message"
 head -c 200 idirect.dsm > truncated.dsm
 expect 1 "inspect a truncated checkpoint" "$DSMOOTH" inspect truncated.dsm
 grep -q "FAILED\|truncated" out.txt err.txt && pass "truncated checkpoint reported" || fail "truncated checkpoint reported"
