@@ -25,4 +25,13 @@ set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
     "libdsmooth${PROJECT_VERSION_MAJOR} (= ${PROJECT_VERSION})")
 set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "libdsmooth: autoregressive density models with distribution smoothing (shared library)")
 set(CPACK_COMPONENT_DEV_DESCRIPTION "libdsmooth: headers, CMake package and pkg-config file")
+# The dsmooth command-line tool (examples/dsmooth, component `tools`) when it is built.
+if(TARGET dsmooth_cli)
+  list(APPEND CPACK_COMPONENTS_ALL tools)
+  set(CPACK_DEBIAN_TOOLS_PACKAGE_NAME dsmooth)
+  set(CPACK_DEBIAN_TOOLS_PACKAGE_SECTION science)
+  set(CPACK_DEBIAN_TOOLS_PACKAGE_DEPENDS
+      "libdsmooth${PROJECT_VERSION_MAJOR} (= ${PROJECT_VERSION}), zlib1g (>= 1:1.2.11), libc6 (>= 2.34)")
+  set(CPACK_COMPONENT_TOOLS_DESCRIPTION "dsmooth: train, evaluate, sample and denoise with libdsmooth from the command line")
+endif()
 include(CPack)

@@ -1,31 +1,33 @@
-/* images: the paper's image pipeline on Fashion-MNIST with PixelCNN++ (or the original
- * masked-convolution PixelCNN with --arch pixelcnn), end to end through
- * the public API: the direct model (discretized), stage 1 (continuous, on smoothed images),
- * stage 2 (discretized, conditional on the smoothed image), then bits/dim, denoising error
- * and PNG grids of samples.
+/* images: the paper's image pipeline on an IDX image data set (Fashion-MNIST by default;
+ * MNIST, KMNIST or any other IDX file of square 8-bit images) with PixelCNN++ (or the
+ * original masked-convolution PixelCNN with --arch pixelcnn), end to end through the public
+ * API: the direct model (discretized), stage 1 (continuous, on smoothed images), stage 2
+ * (discretized, conditional on the smoothed image), then bits/dim, denoising error and PNG
+ * grids of samples.
  *
- *   images [--data /usr/share/datasets/fashion-mnist] [--train 2000] [--test 100]
- *          [--downsample 1|2] [--arch pixelcnnpp|pixelcnn] [--filters 32]
- *          [--resnets 2 (PixelCNN++)] [--layers 5 (PixelCNN)] [--components 5] [--batch 32]
- *          [--sigma 0.5] [--minutes 5 | --steps N] [--samples 8] [--iw 4] [--threads 0]
- *          [--seed 1] [--load] [--only direct,stage1,stage2] [--train-only] [--out images]
- *          [--pr-samples 0] [--pr-block 256] [--cond-convs 0] [--stacked 0]
+ *   images [options]       (images --help lists every option with its default)
  *
+ * Data: --train-file/--test-file name the IDX files (gzip'd or not, any name), or --data DIR
+ * holds them as train-images-idx3-ubyte[.gz] and t10k-images-idx3-ubyte[.gz] (Fashion-MNIST's
+ * and MNIST's names) or train-images.idx3-ubyte / test-images.idx3-ubyte (and -idx3-ubyte).
+ * The data set is called by --name, by default the directory's (or the training file's) name.
  * --cond-convs n gives stage 2 n unmasked 3x3 convs over x~ (DS_MODEL_COND_CONVS), --stacked 1
  * the official stacked 2H x W layout (DS_MODEL_COND_LAYOUT); they apply when stage 2 is
- * trained here (a loaded checkpoint keeps its own configuration).
+ * trained here (a loaded checkpoint keeps its own configuration, which is logged).
  * Each model trains for --minutes of wall time, or for exactly --steps steps (equal budgets
- * for a comparison); a progress line shows step, loss in bits/dim, images/s and the time
- * left. Checkpoints <out>_{direct,stage1,stage2}.dsm are written after training; with
+ * for a comparison); a progress bar (plain lines into a log) shows step, loss in bits/dim
+ * and images/s. Checkpoints <out>_{direct,stage1,stage2}.dsm are written after training; with
  * --load, a model whose checkpoint already exists is loaded instead of trained (resume a
  * study, or share one direct model between two sigmas); --only trains just the listed models
  * (the others are loaded from their checkpoints; with --train-only they may be missing, so
- * separate processes can train models side by side); --train-only stops after saving.
+ * separate processes can train models side by side); --train-only stops after saving and
+ * does not read the test file.
  * --downsample 2 averages 2x2 blocks to 14x14 images: about four times cheaper to train
  * and to sample (sampling uses the library's cached sampler). Writes <out>_data.png, <out>_direct.png, <out>_stage1.png,
  * <out>_denoised.png (stage 1 + exact-score gradient step), <out>_two_stage.png (stage 1 +
  * conditional model), <out>_denoising.png (rows: clean, noisy, exact, local, conditional
- * mean) and checkpoints <out>_{direct,stage1,stage2}.dsm.
+ * mean) and checkpoints <out>_{direct,stage1,stage2}.dsm; with --save-samples also every
+ * sample set as float32 .npy, <out>_{direct,stage1,denoised,two_stage}.npy ((n, S, S), [-1, 1]).
  *
  * --pr-samples N (0 = off) measures sample quality: N samples from each method — the direct
  * model; stage 1 (smoothed samples as they are); stage 1 + one gradient step with the exact
@@ -47,11 +49,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zlib.h>
+#include <sys/stat.h>
 
+#include "args.h"
+#include "arrays.h"
+#include "ckpt_info.h"
 #include "dsmooth.h"
 #include "example_util.h"
-#include "png.h"
+#include "figures.h"
+#include "progress.h"
 
 static ds_context *g_ctx;
 
@@ -65,87 +71,121 @@ static ds_context *g_ctx;
     }                                                                                \
   } while (0)
 
-/* IDX images (gzip): returns (n, rows, cols) bytes, at most `limit` images. */
-static uint8_t *read_idx(const char *path, int64_t limit, int64_t *n, int64_t *rows,
-                         int64_t *cols) {
-  gzFile f = gzopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "images: cannot open %s (install dataset-fashion-mnist)\n", path);
+/* Square 8-bit IDX images, at most `limit`: (n, size, size) floats in [-1, 1]. */
+static data_array read_images(const char *path, int64_t limit) {
+  data_array d;
+  char err[512];
+  if (data_load(path, limit, &d, err, sizeof err) != 0) {
+    fprintf(stderr, "images: %s\n", err);
     exit(1);
   }
-  unsigned char h[16];
-  if (gzread(f, h, 16) != 16 || h[2] != 8 || h[3] != 3) {
-    fprintf(stderr, "images: %s is not an IDX image file\n", path);
+  if (d.ndim != 2 || d.shape[0] != d.shape[1] || !d.from_bytes) {
+    fprintf(stderr, "images: %s: expected square 8-bit grayscale images (IDX ubyte (n, S, S) or "
+            "a uint8 .npy), found %s rows of %lld values\n", path,
+            d.from_bytes ? "8-bit" : "float", (long long)d.dim);
     exit(1);
   }
-  int64_t dims[3];
-  for (int i = 0; i < 3; i++)
-    dims[i] = (int64_t)h[4 + 4 * i] << 24 | h[5 + 4 * i] << 16 | h[6 + 4 * i] << 8 | h[7 + 4 * i];
-  *n = dims[0] < limit ? dims[0] : limit;
-  *rows = dims[1];
-  *cols = dims[2];
-  size_t bytes = (size_t)(*n * *rows * *cols);
-  uint8_t *data = malloc(bytes);
-  if (gzread(f, data, (unsigned)bytes) != (int)bytes) {
-    fprintf(stderr, "images: %s is truncated\n", path);
-    exit(1);
-  }
-  gzclose(f);
-  return data;
+  return d;
 }
 
-/* bytes -> [-1, 1] floats (n, S*S), S = size / down, 2x2 blocks averaged to 8-bit levels. */
-static float *to_floats(const uint8_t *b, int64_t n, int64_t size, int down) {
+/* [-1, 1] floats of 8-bit images (n, size, size) -> (n, S*S), S = size / down, down x down
+ * blocks averaged and rounded to 8-bit levels. */
+static float *to_floats(const float *v, int64_t n, int64_t size, int down) {
   int64_t S = size / down;
-  float *x = malloc(sizeof(float) * (size_t)(n * S * S));
+  float *x = example_xmalloc("images", sizeof(float) * (size_t)(n * S * S));
   for (int64_t i = 0; i < n; i++)
     for (int64_t r = 0; r < S; r++)
       for (int64_t c = 0; c < S; c++) {
         double acc = 0;
         for (int dr = 0; dr < down; dr++)
-          for (int dc = 0; dc < down; dc++) acc += b[(i * size + r * down + dr) * size + c * down + dc];
+          for (int dc = 0; dc < down; dc++) /* back to the byte value */
+            acc += round(((double)v[(i * size + r * down + dr) * size + c * down + dc] + 1.0) * 127.5);
         x[(i * S + r) * S + c] = (float)(round(acc / (down * down)) / 127.5 - 1.0);
       }
   return x;
 }
 
-/* Grid of n images (S x S in [-1, 1], clipped), `per_row` per row, scale 3. */
-static void write_grid(const char *out, const char *name, const float *x, int64_t n, int64_t S,
-                       int per_row) {
-  int scale = 3, cell = (int)S * scale + 2, rows = (int)((n + per_row - 1) / per_row);
-  canvas cv;
-  if (canvas_init(&cv, per_row * cell + 2, rows * cell + 2, 40) != 0) return;
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t r = 0; r < S * scale; r++)
-      for (int64_t c = 0; c < S * scale; c++) {
-        double v = x[(i * S + r / scale) * S + c / scale];
-        v = v < -1 ? -1 : v > 1 ? 1 : v;
-        uint8_t g = (uint8_t)lround((v + 1) * 127.5);
-        int64_t px = 2 + (i % per_row) * cell + c, py = 2 + (i / per_row) * cell + r;
-        uint8_t *p = cv.rgb + (py * cv.width + px) * 3;
-        p[0] = p[1] = p[2] = g;
-      }
-  char path[512];
+static int file_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The first of DIR/name[.gz] over the names that exists, into path; 0 if none. */
+static int find_in_dir(const char *dir, const char *const *names, char *path, size_t size) {
+  for (int i = 0; names[i]; i++)
+    for (int gz = 1; gz >= 0; gz--) {
+      snprintf(path, size, "%s/%s%s", dir, names[i], gz ? ".gz" : "");
+      if (file_exists(path)) return 1;
+    }
+  return 0;
+}
+
+static void copy_name(char *dst, size_t size, const char *src) {
+  size_t n = strlen(src);
+  if (n >= size) n = size - 1;
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
+/* A data set's name from a path: the last directory component, or the file name. */
+static void name_from_path(const char *path, int is_dir, char *name, size_t size) {
+  char copy[1024];
+  snprintf(copy, sizeof copy, "%s", path);
+  size_t len = strlen(copy);
+  while (len > 1 && copy[len - 1] == '/') copy[--len] = '\0';
+  if (!is_dir) { /* the directory holding the file, unless it is "." */
+    char *slash = strrchr(copy, '/');
+    if (slash && slash != copy) *slash = '\0';
+    else {
+      copy_name(name, size, slash ? slash + 1 : copy);
+      return;
+    }
+  }
+  char *slash = strrchr(copy, '/');
+  copy_name(name, size, slash ? slash + 1 : copy);
+}
+
+static const char *g_name = "images"; /* the data set, in figure titles */
+static int g_save_samples = 0;          /* --save-samples: .npy next to each grid */
+
+/* Grid of n images (S x S in [-1, 1], clipped), `per_row` per row, titled. */
+static void write_grid(const char *out, const char *name, const char *what, const float *x,
+                       int64_t n, int64_t S, int per_row, const char *const *row_labels) {
+  char path[512], title[256];
   snprintf(path, sizeof path, "%s_%s.png", out, name);
-  if (png_write_rgb(path, cv.rgb, cv.width, cv.height) == 0) printf("wrote %s\n", path);
-  canvas_free(&cv);
+  snprintf(title, sizeof title, "%s: %s", g_name, what);
+  if (figure_image_grid(path, title, x, n, (int)S, (int)S, 1, per_row, row_labels) == 0)
+    printf("wrote %s\n", path);
+  else
+    fprintf(stderr, "images: cannot write %s\n", path);
+}
+
+/* --save-samples: the n samples of one method as (n, S, S) float32 .npy. */
+static void save_samples(const char *out, const char *name, const float *x, int64_t n, int64_t S) {
+  if (!g_save_samples) return;
+  char path[512];
+  int64_t shape[3] = {n, S, S};
+  snprintf(path, sizeof path, "%s_%s.npy", out, name);
+  if (npy_write_f32(path, x, 3, shape) == 0) printf("wrote %s\n", path);
+  else fprintf(stderr, "images: cannot write %s\n", path);
 }
 
 typedef struct progress {
-  const char *name;
+  progress_bar bar;
   double start, budget; /* seconds, or 0 with a step budget */
   int64_t D, steps;
 } progress;
 
+/* With a step budget the bar counts steps; with a time budget, seconds. */
 static int32_t on_progress(void *user, int64_t step, int64_t total, double loss, double eps) {
   (void)total;
-  const progress *p = user;
-  double spent = example_now() - p->start;
-  double left = p->steps > 0 ? spent / (double)step * (double)(p->steps - step)
-                             : p->budget - spent;
-  printf("\r%-7s step %6lld  loss %.3f bits/dim  %6.1f images/s  %4.0f s left ", p->name,
-         (long long)step, loss / ((double)p->D * log(2.0)), eps, left > 0 ? left : 0);
-  fflush(stdout);
+  progress *p = user;
+  char detail[128];
+  snprintf(detail, sizeof detail, "step %lld, loss %.3f bits/dim, %.1f images/s", (long long)step,
+           loss / ((double)p->D * log(2.0)), eps);
+  int64_t done = p->steps > 0 ? step : (int64_t)(example_now() - p->start);
+  if (p->steps == 0 && done > p->bar.total) done = p->bar.total;
+  progress_update(&p->bar, done, detail);
   return 0;
 }
 
@@ -169,13 +209,17 @@ static void train(ds_model *m, const ds_smoother *sm, const float *x, int64_t n,
   CHECK(ds_trainer_config_set_float(tc, DS_TRAIN_LR, 1e-3));
   CHECK(ds_trainer_config_set_float(tc, DS_TRAIN_CLIP_NORM, 100.0));
   CHECK(ds_trainer_create(m, tc, sm, &t));
-  progress p = {name, example_now(), seconds, D, steps};
+  progress p = {{0}, example_now(), seconds, D, steps};
+  char label[64];
+  snprintf(label, sizeof label, "%s (%s)", name, steps > 0 ? "steps" : "seconds");
+  progress_start(&p.bar, label, steps > 0 ? steps : (int64_t)ceil(seconds), 0);
   CHECK(ds_trainer_set_progress(t, on_progress, &p, 10));
   if (steps > 0) CHECK(ds_trainer_train(t, x, NULL, n, steps, NULL));
   else
     while (example_now() - p.start < seconds) CHECK(ds_trainer_train(t, x, NULL, n, 10, NULL));
   double spent = example_now() - p.start;
-  printf("\n%s: %lld steps, %.1f s\n", name, (long long)ds_trainer_step(t), spent);
+  progress_finish(&p.bar, NULL);
+  printf("%s: %lld steps, %.1f s\n", name, (long long)ds_trainer_step(t), spent);
   result2(name, "_train_steps", "", (double)ds_trainer_step(t));
   result2(name, "_train_seconds", "", spent);
   ds_trainer_free(t);
@@ -223,12 +267,6 @@ static float *pool2(const float *x, int64_t n, int64_t S) {
   return y;
 }
 
-static const char *duration(double seconds, char *buf, size_t size) {
-  long s = seconds > 0 && seconds < 1e8 ? lround(seconds) : 0;
-  snprintf(buf, size, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
-  return buf;
-}
-
 /* n images in calls of `block`: drawn from `model`, or (model NULL) made by `dn` from
  * `in`. Call b uses stream (stream_base << 32) + b. A progress line (images done,
  * images/s, time left) goes to stderr. Returns the wall time in seconds. */
@@ -236,20 +274,20 @@ static double generate(const char *name, const ds_model *model, const ds_denoise
                        const float *in, int64_t n, int64_t D, int64_t block,
                        uint64_t stream_base, float *out) {
   double t0 = example_now();
-  char eta[32];
-  fprintf(stderr, "  %-30s %7d/%lld images", name, 0, (long long)n);
+  progress_bar bar;
+  char label[64];
+  snprintf(label, sizeof label, "  %s", name);
+  progress_start(&bar, label, n, 0);
   for (int64_t b0 = 0, b = 0; b0 < n; b0 += block, b++) {
     int64_t m = n - b0 < block ? n - b0 : block;
     uint64_t stream = (stream_base << 32) + (uint64_t)b;
     if (model) CHECK(ds_model_sample(model, NULL, m, stream, DS_SAMPLE_BISECTION, out + b0 * D));
     else CHECK(ds_denoiser_apply(dn, in + b0 * D, m, stream, out + b0 * D));
-    double spent = example_now() - t0, rate = (double)(b0 + m) / spent;
-    fprintf(stderr, "\r  %-30s %7lld/%lld images  %8.2f images/s  %s left ", name,
-            (long long)(b0 + m), (long long)n, rate,
-            duration((double)(n - b0 - m) / rate, eta, sizeof eta));
-    fflush(stderr);
+    char detail[64];
+    snprintf(detail, sizeof detail, "%.2f images/s", (double)(b0 + m) / (example_now() - t0));
+    progress_update(&bar, b0 + m, detail);
   }
-  fprintf(stderr, "\n");
+  progress_finish(&bar, NULL);
   return example_now() - t0;
 }
 
@@ -286,6 +324,31 @@ static void measure(pr_row *row, const float *fake, const float *real, const flo
   fflush(stdout);
 }
 
+/* A loaded checkpoint's own network settings (the command line's apply to models trained
+ * here only), as a line and as result lines. */
+static void log_loaded(const char *model, const char *path) {
+  ckpt_info i;
+  char err[512];
+  if (ckpt_info_read(path, &i, err, sizeof err) != 0) {
+    printf("%s: loaded %s (%s)\n", model, path, err);
+    return;
+  }
+  int pp = i.arch == DS_ARCH_PIXELCNNPP;
+  printf("%s: loaded %s: %s %llux%llu, %u filters, %u %s, K = %u, %s head", model, path,
+         pp ? "PixelCNN++" : i.arch == DS_ARCH_PIXELCNN ? "PixelCNN" : "MADE",
+         (unsigned long long)i.height, (unsigned long long)i.width, i.filters, i.depth,
+         pp ? "resnets/level" : "masked blocks", i.components, ckpt_head_name(i.head));
+  if (i.cond_dim && pp)
+    printf(", %s conditioning, %u conditioning convs",
+           i.cond_layout == DS_COND_STACKED ? "stacked" : "channel", i.cond_convs);
+  printf("\n");
+  result2(model, "_loaded_arch", "", i.arch);
+  result2(model, "_loaded_filters", "", i.filters);
+  result2(model, pp ? "_loaded_resnets" : "_loaded_layers", "", i.depth);
+  result2(model, "_loaded_components", "", i.components);
+  result2(model, "_loaded_image_size", "", (double)i.height);
+}
+
 static double mse(const float *a, const float *b, int64_t n) {
   double acc = 0;
   for (int64_t i = 0; i < n; i++) acc += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
@@ -293,59 +356,117 @@ static double mse(const float *a, const float *b, int64_t n) {
 }
 
 int main(int argc, char **argv) {
-  const char *data = "/usr/share/datasets/fashion-mnist", *out = "images";
+  const char *data = NULL, *out = "images", *train_file = NULL, *test_file = NULL, *name = NULL;
   int64_t ntrain = 2000, ntest = 100, filters = 32, resnets = 2, layers = 5, K = 5, batch = 32;
   int64_t samples = 8;
-  int32_t arch = DS_ARCH_PIXELCNNPP;
+  int arch_choice = 0, stacked = 0;
   int64_t steps = 0, pr = 0, pr_block = 256;
   const char *only = "direct,stage1,stage2";
   int down = 1, threads = 0, iw = 4, load = 0, train_only = 0;
   double sigma = 0.5, minutes = 5;
   uint64_t seed = 1;
-  for (int i = 1; i < argc; i += 2) {
-    const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
-    if (!strcmp(k, "--load")) load = 1, i--;
-    else if (!strcmp(k, "--train-only")) train_only = 1, i--;
-    else if (i + 1 >= argc) {
-      fprintf(stderr, "images: %s needs a value\n", k);
-      return 2;
-    } else if (!strcmp(k, "--data")) data = v;
-    else if (!strcmp(k, "--train")) ntrain = atoll(v);
-    else if (!strcmp(k, "--test")) ntest = atoll(v);
-    else if (!strcmp(k, "--downsample")) down = atoi(v) == 2 ? 2 : 1;
-    else if (!strcmp(k, "--filters")) filters = atoll(v);
-    else if (!strcmp(k, "--resnets")) resnets = atoll(v);
-    else if (!strcmp(k, "--layers")) layers = atoll(v);
-    else if (!strcmp(k, "--arch") && (!strcmp(v, "pixelcnnpp") || !strcmp(v, "pixelcnn")))
-      arch = strcmp(v, "pixelcnn") ? DS_ARCH_PIXELCNNPP : DS_ARCH_PIXELCNN;
-    else if (!strcmp(k, "--components")) K = atoll(v);
-    else if (!strcmp(k, "--batch")) batch = atoll(v);
-    else if (!strcmp(k, "--sigma")) sigma = atof(v);
-    else if (!strcmp(k, "--minutes")) minutes = atof(v);
-    else if (!strcmp(k, "--steps")) steps = atoll(v);
-    else if (!strcmp(k, "--cond-convs")) g_cond_convs = atoll(v);
-    else if (!strcmp(k, "--stacked")) g_cond_layout = atoi(v) ? DS_COND_STACKED : DS_COND_CHANNELS;
-    else if (!strcmp(k, "--only")) only = v;
-    else if (!strcmp(k, "--samples")) samples = atoll(v);
-    else if (!strcmp(k, "--pr-samples")) pr = atoll(v);
-    else if (!strcmp(k, "--pr-block")) pr_block = atoll(v);
-    else if (!strcmp(k, "--iw")) iw = atoi(v);
-    else if (!strcmp(k, "--threads")) threads = atoi(v);
-    else if (!strcmp(k, "--seed")) seed = strtoull(v, NULL, 10);
-    else if (!strcmp(k, "--out")) out = v;
-    else {
-      fprintf(stderr, "images: unknown option %s\n", k);
-      return 2;
+  const char *default_dir = "/usr/share/datasets/fashion-mnist";
+  const arg_spec specs[] = {
+      {"data", ARG_STRING, &data, "DIR", "directory with the IDX files (train-images-idx3-ubyte, "
+       "t10k-images-idx3-ubyte or test-images-idx3-ubyte, each .gz or not); default "
+       "/usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist)", 0, 0, 0, NULL},
+      {"train-file", ARG_STRING, &train_file, "FILE", "the training images (IDX, gzip'd or not, "
+       "any name; or a uint8 .npy (n, S, S)) instead of --data", 0, 0, 0, NULL},
+      {"test-file", ARG_STRING, &test_file, "FILE", "the test images, likewise", 0, 0, 0, NULL},
+      {"name", ARG_STRING, &name, "NAME", "the data set's name in the output (default: the "
+       "data directory's name)", 0, 0, 0, NULL},
+      {"train", ARG_INT, &ntrain, "N", "training images used (the first N)", 1, 1e9, 0, NULL},
+      {"test", ARG_INT, &ntest, "N", "test images used (the first N)", 1, 1e9, 0, NULL},
+      {"downsample", ARG_INT32, &down, "1|2", "2 averages 2x2 blocks (28x28 -> 14x14)", 1, 2, 0, NULL},
+      {"arch", ARG_CHOICE, &arch_choice, NULL, "network of the models trained here", 0, 0, 0,
+       "pixelcnnpp|pixelcnn"},
+      {"filters", ARG_INT, &filters, "F", "channels of every hidden layer", 1, 1024, 0, NULL},
+      {"resnets", ARG_INT, &resnets, "N", "PixelCNN++: gated resnets per level", 1, 64, 0, NULL},
+      {"layers", ARG_INT, &layers, "N", "PixelCNN: gated masked blocks", 1, 64, 0, NULL},
+      {"components", ARG_INT, &K, "K", "logistic-mixture components per pixel", 1, 256, 0, NULL},
+      {"cond-convs", ARG_INT, &g_cond_convs, "N", "PixelCNN++ stage 2: unmasked 3x3 convs over "
+       "x~ (DS_MODEL_COND_CONVS)", 0, 16, 0, NULL},
+      {"stacked", ARG_INT32, &stacked, "0|1", "PixelCNN++ stage 2: 1 = the official stacked "
+       "2H x W layout", 0, 1, 0, NULL},
+      {"batch", ARG_INT, &batch, "N", "images per training step", 1, 1 << 20, 0, NULL},
+      {"sigma", ARG_DOUBLE, &sigma, "S", "Gaussian smoothing noise, in [-1, 1] pixel units", 0,
+       1e30, 1, NULL},
+      {"minutes", ARG_DOUBLE, &minutes, "M", "wall-time budget per model (unless --steps)", 0,
+       1e6, 1, NULL},
+      {"steps", ARG_INT, &steps, "N", "exact step budget per model; 0 = use --minutes", 0, 1e12,
+       0, NULL},
+      {"only", ARG_STRING, &only, "LIST", "train only these of direct,stage1,stage2 (the others "
+       "are loaded from their checkpoints)", 0, 0, 0, NULL},
+      {"load", ARG_FLAG, &load, NULL, "load a model whose checkpoint <out>_<model>.dsm exists "
+       "instead of training it", 0, 0, 0, NULL},
+      {"train-only", ARG_FLAG, &train_only, NULL, "stop after training and saving (the test "
+       "file is not read)", 0, 0, 0, NULL},
+      {"samples", ARG_INT, &samples, "N", "samples per grid", 0, 1e6, 0, NULL},
+      {"save-samples", ARG_FLAG, &g_save_samples, NULL, "also write every grid's samples as "
+       "float32 .npy (<out>_<method>.npy)", 0, 0, 0, NULL},
+      {"iw", ARG_INT32, &iw, "K", "importance samples of the two-stage bound", 1, 100000, 0, NULL},
+      {"pr-samples", ARG_INT, &pr, "N", "samples per method for precision/recall; 0 = off", 0,
+       1e9, 0, NULL},
+      {"pr-block", ARG_INT, &pr_block, "N", "images per sampling call for --pr-samples", 1, 1e9,
+       0, NULL},
+      {"threads", ARG_INT32, &threads, "T", "worker threads; 0 = all online cores", 0,
+       DS_MAX_THREADS, 0, NULL},
+      {"seed", ARG_UINT64, &seed, "S", "seed of the weights, noise and samples", 0, 0, 0, NULL},
+      {"out", ARG_STRING, &out, "PREFIX", "prefix of every file written (PNGs, .npy, checkpoints)",
+       0, 0, 0, NULL},
+  };
+  const arg_parser ap = {
+      "images", "[options]",
+      "The paper's image pipeline on an IDX data set of square 8-bit images: trains the direct "
+      "model, stage 1 and stage 2, prints test bits/dim (exact, smoothed, the two-stage bound), "
+      "denoising errors and, with --pr-samples, precision/recall of samples; writes PNG grids "
+      "and checkpoints. The comment at the top of examples/images.c has the details.",
+      specs, (int)(sizeof specs / sizeof specs[0]), 0, 0,
+      "Examples:\n"
+      "  images --downsample 2 --train 512 --test 16 --minutes 0.5 --filters 16 --resnets 1\n"
+      "  images --train-file mnist/train-images-idx3-ubyte --test-file mnist/t10k-images-idx3-ubyte --name MNIST\n"};
+  args_parse(&ap, argc, argv);
+  int32_t arch = arch_choice == 0 ? DS_ARCH_PIXELCNNPP : DS_ARCH_PIXELCNN;
+  g_cond_layout = stacked ? DS_COND_STACKED : DS_COND_CHANNELS;
+  if (arch == DS_ARCH_PIXELCNN && (g_cond_convs || g_cond_layout != DS_COND_CHANNELS))
+    args_fail(&ap, g_cond_convs ? "cond-convs" : "stacked", "applies to --arch pixelcnnpp");
+  if (data && (train_file || test_file))
+    args_fail(&ap, "data", "and --train-file/--test-file name the data twice: give one");
+  /* resolve the files: explicit names, or the conventional names in a directory */
+  char train_path[1024], test_path[1024];
+  const char *dir = data ? data : default_dir;
+  if (train_file) snprintf(train_path, sizeof train_path, "%s", train_file);
+  else {
+    static const char *const names[] = {"train-images-idx3-ubyte", "train-images.idx3-ubyte", NULL};
+    if (!find_in_dir(dir, names, train_path, sizeof train_path)) {
+      fprintf(stderr, "images: no training images in %s (looked for train-images-idx3-ubyte[.gz] "
+              "and train-images.idx3-ubyte[.gz])%s\n", dir,
+              data ? "; name the files with --train-file/--test-file"
+                   : "; install dataset-fashion-mnist or give --data DIR or --train-file");
+      return 1;
     }
   }
-  if (arch == DS_ARCH_PIXELCNN && (g_cond_convs || g_cond_layout != DS_COND_CHANNELS)) {
-    fprintf(stderr, "images: --cond-convs and --stacked apply to --arch pixelcnnpp\n");
-    return 2;
+  if (!train_only) {
+    if (test_file) snprintf(test_path, sizeof test_path, "%s", test_file);
+    else if (train_file) {
+      fprintf(stderr, "images: --train-file needs --test-file too (or --train-only)\n");
+      return 2;
+    } else {
+      static const char *const names[] = {"t10k-images-idx3-ubyte", "test-images-idx3-ubyte",
+                                          "test-images.idx3-ubyte", "t10k-images.idx3-ubyte", NULL};
+      if (!find_in_dir(dir, names, test_path, sizeof test_path)) {
+        fprintf(stderr, "images: no test images in %s (looked for t10k-images-idx3-ubyte[.gz], "
+                "test-images-idx3-ubyte[.gz] and test-images.idx3-ubyte[.gz]); name the file "
+                "with --test-file, or --train-only\n", dir);
+        return 1;
+      }
+    }
   }
-  if (pr < 0 || pr_block < 1) {
-    fprintf(stderr, "images: need --pr-samples >= 0 and --pr-block >= 1\n");
-    return 2;
-  }
+  char data_name[256];
+  if (name) snprintf(data_name, sizeof data_name, "%s", name);
+  else if (train_file) name_from_path(train_file, 0, data_name, sizeof data_name);
+  else name_from_path(dir, 1, data_name, sizeof data_name);
+  g_name = data_name;
   printf("command");
   for (int i = 0; i < argc; i++) printf(strpbrk(argv[i], " \t\"'") ? " '%s'" : " %s", argv[i]);
   printf("\n");
@@ -357,11 +478,23 @@ int main(int argc, char **argv) {
   ds_context_options_free(o);
 
   char path[1024];
-  int64_t n, rows, cols, nt;
-  snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", data);
-  uint8_t *btrain = read_idx(path, ntrain, &n, &rows, &cols);
-  snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte.gz", data);
-  uint8_t *btest = read_idx(path, ntest, &nt, &rows, &cols);
+  data_array dtrain = read_images(train_path, ntrain), dtest = {0};
+  int64_t n = dtrain.n, rows = dtrain.shape[0], nt = 0;
+  if (!train_only) {
+    dtest = read_images(test_path, ntest);
+    nt = dtest.n;
+    if (dtest.shape[0] != rows) {
+      fprintf(stderr, "images: %s has %lldx%lld images, %s %lldx%lld\n", test_path,
+              (long long)dtest.shape[0], (long long)dtest.shape[0], train_path, (long long)rows,
+              (long long)rows);
+      return 1;
+    }
+  }
+  if (rows / down < 4) {
+    fprintf(stderr, "images: %lldx%lld images are too small for --downsample %d (at least 4x4)\n",
+            (long long)rows, (long long)rows, down);
+    return 2;
+  }
   int64_t S = rows / down, D = S * S;
   char budget[64];
   if (steps > 0) snprintf(budget, sizeof budget, "%lld steps", (long long)steps);
@@ -371,17 +504,19 @@ int main(int argc, char **argv) {
             "(%lld) images\n", (long long)pr, (long long)nt, (long long)n);
     return 2;
   }
-  float *x = to_floats(btrain, n, rows, down), *xt = to_floats(btest, nt, rows, down);
+  float *x = to_floats(dtrain.x, n, rows, down);
+  float *xt = train_only ? NULL : to_floats(dtest.x, nt, rows, down);
+  data_free(&dtrain);
+  data_free(&dtest);
   int pp = arch == DS_ARCH_PIXELCNNPP;
   int64_t depth = pp ? resnets : layers;
-  printf("Fashion-MNIST: %lld train, %lld test images of %lldx%lld; %s %lld filters, "
-         "%lld %s, K = %lld; sigma = %.2f; %s per model, %d threads\n",
-         (long long)n, (long long)nt, (long long)S, (long long)S, pp ? "PixelCNN++" : "PixelCNN",
+  printf("%s: %lld train images (%s), %lld test images (%s) of %lldx%lld\n", g_name,
+         (long long)n, train_path, (long long)nt, train_only ? "not read: --train-only" : test_path,
+         (long long)S, (long long)S);
+  printf("models trained here: %s %lld filters, %lld %s, K = %lld; sigma = %.2f; %s per model, "
+         "%d threads\n", pp ? "PixelCNN++" : "PixelCNN",
          (long long)filters, (long long)depth, pp ? "resnets/level" : "gated masked blocks",
          (long long)K, sigma, budget, ds_context_threads(g_ctx));
-  if (load)
-    printf("(settings of the network and training apply to models trained in this run; a "
-           "loaded checkpoint keeps its own)\n");
   result("config_arch", (double)arch);
   result("config_train_images", (double)n);
   result("config_test_images", (double)nt);
@@ -399,7 +534,7 @@ int main(int argc, char **argv) {
   result("config_pr_block", (double)pr_block);
   /* grids: --samples images, or the first 16 of the precision/recall samples */
   int64_t shown_samples = pr > 0 ? (pr < 16 ? pr : 16) : samples;
-  write_grid(out, "data", x, shown_samples < n ? shown_samples : n, S, 8);
+  write_grid(out, "data", "training images", x, shown_samples < n ? shown_samples : n, S, 8, NULL);
 
   ds_smoother *sm = NULL;
   CHECK(ds_smoother_create(g_ctx, DS_NOISE_GAUSSIAN, sigma, &sm));
@@ -412,7 +547,7 @@ int main(int argc, char **argv) {
     if (f) {
       fclose(f);
       CHECK(ds_model_load(g_ctx, path, &models[i]));
-      printf("%s: loaded %s\n", names[i], path);
+      log_loaded(names[i], path);
       result2(names[i], "_loaded", "", 1);
       continue;
     }
@@ -430,7 +565,7 @@ int main(int argc, char **argv) {
   ds_model *direct = models[0], *stage1 = models[1], *stage2 = models[2];
   if (train_only) {
     for (int i = 0; i < 3; i++) ds_model_free(models[i]);
-    free(x), free(xt), free(btrain), free(btest);
+    free(x), free(xt);
     ds_smoother_free(sm);
     ds_context_free(g_ctx);
     return 0;
@@ -481,7 +616,11 @@ int main(int argc, char **argv) {
     memcpy(grid + (2 + k) * shown * D, den, sizeof(float) * (size_t)(shown * D));
     ds_denoiser_free(dn);
   }
-  write_grid(out, "denoising", grid, 5 * shown, S, (int)shown);
+  static const char *const denoising_rows[5] = {"clean", "noisy", "exact score", "local score",
+                                                "cond. mean"};
+  char denoising_title[96];
+  snprintf(denoising_title, sizeof denoising_title, "denoising test images, sigma = %g", sigma);
+  write_grid(out, "denoising", denoising_title, grid, 5 * shown, S, (int)shown, denoising_rows);
 
   if (pr > 0) {
     /* sample quality: N samples per method against the first N test images */
@@ -499,10 +638,12 @@ int main(int argc, char **argv) {
     float *s1 = malloc(sizeof(float) * (size_t)(N * D)), *g = malloc(sizeof(float) * (size_t)(N * D));
     measure(&rows_[0], x, xt, real_pooled, N, S);
     rows_[1].seconds = generate("direct model", direct, NULL, NULL, N, D, pr_block, 1, g);
-    write_grid(out, "direct", g, G, S, 8);
+    write_grid(out, "direct", "samples of the direct model", g, G, S, 8, NULL);
+    save_samples(out, "direct", g, N, S);
     measure(&rows_[1], g, xt, real_pooled, N, S);
     rows_[2].seconds = generate("stage 1", stage1, NULL, NULL, N, D, pr_block, 2, s1);
-    write_grid(out, "stage1", s1, G, S, 8);
+    write_grid(out, "stage1", "stage-1 samples (smoothed)", s1, G, S, 8, NULL);
+    save_samples(out, "stage1", s1, N, S);
     measure(&rows_[2], s1, xt, real_pooled, N, S);
     for (int k = 0; k < 3; k++) {
       ds_denoiser *dn = NULL;
@@ -510,7 +651,12 @@ int main(int argc, char **argv) {
       else CHECK(ds_denoiser_create_conditional(stage2, DS_CONDITIONAL_SAMPLE, &dn));
       rows_[3 + k].seconds = generate(rows_[3 + k].label, NULL, dn, s1, N, D, pr_block, 3 + (uint64_t)k, g);
       ds_denoiser_free(dn);
-      write_grid(out, k == 0 ? "denoised" : k == 1 ? "denoised_local" : "two_stage", g, G, S, 8);
+      static const char *const keys[3] = {"denoised", "denoised_local", "two_stage"};
+      static const char *const whats[3] = {"stage 1 + gradient step (exact score)",
+                                           "stage 1 + gradient step (local score)",
+                                           "two-stage samples (stage 1 + stage 2)"};
+      write_grid(out, keys[k], whats[k], g, G, S, 8, NULL);
+      save_samples(out, keys[k], g, N, S);
       measure(&rows_[3 + k], g, xt, real_pooled, N, S);
     }
     char pix[64], poo[64];
@@ -534,21 +680,25 @@ int main(int argc, char **argv) {
     double t0 = example_now();
     CHECK(ds_model_sample(direct, NULL, samples, 1, DS_SAMPLE_BISECTION, s));
     printf("sampled %lld images from the direct model in %.1f s\n", (long long)samples, example_now() - t0);
-    write_grid(out, "direct", s, samples, S, 8);
+    write_grid(out, "direct", "samples of the direct model", s, samples, S, 8, NULL);
+    save_samples(out, "direct", s, samples, S);
     CHECK(ds_model_sample(stage1, NULL, samples, 2, DS_SAMPLE_BISECTION, s));
-    write_grid(out, "stage1", s, samples, S, 8);
+    write_grid(out, "stage1", "stage-1 samples (smoothed)", s, samples, S, 8, NULL);
+    save_samples(out, "stage1", s, samples, S);
     ds_denoiser *dn = NULL;
     CHECK(ds_denoiser_create_gradient(stage1, sm, DS_SCORE_EXACT, &dn));
     CHECK(ds_denoiser_apply(dn, s, samples, 0, s2));
-    write_grid(out, "denoised", s2, samples, S, 8);
+    write_grid(out, "denoised", "stage 1 + gradient step (exact score)", s2, samples, S, 8, NULL);
+    save_samples(out, "denoised", s2, samples, S);
     ds_denoiser_free(dn);
     CHECK(ds_denoiser_create_conditional(stage2, DS_CONDITIONAL_SAMPLE, &dn));
     CHECK(ds_denoiser_apply(dn, s, samples, 3, s2));
-    write_grid(out, "two_stage", s2, samples, S, 8);
+    write_grid(out, "two_stage", "two-stage samples (stage 1 + stage 2)", s2, samples, S, 8, NULL);
+    save_samples(out, "two_stage", s2, samples, S);
     ds_denoiser_free(dn);
     free(s), free(s2);
   }
-  free(lp), free(noisy), free(den), free(grid), free(x), free(xt), free(btrain), free(btest);
+  free(lp), free(noisy), free(den), free(grid), free(x), free(xt);
   for (int i = 0; i < 3; i++) ds_model_free(models[i]);
   ds_smoother_free(sm);
   ds_context_free(g_ctx);

@@ -88,7 +88,7 @@ for seed in $SEEDS; do for k in $KS; do for set in $SETS; do echo "$set $k $seed
     echo "$(date -u +%H:%M:%S) done  $name" >&2'
 if [ "${SWEEP_1D:-1}" = 1 ]; then
   echo "$(date -u +%H:%M:%S) start sweep1d" >&2
-  "$SWEEP" --threads "$((THREADS * JOBS))" --quiet > "$OUT/sweep1d.log" 2>&1 || echo "FAILED sweep1d" >&2
+  "$SWEEP" --threads "$((THREADS * JOBS))" --quiet --out "$OUT/sweep1d.png" > "$OUT/sweep1d.log" 2>&1 || echo "FAILED sweep1d" >&2
 fi
 echo "all done in $(( $(date +%s) - start )) s" >&2
 summarize "$OUT"

@@ -1,7 +1,6 @@
 /* smooth_demo: what the smoother does to a 2-D data set, with a picture.
  *
- *   smooth_demo [--dataset 2spirals] [--noise gaussian|laplace|uniform] [--sigma 0.5]
- *               [--n 200000] [--seed 1] [--threads 0] [--out smooth_demo.png]
+ *   smooth_demo [options]        (smooth_demo --help lists them with their defaults)
  *
  * Draws n points, smooths them with ds_smoother_apply, and compares the histogram of the
  * smoothed points with the exact smoothing of the data histogram (ds_smoother_convolve_grid).
@@ -15,7 +14,8 @@
 
 #include "datasets.h"
 #include "dsmooth.h"
-#include "png.h"
+#include "args.h"
+#include "figures.h"
 
 #define BINS 160
 #define HALF_WIDTH 5.0
@@ -43,32 +43,36 @@ static void flip_rows(const double *in, double *out) {
 }
 
 int main(int argc, char **argv) {
-  const char *dataset = "2spirals", *out_path = "smooth_demo.png", *noise = "gaussian";
+  const char *dataset = "2spirals", *out_path = "smooth_demo.png";
+  static const char *const noise_names[3] = {"gaussian", "laplace", "uniform"};
   double sigma = 0.5;
   int64_t n = 200000;
   uint64_t seed = 1;
-  int threads = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!v) { fprintf(stderr, "smooth_demo: %s needs a value\n", a); return 2; }
-    if (!strcmp(a, "--dataset")) dataset = v;
-    else if (!strcmp(a, "--noise")) noise = v;
-    else if (!strcmp(a, "--sigma")) sigma = atof(v);
-    else if (!strcmp(a, "--n")) n = atoll(v);
-    else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
-    else if (!strcmp(a, "--threads")) threads = atoi(v);
-    else if (!strcmp(a, "--out")) out_path = v;
-    else { fprintf(stderr, "smooth_demo: unknown option %s\n", a); return 2; }
-    i++;
-  }
-  if (dataset_dim(dataset) != 2) {
-    fprintf(stderr, "smooth_demo: --dataset must be a 2-D set (%s; sharp1d is 1-D)\n", dataset_names());
-    return 2;
-  }
-  int family = !strcmp(noise, "gaussian") ? DS_NOISE_GAUSSIAN
-               : !strcmp(noise, "laplace") ? DS_NOISE_LAPLACE
-               : !strcmp(noise, "uniform") ? DS_NOISE_UNIFORM : -1;
-  if (family < 0 || n < 1) { fprintf(stderr, "smooth_demo: bad --noise or --n\n"); return 2; }
+  int threads = 0, family = DS_NOISE_GAUSSIAN;
+  char datasets[160];
+  snprintf(datasets, sizeof datasets, "2-D data set: %s", dataset_names());
+  const arg_spec specs[] = {
+      {"dataset", ARG_STRING, &dataset, "NAME", datasets, 0, 0, 0, NULL},
+      {"noise", ARG_CHOICE, &family, NULL, "noise family", 0, 0, 0, "gaussian|laplace|uniform"},
+      {"sigma", ARG_DOUBLE, &sigma, "S", "noise standard deviation", 0, 1e30, 1, NULL},
+      {"n", ARG_INT, &n, "N", "points drawn", 1, 1e9, 0, NULL},
+      {"seed", ARG_UINT64, &seed, "S", "seed of the data and the noise", 0, 0, 0, NULL},
+      {"threads", ARG_INT32, &threads, "T", "worker threads; 0 = all online cores", 0,
+       DS_MAX_THREADS, 0, NULL},
+      {"out", ARG_STRING, &out_path, "PNG", "the figure: data | smoothed samples | exact "
+       "smoothing of the data histogram", 0, 0, 0, NULL},
+  };
+  const arg_parser ap = {
+      "smooth_demo", "[options]",
+      "What the smoother does to a 2-D data set: the histogram of smoothed points against the "
+      "exact smoothing of the data histogram (ds_smoother_convolve_grid), and the grid "
+      "posterior mean E[x | x~] as a denoiser (its squared error against D sigma^2).",
+      specs, (int)(sizeof specs / sizeof specs[0]), 0, 0, NULL};
+  args_parse(&ap, argc, argv);
+  const char *noise = noise_names[family];
+  if (dataset_dim(dataset) != 2)
+    args_fail(&ap, "dataset", "'%s' is not a 2-D data set (%s; sharp1d is 1-D)", dataset,
+              dataset_names());
 
   ds_context_options *opts = NULL;
   ds_context *ctx = NULL;
@@ -119,21 +123,27 @@ int main(int argc, char **argv) {
   printf("  squared error per dimension: noisy x~ %.4f (sigma^2 = %.4f), grid posterior mean %.4f\n",
          se_noisy / (2.0 * used), sigma * sigma, se_denoised / (2.0 * used));
 
-  canvas cv;
-  int scale = 2, pad = 8, panel = BINS * scale;
-  if (canvas_init(&cv, 3 * panel + 4 * pad, panel + 2 * pad, 255)) { fprintf(stderr, "out of memory\n"); return 1; }
-  double vmax = 0;
+  double vmax = 0, *flipped3 = malloc(sizeof(double) * BINS * BINS * 3);
+  if (!flipped3) { fprintf(stderr, "out of memory\n"); return 1; }
   for (int k = 0; k < BINS * BINS; k++) if (h_exact[k] > vmax) vmax = h_exact[k];
-  flip_rows(h_data, flipped);
-  canvas_heatmap(&cv, pad, pad, flipped, BINS, BINS, scale, 0);
-  flip_rows(h_smooth, flipped);
-  canvas_heatmap(&cv, 2 * pad + panel, pad, flipped, BINS, BINS, scale, vmax);
-  flip_rows(h_exact, flipped);
-  canvas_heatmap(&cv, 3 * pad + 2 * panel, pad, flipped, BINS, BINS, scale, vmax);
-  if (png_write_rgb(out_path, cv.rgb, cv.width, cv.height)) { perror(out_path); return 1; }
+  flip_rows(h_data, flipped3);
+  flip_rows(h_smooth, flipped3 + BINS * BINS);
+  flip_rows(h_exact, flipped3 + 2 * BINS * BINS);
+  const double *grids[3] = {flipped3, flipped3 + BINS * BINS, flipped3 + 2 * BINS * BINS};
+  const double scales[3] = {0, vmax, vmax};
+  static const char *const titles[3] = {"data", "smoothed samples", "exact smoothing (grid)"};
+  char title[160], caption[200];
+  snprintf(title, sizeof title, "%s, %s noise, sigma = %g, %lld points", dataset, noise, sigma,
+           (long long)n);
+  snprintf(caption, sizeof caption, "densities; data scaled to its maximum, the other two to the "
+           "exact smoothed maximum %.3g", vmax);
+  if (figure_grid_panels(out_path, title, grids, scales, titles, 3, BINS, HALF_WIDTH, 2, caption)) {
+    perror(out_path);
+    return 1;
+  }
+  free(flipped3);
   printf("  wrote %s (data | smoothed samples | exact smoothing of the data histogram)\n", out_path);
 
-  canvas_free(&cv);
   free(x); free(xt); free(h_data); free(h_smooth); free(h_exact); free(post); free(flipped);
   ds_smoother_free(sm);
   ds_context_free(ctx);

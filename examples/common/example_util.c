@@ -28,12 +28,11 @@ double example_now(void) {
 }
 
 int32_t example_on_progress(void *user, int64_t step, int64_t total, double loss, double rate) {
-  const example_progress *p = user;
-  double eta = rate > 0 ? (double)(total - step) * (double)p->batch / rate : 0.0;
-  fprintf(stderr, "\r  training %-*s step %6lld/%lld  loss %8.4f  %7.0f examples/s  ETA %3.0f s ",
-          p->name_width, p->name, (long long)step, (long long)total, loss, rate, eta);
-  if (step >= total) fputc('\n', stderr);
-  fflush(stderr);
+  (void)total;
+  example_progress *p = user;
+  char detail[96];
+  snprintf(detail, sizeof detail, "loss %8.4f  %7.0f examples/s", loss, rate);
+  progress_update(&p->bar, step, detail);
   return 0;
 }
 
@@ -43,9 +42,9 @@ double example_train(const char *program, ds_context *ctx, ds_model *m, const ds
   ds_trainer_config *cfg = NULL;
   ds_trainer *tr = NULL;
   example_progress p;
-  snprintf(p.name, sizeof p.name, "%s", name);
-  p.name_width = name_width;
-  p.batch = batch;
+  char label[64];
+  snprintf(label, sizeof label, "  training %-*s", name_width, name);
+  progress_start(&p.bar, label, steps, every <= 0);
   example_check(program, ctx, ds_trainer_config_create(&cfg), "ds_trainer_config_create");
   example_check(program, ctx, ds_trainer_config_set_int(cfg, DS_TRAIN_BATCH, batch), "batch");
   example_check(program, ctx, ds_trainer_config_set_int(cfg, DS_TRAIN_TOTAL_STEPS, steps), "steps");
@@ -59,6 +58,7 @@ double example_train(const char *program, ds_context *ctx, ds_model *m, const ds
                   "ds_trainer_set_progress");
   double t0 = example_now();
   example_check(program, ctx, ds_trainer_train(tr, x, NULL, n, steps, NULL), "ds_trainer_train");
+  progress_finish(&p.bar, NULL);
   ds_trainer_free(tr);
   return example_now() - t0;
 }

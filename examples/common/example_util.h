@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "dsmooth.h"
+#include "progress.h"
 
 /* Unless st is DS_OK: print "program: what failed: STATUS: detail" and exit(1). */
 void example_check(const char *program, const ds_context *ctx, ds_status st, const char *what);
@@ -15,11 +16,9 @@ void *example_xmalloc(const char *program, size_t bytes);
 /* Seconds on a monotonic clock. */
 double example_now(void);
 
-/* ds_progress_fn printing "\r  training NAME step s/total loss examples/s ETA" to stderr. */
+/* ds_progress_fn: a progress bar on a terminal, plain lines into a log (progress.h). */
 typedef struct example_progress {
-  char name[48];
-  int name_width; /* columns for the name */
-  int64_t batch;
+  progress_bar bar;
 } example_progress;
 int32_t example_on_progress(void *user, int64_t step, int64_t total, double loss, double rate);
 
