@@ -355,6 +355,26 @@ DS_API ds_status ds_model_config_set_float(ds_model_config *cfg, int32_t option,
 DS_API ds_status ds_model_config_set_hidden(ds_model_config *cfg, const int64_t *widths,
                                             int32_t count);
 
+/* ---- Reading a configuration back (since 0.3) ----
+ * ds_model_get_config: a new configuration equal to the model's, whether created or loaded
+ * from a checkpoint, with DS_MODEL_DIM derived; free it with ds_model_config_free. A model
+ * created from it has the same configuration (ds_model_copy_weights accepts the pair).
+ * The getters take the setters' option values; an option the configuration never set reads
+ * its default, and a required one (DIM, HEIGHT, WIDTH) 0 until set. Floats read back as the
+ * float the configuration stores. ds_model_config_get_hidden writes the layer count to
+ * *count and, unless widths is NULL, the widths (capacity >= count).
+ * Errors: INVALID_ARGUMENT (NULL; option not a ds_model_option / ds_model_float_option; an
+ * option the architecture does not have, exactly those the setters refuse; capacity below
+ * the layer count); OUT_OF_MEMORY (ds_model_get_config). Outputs unchanged on failure. */
+DS_API ds_status ds_model_get_config(const ds_model *model, ds_model_config **out);
+DS_API ds_status ds_model_config_get_arch(const ds_model_config *cfg, int32_t *arch);
+DS_API ds_status ds_model_config_get_int(const ds_model_config *cfg, int32_t option,
+                                         int64_t *value);
+DS_API ds_status ds_model_config_get_float(const ds_model_config *cfg, int32_t option,
+                                           double *value);
+DS_API ds_status ds_model_config_get_hidden(const ds_model_config *cfg, int64_t *widths,
+                                            int32_t capacity, int32_t *count);
+
 /* Create a model with freshly initialised weights drawn from the context's seed.
  * Errors: INVALID_ARGUMENT (DIM unset, inconsistent options), OUT_OF_MEMORY. */
 DS_API ds_status ds_model_create(ds_context *ctx, const ds_model_config *cfg, ds_model **out);
@@ -445,6 +465,17 @@ DS_API ds_status ds_trainer_config_create(ds_trainer_config **out);
 DS_API void ds_trainer_config_free(ds_trainer_config *cfg);
 DS_API ds_status ds_trainer_config_set_int(ds_trainer_config *cfg, int32_t option, int64_t value);
 DS_API ds_status ds_trainer_config_set_float(ds_trainer_config *cfg, int32_t option, double value);
+
+/* ---- Reading a trainer configuration back (since 0.3) ----
+ * ds_trainer_get_config: a new configuration equal to the trainer's (free it with
+ * ds_trainer_config_free). The getters take the setters' options; floats read back exactly
+ * as set. Errors: INVALID_ARGUMENT (NULL, option not a ds_trainer_option /
+ * ds_trainer_float_option), OUT_OF_MEMORY (ds_trainer_get_config). */
+DS_API ds_status ds_trainer_get_config(const ds_trainer *trainer, ds_trainer_config **out);
+DS_API ds_status ds_trainer_config_get_int(const ds_trainer_config *cfg, int32_t option,
+                                           int64_t *value);
+DS_API ds_status ds_trainer_config_get_float(const ds_trainer_config *cfg, int32_t option,
+                                             double *value);
 
 /* Progress: called every `every` steps and after the last; return non-zero to stop
  * (ds_trainer_train then returns DS_ERR_CANCELLED after finishing the current step; the

@@ -24,7 +24,7 @@ import enum
 import os
 import threading
 import weakref
-from ctypes import byref, c_double, c_int64, c_void_p, cast
+from ctypes import byref, c_double, c_int32, c_int64, c_void_p, cast
 
 import numpy as np
 
@@ -564,6 +564,49 @@ class ModelConfig(_Handle):
         w = np.ascontiguousarray(list(widths), dtype=np.int64)
         _call("ds_model_config_set_hidden", None, self._ptr, _ptr(w), len(w))
 
+    @classmethod
+    def _adopt(cls, ptr):
+        self = cls.__new__(cls)
+        self._own(ptr, None)
+        return self
+
+    def get(self, key):
+        """The value of option `key` (a keyword of the constructor); enum-valued options
+        come back as their enum (Head, Activation, CondLayout)."""
+        key = key.upper()
+        if key in ModelOption.__members__:
+            v = self.get_int(ModelOption[key])
+            enum_of = {"HEAD": Head, "ACTIVATION": Activation, "COND_LAYOUT": CondLayout}.get(key)
+            return enum_of(v) if enum_of else v
+        if key in ModelFloatOption.__members__:
+            return self.get_float(ModelFloatOption[key])
+        raise ValueError("unknown model option %r" % key.lower())
+
+    def get_int(self, option):
+        v = c_int64()
+        _call("ds_model_config_get_int", None, self._ptr, int(option), byref(v))
+        return v.value
+
+    def get_float(self, option):
+        v = c_double()
+        _call("ds_model_config_get_float", None, self._ptr, int(option), byref(v))
+        return v.value
+
+    @property
+    def arch(self):
+        v = c_int32()
+        _call("ds_model_config_get_arch", None, self._ptr, byref(v))
+        return Arch(v.value)
+
+    @property
+    def hidden(self):
+        """The hidden layer widths, a tuple."""
+        count = c_int32()
+        _call("ds_model_config_get_hidden", None, self._ptr, None, 0, byref(count))
+        w = np.zeros(count.value, np.int64)
+        _call("ds_model_config_get_hidden", None, self._ptr, _ptr(w), count.value, byref(count))
+        return tuple(int(v) for v in w)
+
     def _ctx_ptr(self):
         return None
 
@@ -603,6 +646,12 @@ class Model(_Handle):
 
     def copy_weights_from(self, src):
         _call("ds_model_copy_weights", self._ctx_ptr(), self._ptr, src._ptr)
+
+    def config(self):
+        """A new ModelConfig equal to this model's (also for a loaded model)."""
+        ptr = c_void_p()
+        _call("ds_model_get_config", self._ctx_ptr(), self._ptr, byref(ptr))
+        return ModelConfig._adopt(ptr.value)
 
     @property
     def dim(self):
@@ -706,6 +755,27 @@ class TrainerConfig(_Handle):
     def set_float(self, option, value):
         _call("ds_trainer_config_set_float", None, self._ptr, int(option), float(value))
 
+    def get(self, key):
+        """The value of option `key` (a keyword of the constructor)."""
+        key = key.upper()
+        if key in TrainerOption.__members__:
+            v = self.get_int(TrainerOption[key])
+            enum_of = self._ALIASES.get(key)
+            return enum_of(v) if enum_of else v
+        if key in TrainerFloatOption.__members__:
+            return self.get_float(TrainerFloatOption[key])
+        raise ValueError("unknown trainer option %r" % key.lower())
+
+    def get_int(self, option):
+        v = c_int64()
+        _call("ds_trainer_config_get_int", None, self._ptr, int(option), byref(v))
+        return v.value
+
+    def get_float(self, option):
+        v = c_double()
+        _call("ds_trainer_config_get_float", None, self._ptr, int(option), byref(v))
+        return v.value
+
     def _ctx_ptr(self):
         return None
 
@@ -734,6 +804,14 @@ class Trainer(_Handle):
     def _create(model, cfg, smoother, ptr):
         _call("ds_trainer_create", model._ctx_ptr(), model._ptr, cfg._ptr,
               smoother._ptr if smoother is not None else None, byref(ptr))
+
+    def config(self):
+        """A new TrainerConfig equal to this trainer's."""
+        ptr = c_void_p()
+        _call("ds_trainer_get_config", self._ctx_ptr(), self._ptr, byref(ptr))
+        cfg = TrainerConfig.__new__(TrainerConfig)
+        cfg._own(ptr.value, None)
+        return cfg
 
     @property
     def step(self):

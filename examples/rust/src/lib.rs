@@ -119,6 +119,16 @@ pub mod ffi {
         pub fn ds_model_load(ctx: *mut ds_context, path: *const c_char,
             out: *mut *mut ds_model) -> ds_status;
         pub fn ds_model_copy_weights(dst: *mut ds_model, src: *const ds_model) -> ds_status;
+        pub fn ds_model_get_config(model: *const ds_model, out: *mut *mut ds_model_config)
+            -> ds_status;
+        pub fn ds_model_config_get_arch(cfg: *const ds_model_config, arch: *mut i32)
+            -> ds_status;
+        pub fn ds_model_config_get_int(cfg: *const ds_model_config, option: i32,
+            value: *mut i64) -> ds_status;
+        pub fn ds_model_config_get_float(cfg: *const ds_model_config, option: i32,
+            value: *mut f64) -> ds_status;
+        pub fn ds_model_config_get_hidden(cfg: *const ds_model_config, widths: *mut i64,
+            capacity: i32, count: *mut i32) -> ds_status;
 
         pub fn ds_trainer_config_create(out: *mut *mut ds_trainer_config) -> ds_status;
         pub fn ds_trainer_config_free(cfg: *mut ds_trainer_config);
@@ -126,6 +136,12 @@ pub mod ffi {
             value: i64) -> ds_status;
         pub fn ds_trainer_config_set_float(cfg: *mut ds_trainer_config, option: i32,
             value: f64) -> ds_status;
+        pub fn ds_trainer_get_config(trainer: *const ds_trainer,
+            out: *mut *mut ds_trainer_config) -> ds_status;
+        pub fn ds_trainer_config_get_int(cfg: *const ds_trainer_config, option: i32,
+            value: *mut i64) -> ds_status;
+        pub fn ds_trainer_config_get_float(cfg: *const ds_trainer_config, option: i32,
+            value: *mut f64) -> ds_status;
         pub fn ds_trainer_create(model: *mut ds_model, cfg: *const ds_trainer_config,
             smoother: *const ds_smoother, out: *mut *mut ds_trainer) -> ds_status;
         pub fn ds_trainer_free(trainer: *mut ds_trainer);
@@ -532,6 +548,43 @@ impl ModelConfig {
                                                        widths.len() as i32) }, ptr::null())?;
         Ok(self)
     }
+    pub fn arch(&self) -> Result<Arch> {
+        let mut a = -1;
+        check(unsafe { ffi::ds_model_config_get_arch(self.ptr.as_ptr(), &mut a) }, ptr::null())?;
+        match a {
+            0 => Ok(Arch::Made),
+            1 => Ok(Arch::PixelCnnPp),
+            2 => Ok(Arch::PixelCnn),
+            _ => Err(Error::invalid(format!("architecture {a} is newer than this binding"))),
+        }
+    }
+    /// The value of an option (an error for options the architecture does not have).
+    pub fn get(&self, option: ModelOption) -> Result<i64> {
+        self.get_raw(option as i32)
+    }
+    /// Any option number, for options newer than this binding.
+    pub fn get_raw(&self, option: i32) -> Result<i64> {
+        let mut v = 0;
+        check(unsafe { ffi::ds_model_config_get_int(self.ptr.as_ptr(), option, &mut v) },
+              ptr::null())?;
+        Ok(v)
+    }
+    pub fn get_float(&self, option: ModelFloatOption) -> Result<f64> {
+        let mut v = 0.0;
+        check(unsafe { ffi::ds_model_config_get_float(self.ptr.as_ptr(), option as i32,
+                                                      &mut v) }, ptr::null())?;
+        Ok(v)
+    }
+    /// The hidden layer widths.
+    pub fn hidden_widths(&self) -> Result<Vec<i64>> {
+        let mut count = 0;
+        check(unsafe { ffi::ds_model_config_get_hidden(self.ptr.as_ptr(), ptr::null_mut(), 0,
+                                                       &mut count) }, ptr::null())?;
+        let mut widths = vec![0; count as usize];
+        check(unsafe { ffi::ds_model_config_get_hidden(self.ptr.as_ptr(), widths.as_mut_ptr(),
+                                                       count, &mut count) }, ptr::null())?;
+        Ok(widths)
+    }
 }
 
 impl Drop for ModelConfig {
@@ -570,6 +623,12 @@ impl<'c> Model<'c> {
     }
     pub fn copy_weights_from(&mut self, src: &Model) -> Result<()> {
         check(unsafe { ffi::ds_model_copy_weights(self.ptr.as_ptr(), src.raw()) }, self.c())
+    }
+    /// A new configuration equal to this model's (also for a loaded model).
+    pub fn config(&self) -> Result<ModelConfig> {
+        let mut p = ptr::null_mut();
+        check(unsafe { ffi::ds_model_get_config(self.raw(), &mut p) }, self.c())?;
+        Ok(ModelConfig { ptr: NonNull::new(p).unwrap() })
     }
     fn raw(&self) -> *const ffi::ds_model {
         self.ptr.as_ptr()
@@ -663,6 +722,18 @@ impl TrainerConfig {
                                                         value) }, ptr::null())?;
         Ok(self)
     }
+    pub fn get(&self, option: TrainerOption) -> Result<i64> {
+        let mut v = 0;
+        check(unsafe { ffi::ds_trainer_config_get_int(self.ptr.as_ptr(), option as i32,
+                                                      &mut v) }, ptr::null())?;
+        Ok(v)
+    }
+    pub fn get_float(&self, option: TrainerFloatOption) -> Result<f64> {
+        let mut v = 0.0;
+        check(unsafe { ffi::ds_trainer_config_get_float(self.ptr.as_ptr(), option as i32,
+                                                        &mut v) }, ptr::null())?;
+        Ok(v)
+    }
 }
 
 impl Drop for TrainerConfig {
@@ -732,6 +803,12 @@ impl<'a> Trainer<'a> {
     }
     pub fn step(&self) -> i64 {
         unsafe { ffi::ds_trainer_step(self.ptr.as_ptr()) }
+    }
+    /// A new configuration equal to this trainer's.
+    pub fn config(&self) -> Result<TrainerConfig> {
+        let mut p = ptr::null_mut();
+        check(unsafe { ffi::ds_trainer_get_config(self.ptr.as_ptr(), &mut p) }, self.ctx)?;
+        Ok(TrainerConfig { ptr: NonNull::new(p).unwrap() })
     }
     fn inputs(&self, x: &[f32], cond: Option<&[f32]>) -> Result<i64> {
         let n = rows(x.len(), self.dim, "x")?;
