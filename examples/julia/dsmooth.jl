@@ -30,7 +30,6 @@ export Context, Smoother, Model, Trainer, GradientDenoiser, ConditionalDenoiser,
        log_prob, sample, save, load_model, train!, evaluate, save_trainer, resume!, trainer_step,
        denoise, two_stage_log_prob_bound, two_stage_log_prob_grid, two_stage_sample,
        precision_recall, version_string, version, threads, seed, family, sigma, param_count, copy_weights!,
-       model_config, trainer_config,
        DS_NOISE_GAUSSIAN, DS_NOISE_LAPLACE, DS_NOISE_UNIFORM,
        DS_SCORE_EXACT, DS_SCORE_LOCAL, DS_SAMPLE_BISECTION, DS_SAMPLE_GUMBEL, DS_SAMPLE_NAIVE,
        DS_CONDITIONAL_SAMPLE, DS_CONDITIONAL_MEAN,
@@ -286,11 +285,7 @@ function load_model(ctx::Context, path::AbstractString)
     wrap_model(ctx, out[])
 end
 
-param_count(m::Model) = ccall((:ds_model_param_count, libdsmooth), Int64, (Ptr{Cvoid},),
-                              ptrof(m))
-copy_weights!(dst::Model, src::Model) =
-    check(ccall((:ds_model_copy_weights, libdsmooth), Int32, (Ptr{Cvoid}, Ptr{Cvoid}),
-                ptrof(dst), ptrof(src)), dst.ctx)
+export model_config, trainer_config
 
 """The configuration of a model, also a loaded one: (arch, ints, floats, hidden) with
 `ints` / `floats` Dicts option => value of every option its architecture has (the keys of
@@ -324,6 +319,33 @@ function model_config(m::Model)
         ccall((:ds_model_config_free, libdsmooth), Cvoid, (Ptr{Cvoid},), cfg[])
     end
 end
+
+"The configuration of a trainer: (ints, floats), Dicts option => value of every option."
+function trainer_config(t::Trainer)
+    cfg = Ref{Ptr{Cvoid}}(C_NULL)
+    check(ccall((:ds_trainer_get_config, libdsmooth), Int32, (Ptr{Cvoid}, Ref{Ptr{Cvoid}}),
+                ptrof(t), cfg), t.ctx)
+    try
+        iv, fv = Ref{Int64}(0), Ref{Cdouble}(0)
+        ints = Dict{Int32,Int64}(o => (check(ccall((:ds_trainer_config_get_int, libdsmooth),
+                                                   Int32, (Ptr{Cvoid}, Int32, Ref{Int64}),
+                                                   cfg[], o, iv), C_NULL); iv[])
+                                 for o in DS_TRAIN_BATCH:DS_TRAIN_SCHEDULE)
+        floats = Dict{Int32,Float64}(o => (check(ccall((:ds_trainer_config_get_float, libdsmooth),
+                                                       Int32, (Ptr{Cvoid}, Int32, Ref{Cdouble}),
+                                                       cfg[], o, fv), C_NULL); fv[])
+                                     for o in DS_TRAIN_LR:DS_TRAIN_CLIP_NORM)
+        (ints = ints, floats = floats)
+    finally
+        ccall((:ds_trainer_config_free, libdsmooth), Cvoid, (Ptr{Cvoid},), cfg[])
+    end
+end
+
+param_count(m::Model) = ccall((:ds_model_param_count, libdsmooth), Int64, (Ptr{Cvoid},),
+                              ptrof(m))
+copy_weights!(dst::Model, src::Model) =
+    check(ccall((:ds_model_copy_weights, libdsmooth), Int32, (Ptr{Cvoid}, Ptr{Cvoid}),
+                ptrof(dst), ptrof(src)), dst.ctx)
 
 save(m::Model, path::AbstractString) =
     check(ccall((:ds_model_save, libdsmooth), Int32, (Ptr{Cvoid}, Cstring), ptrof(m), path),
@@ -401,27 +423,6 @@ function Trainer(m::Model; smoother::Union{Smoother,Nothing} = nothing, batch::I
 end
 
 trainer_step(t::Trainer) = ccall((:ds_trainer_step, libdsmooth), Int64, (Ptr{Cvoid},), ptrof(t))
-
-"The configuration of a trainer: (ints, floats), Dicts option => value of every option."
-function trainer_config(t::Trainer)
-    cfg = Ref{Ptr{Cvoid}}(C_NULL)
-    check(ccall((:ds_trainer_get_config, libdsmooth), Int32, (Ptr{Cvoid}, Ref{Ptr{Cvoid}}),
-                ptrof(t), cfg), t.ctx)
-    try
-        iv, fv = Ref{Int64}(0), Ref{Cdouble}(0)
-        ints = Dict{Int32,Int64}(o => (check(ccall((:ds_trainer_config_get_int, libdsmooth),
-                                                   Int32, (Ptr{Cvoid}, Int32, Ref{Int64}),
-                                                   cfg[], o, iv), C_NULL); iv[])
-                                 for o in DS_TRAIN_BATCH:DS_TRAIN_SCHEDULE)
-        floats = Dict{Int32,Float64}(o => (check(ccall((:ds_trainer_config_get_float, libdsmooth),
-                                                       Int32, (Ptr{Cvoid}, Int32, Ref{Cdouble}),
-                                                       cfg[], o, fv), C_NULL); fv[])
-                                     for o in DS_TRAIN_LR:DS_TRAIN_CLIP_NORM)
-        (ints = ints, floats = floats)
-    finally
-        ccall((:ds_trainer_config_free, libdsmooth), Cvoid, (Ptr{Cvoid},), cfg[])
-    end
-end
 
 # The progress trampoline: `user` points at a ProgressState; an exception in the Julia
 # callback stops training (returns 1) and is rethrown after ds_trainer_train returns.

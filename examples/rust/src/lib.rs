@@ -103,6 +103,16 @@ pub mod ffi {
             -> ds_status;
         pub fn ds_model_config_set_hidden(cfg: *mut ds_model_config, widths: *const i64,
             count: i32) -> ds_status;
+        pub fn ds_model_get_config(model: *const ds_model, out: *mut *mut ds_model_config)
+            -> ds_status;
+        pub fn ds_model_config_get_arch(cfg: *const ds_model_config, arch: *mut i32)
+            -> ds_status;
+        pub fn ds_model_config_get_int(cfg: *const ds_model_config, option: i32,
+            value: *mut i64) -> ds_status;
+        pub fn ds_model_config_get_float(cfg: *const ds_model_config, option: i32,
+            value: *mut f64) -> ds_status;
+        pub fn ds_model_config_get_hidden(cfg: *const ds_model_config, widths: *mut i64,
+            capacity: i32, count: *mut i32) -> ds_status;
         pub fn ds_model_create(ctx: *mut ds_context, cfg: *const ds_model_config,
             out: *mut *mut ds_model) -> ds_status;
         pub fn ds_model_free(model: *mut ds_model);
@@ -119,16 +129,6 @@ pub mod ffi {
         pub fn ds_model_load(ctx: *mut ds_context, path: *const c_char,
             out: *mut *mut ds_model) -> ds_status;
         pub fn ds_model_copy_weights(dst: *mut ds_model, src: *const ds_model) -> ds_status;
-        pub fn ds_model_get_config(model: *const ds_model, out: *mut *mut ds_model_config)
-            -> ds_status;
-        pub fn ds_model_config_get_arch(cfg: *const ds_model_config, arch: *mut i32)
-            -> ds_status;
-        pub fn ds_model_config_get_int(cfg: *const ds_model_config, option: i32,
-            value: *mut i64) -> ds_status;
-        pub fn ds_model_config_get_float(cfg: *const ds_model_config, option: i32,
-            value: *mut f64) -> ds_status;
-        pub fn ds_model_config_get_hidden(cfg: *const ds_model_config, widths: *mut i64,
-            capacity: i32, count: *mut i32) -> ds_status;
 
         pub fn ds_trainer_config_create(out: *mut *mut ds_trainer_config) -> ds_status;
         pub fn ds_trainer_config_free(cfg: *mut ds_trainer_config);
