@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """The header is the manual: every DS_API function of include/dsmooth.h is governed by a
-comment that says since which version it exists ("Since X.Y"), and every function that
-returns a ds_status by one that lists its errors ("Errors"). The governing comment is the
-nearest comment above the declaration with only declarations (of a group documented
-together) and #defines in between.
+comment that says since which version it exists ("Since X.Y"; a sub-section rule
+"/* ---- ... since X.Y ---- */" on its own dates the functions under it), and every function that returns a
+ds_status by one that lists its errors ("Errors"). The governing comment is the nearest
+comment above the declaration with only declarations (of a group documented together) and
+#defines in between.
 
     check_header_manual.py include/dsmooth.h
 """
@@ -44,6 +45,23 @@ def items(text):
     return out
 
 
+SINCE = r"\bsince \d+\.\d+"
+
+
+def section_since(seq, idx):
+    """A sub-section rule "/* ---- ... since X.Y ... */" standing alone (a blank line after
+    it) above the declaration, within its section (up to the last "/* ====" rule), dates
+    every function under it."""
+    for back in range(idx - 1, -1, -1):
+        k, b = seq[back]
+        if k == "comment" and b.startswith("/* ===="):
+            return False
+        standalone = back + 1 < len(seq) and seq[back + 1][0] == "blank"
+        if k == "comment" and b.startswith("/* ----") and standalone and re.search(SINCE, b, re.I):
+            return True
+    return False
+
+
 def main(path):
     text = open(path, encoding="utf-8").read()
     problems, count = [], 0
@@ -65,7 +83,7 @@ def main(path):
         if comment is None:
             problems.append("%s: no comment above it" % name)
             continue
-        if not re.search(r"\bsince \d+\.\d+", comment, re.I):
+        if not re.search(SINCE, comment, re.I) and not section_since(seq, idx):
             problems.append("%s: its comment does not say since which version (Since X.Y)" % name)
         if re.match(r"DS_API\s+ds_status\b", body) and not re.search(r"\bErrors\b", comment):
             problems.append("%s: returns ds_status but its comment lists no Errors" % name)
