@@ -20,6 +20,15 @@
  *  - No struct is passed by value, there are no varargs, no bitfields and no bool: every
  *    signature is callable as written from Python ctypes/cffi, Rust extern "C" and Julia
  *    ccall.
+ *  - "Errors:" lists every status a call can return besides DS_OK, by name without DS_ERR_
+ *    (INVALID_ARGUMENT always includes a NULL handle or pointer). BAD_STATE from a call
+ *    that says "(internal)" is a library bug, not the caller's state: please report it.
+ *    Accessors that return a value instead of a status say what they return for NULL.
+ *  - "Since X.Y": the first release with the function (or enumerator, where it is newer
+ *    than its enum). A program built against X.Y runs with every later X.* (docs/abi.md).
+ *  - Lifetimes: a create call copies its options and configuration objects (free them
+ *    right after); handles that keep pointers to other handles say so, and those must
+ *    outlive them.
  *
  * Threads
  * -------
@@ -29,6 +38,10 @@
  *  all of the pool's threads, one call at a time). For true concurrency give each
  *  application thread its own context. Results never depend on the number of threads:
  *  every output is bitwise identical for 1, 2, 3 or N threads.
+ *  A call that changes a handle (a setter, ds_model_copy_weights on dst, ds_trainer_train,
+ *  ds_trainer_resume, X_free) must not overlap any other call on that handle; calls that
+ *  only read (marked const) may overlap each other. Options and configuration objects are
+ *  plain data with no context: one thread at a time, or read-only from many.
  */
 #ifndef DSMOOTH_H
 #define DSMOOTH_H
@@ -56,9 +69,11 @@ extern "C" {
  * Version
  * ====================================================================================== */
 
-/* DS_VERSION_NUMBER of the library actually loaded (MAJOR*10000 + MINOR*100 + PATCH). */
+/* DS_VERSION_NUMBER of the library actually loaded (MAJOR*10000 + MINOR*100 + PATCH).
+ * Since 0.1. */
 DS_API uint32_t ds_version(void);
-/* DS_VERSION_STRING of the library actually loaded, e.g. "0.1.0". Static storage. */
+/* DS_VERSION_STRING of the library actually loaded, e.g. "0.1.0". Static storage.
+ * Since 0.1. */
 DS_API const char *ds_version_string(void);
 
 /* ======================================================================================
@@ -73,13 +88,15 @@ typedef enum ds_status {
   DS_ERR_UNSUPPORTED_VERSION = 5,/* a file written by a newer format version               */
   DS_ERR_SHAPE_MISMATCH = 6,     /* array sizes disagree with the handle's configuration   */
   DS_ERR_NUMERIC = 7,            /* NaN/Inf in an input, or a result that is not finite     */
-  DS_ERR_BAD_STATE = 8,          /* the handle cannot do this now (e.g. not configured)    */
+  DS_ERR_BAD_STATE = 8,          /* the handle cannot do this now; from a call marked
+                                    "(internal)": a library bug (an inconsistent network)   */
   DS_ERR_CANCELLED = 9,          /* a progress callback asked to stop                      */
   DS_ERR_UNSUPPORTED = 10,       /* valid request this build or configuration cannot serve */
   DS_ERR_THREAD = 11             /* creating a thread or a lock failed                     */
 } ds_status;
 
-/* Short constant name of a status, e.g. "DS_ERR_NUMERIC"; "DS_ERR_UNKNOWN" otherwise. */
+/* Short constant name of a status, e.g. "DS_ERR_NUMERIC"; "DS_ERR_UNKNOWN" otherwise.
+ * Static storage, never NULL. Since 0.1. */
 DS_API const char *ds_status_str(int32_t status);
 
 /* ======================================================================================
@@ -90,7 +107,9 @@ typedef struct ds_context_options ds_context_options;
 
 /* Allocator hooks. Same contracts as malloc/realloc/free; `user` is passed through.
  * Every allocation the library makes for a context and the handles created from it goes
- * through these (the options object itself uses the C library's malloc). */
+ * through these (the options object itself uses the C library's malloc). The hooks and
+ * `user` must stay valid until the context is freed; when several threads use the
+ * context's handles the hooks are called concurrently and must be thread-safe. */
 typedef void *(*ds_malloc_fn)(void *user, size_t size);
 typedef void *(*ds_realloc_fn)(void *user, void *ptr, size_t size);
 typedef void (*ds_free_fn)(void *user, void *ptr);
@@ -107,37 +126,52 @@ typedef enum ds_log_level {
 typedef void (*ds_log_fn)(void *user, int32_t level, const char *message);
 
 /* Options start at: threads 0 (= number of online cores), seed 0, the C library's
- * allocator, no logging. */
+ * allocator, no logging. Failures of the options calls are reported on the thread
+ * (ds_context_last_error(NULL)).
+ * Errors: INVALID_ARGUMENT, OUT_OF_MEMORY. Since 0.1. */
 DS_API ds_status ds_context_options_create(ds_context_options **out);
+/* Since 0.1. */
 DS_API void ds_context_options_free(ds_context_options *opts);
-/* 0 = all online cores; otherwise 1..DS_MAX_THREADS. */
+/* 0 = all online cores; otherwise 1..DS_MAX_THREADS.
+ * Errors: INVALID_ARGUMENT (NULL, out of range). Since 0.1. */
 #define DS_MAX_THREADS 256
 DS_API ds_status ds_context_options_set_threads(ds_context_options *opts, int32_t threads);
-/* Default seed of the handles created from the context. */
+/* Default seed of the handles created from the context.
+ * Errors: INVALID_ARGUMENT (NULL). Since 0.1. */
 DS_API ds_status ds_context_options_set_seed(ds_context_options *opts, uint64_t seed);
-/* All three functions or none (all NULL restores the C library's allocator). */
+/* All three functions or none (all NULL restores the C library's allocator).
+ * Errors: INVALID_ARGUMENT (NULL opts, one or two of the three given). Since 0.1. */
 DS_API ds_status ds_context_options_set_allocator(ds_context_options *opts,
                                                   ds_malloc_fn malloc_fn,
                                                   ds_realloc_fn realloc_fn,
                                                   ds_free_fn free_fn, void *user);
-/* Messages at `max_level` and below reach `fn`; fn NULL turns logging off. */
+/* Messages at `max_level` and below reach `fn`; fn NULL turns logging off. `fn` and `user`
+ * must stay valid until the context is freed.
+ * Errors: INVALID_ARGUMENT (NULL opts, max_level not a ds_log_level). Since 0.1. */
 DS_API ds_status ds_context_options_set_log(ds_context_options *opts, ds_log_fn fn,
                                             void *user, int32_t max_level);
 
 /* Create a context and start its thread pool. `opts` may be NULL for the defaults and may
  * be freed right after. On failure *out is left unchanged and the detail is available
- * from ds_context_last_error(NULL) on the calling thread. */
+ * from ds_context_last_error(NULL) on the calling thread.
+ * Errors: INVALID_ARGUMENT (out NULL), OUT_OF_MEMORY, THREAD (a mutex or a worker thread
+ * could not be created). Since 0.1. */
 DS_API ds_status ds_context_create(const ds_context_options *opts, ds_context **out);
-/* Stops the pool. Every handle created from the context must be freed before. */
+/* Stops the pool. Every handle created from the context must be freed before, and no
+ * other call on the context may be running. Since 0.1. */
 DS_API void ds_context_free(ds_context *ctx);
 
 /* Detail of the most recent failed call on any handle of `ctx` (empty string if none).
  * With ctx NULL: the detail of the last failure on this thread that had no context
  * (ds_context_create, or a call with a NULL handle). The string stays valid until the
- * next failing call on the same context (or thread, for NULL). */
+ * next failing call on the same context (or thread, for NULL). Never NULL.
+ * Thread safety: with several threads failing on one context, the text is the latest
+ * failure's, which need not be the caller's own. Since 0.1. */
 DS_API const char *ds_context_last_error(const ds_context *ctx);
-/* Number of threads in the pool (the calling thread counts as one). */
+/* Number of threads in the pool (the calling thread counts as one); 0 for NULL.
+ * Since 0.1. */
 DS_API int32_t ds_context_threads(const ds_context *ctx);
+/* The seed given in the options; 0 for NULL. Since 0.1. */
 DS_API uint64_t ds_context_seed(const ds_context *ctx);
 
 /* ======================================================================================
@@ -158,10 +192,14 @@ typedef enum ds_noise {
 } ds_noise;
 
 /* sigma must be in [1e-30, 1e30]. The smoother takes the context's seed; it is immutable
- * after creation and may be used by many threads at once. */
+ * after creation and may be used by many threads at once.
+ * Errors: INVALID_ARGUMENT (NULL, family not a ds_noise, sigma out of range),
+ * OUT_OF_MEMORY. Since 0.1. */
 DS_API ds_status ds_smoother_create(ds_context *ctx, int32_t family, double sigma,
                                     ds_smoother **out);
+/* Since 0.1. Trainers and denoisers using the smoother must be freed before. */
 DS_API void ds_smoother_free(ds_smoother *sm);
+/* The creation arguments and seed; for NULL: -1, NaN and 0. Since 0.1. */
 DS_API int32_t ds_smoother_family(const ds_smoother *sm);
 DS_API double ds_smoother_sigma(const ds_smoother *sm);
 DS_API uint64_t ds_smoother_seed(const ds_smoother *sm);
@@ -169,22 +207,27 @@ DS_API uint64_t ds_smoother_seed(const ds_smoother *sm);
 /* x_tilde = x + noise, both (n, d). The noise of element (i, j) is a pure function of
  * (seed, stream, i*d + j) through the Philox4x32-10 counter-based generator: use a new
  * `stream` (e.g. the minibatch number) for fresh noise. x_tilde may equal x (in place).
- * Errors: INVALID_ARGUMENT (NULL, n < 1, d < 1), NUMERIC (x not finite). */
+ * Errors: INVALID_ARGUMENT (NULL, n < 1, d < 1, n * d too large), NUMERIC (x not finite).
+ * Since 0.1. */
 DS_API ds_status ds_smoother_apply(const ds_smoother *sm, const float *x, int64_t n,
                                    int64_t d, uint64_t stream, float *x_tilde);
 
 /* log q(x~_i | x_i) in nats for each of the n examples, summed over the d dimensions.
- * For UNIFORM noise the value is -INFINITY outside the support (not an error). */
+ * For UNIFORM noise the value is -INFINITY outside the support (not an error).
+ * Errors: INVALID_ARGUMENT (NULL, n < 1, d < 1, n * d too large), NUMERIC (an input not
+ * finite). Since 0.1. */
 DS_API ds_status ds_smoother_log_q(const ds_smoother *sm, const float *x_tilde,
                                    const float *x, int64_t n, int64_t d, double *log_q);
 
-/* Differential entropy of the noise per dimension, in nats (Gaussian: 0.5*log(2*pi*e*s^2)). */
+/* Differential entropy of the noise per dimension, in nats (Gaussian: 0.5*log(2*pi*e*s^2)).
+ * NaN for NULL. Since 0.1. */
 DS_API double ds_smoother_entropy(const ds_smoother *sm);
 
 /* score = grad_{x~} log q(x~ | x), (n, d): Gaussian -(x~ - x)/sigma^2; Laplace
- * -sign(x~ - x)/b (0 at x~ = x); Uniform 0 inside the support. Errors: NUMERIC if an input
- * is not finite or (UNIFORM) some x~ lies outside the support, where the score does not
- * exist. */
+ * -sign(x~ - x)/b (0 at x~ = x); Uniform 0 inside the support.
+ * Errors: INVALID_ARGUMENT (NULL, n < 1, d < 1, n * d too large), NUMERIC (an input not
+ * finite, or (UNIFORM) some x~ outside the support, where the score does not exist).
+ * Since 0.1. */
 DS_API ds_status ds_smoother_score(const ds_smoother *sm, const float *x_tilde,
                                    const float *x, int64_t n, int64_t d, float *score);
 
@@ -197,7 +240,10 @@ DS_API ds_status ds_smoother_score(const ds_smoother *sm, const float *x_tilde,
  * constant function at the grid points, so it integrates to the input's mass minus what
  * the noise carries past the grid edge (make the grid a few sigma wider than the data).
  * density must be finite and >= 0; nx, ny >= 1; dx, dy > 0. Parallel over rows/columns.
- * Errors: INVALID_ARGUMENT, NUMERIC, OUT_OF_MEMORY. */
+ * smoothed may equal density (in place).
+ * Errors: INVALID_ARGUMENT (NULL, grid empty or above 2^24 per side or 2^30 points,
+ * x0/dx/y0/dy not finite or dx/dy <= 0, a negative density), NUMERIC (a density value NaN
+ * or infinite), OUT_OF_MEMORY. Since 0.1. */
 DS_API ds_status ds_smoother_convolve_grid(const ds_smoother *sm, const double *density,
                                            int64_t nx, int64_t ny, double x0, double dx,
                                            double y0, double dy, double *smoothed);
@@ -206,7 +252,8 @@ DS_API ds_status ds_smoother_convolve_grid(const ds_smoother *sm, const double *
  * at every grid point x~: mean is (ny, nx, dims) with dims = 1 for a 1-D grid and 2 for a
  * 2-D grid ([..., 0] = x, [..., 1] = y). For Gaussian noise this is the exact Tweedie
  * denoiser x~ + sigma^2 grad log q(x~). Where the smoothed density underflows to 0 the
- * mean is undefined and set to NaN. */
+ * mean is undefined and set to NaN.
+ * Errors: as ds_smoother_convolve_grid. Since 0.1. */
 DS_API ds_status ds_smoother_grid_posterior_mean(const ds_smoother *sm,
                                                  const double *density, int64_t nx,
                                                  int64_t ny, double x0, double dx,
@@ -220,9 +267,10 @@ typedef struct ds_model_config ds_model_config;
 
 typedef enum ds_arch {
   DS_ARCH_MADE = 0,       /* masked MLP over vectors (Germain et al. 2015) */
-  DS_ARCH_PIXELCNNPP = 1, /* PixelCNN++ over images (Salimans et al. 2017), see below */
+  DS_ARCH_PIXELCNNPP = 1, /* PixelCNN++ over images (Salimans et al. 2017), see below;
+                             since 0.2 */
   DS_ARCH_PIXELCNN = 2    /* the original masked-convolution PixelCNN over images (van den
-                             Oord et al. 2016), smaller and faster; see below */
+                             Oord et al. 2016), smaller and faster; see below; since 0.2 */
 } ds_arch;
 
 /* PixelCNN++ (DS_ARCH_PIXELCNNPP) models images of DS_MODEL_CHANNELS x DS_MODEL_HEIGHT x
@@ -295,7 +343,8 @@ typedef enum ds_head {
   DS_HEAD_DISCRETIZED = 1  /* probability of B bins over [lo, hi], edge bins open (quantised data) */
 } ds_head;
 
-/* How a conditional PixelCNN++ sees its conditioning input (DS_MODEL_COND_LAYOUT). */
+/* How a conditional PixelCNN++ sees its conditioning input (DS_MODEL_COND_LAYOUT).
+ * Since 0.2. */
 typedef enum ds_cond_layout {
   DS_COND_CHANNELS = 0, /* x~ through unmasked convolutions into every gated resnet        */
   DS_COND_STACKED = 1   /* x~ stacked above x, one 2H x W image, loss on the bottom half  */
@@ -317,7 +366,7 @@ typedef enum ds_model_option {
   DS_MODEL_ACTIVATION = 5,   /* ds_activation (MADE; DS_ARCH_PIXELCNN: RELU or ELU)  (RELU) */
   DS_MODEL_RESIDUAL = 6,     /* 1: hidden layers of equal width become residual blocks (0) */
   /* image architectures, DS_ARCH_PIXELCNNPP and DS_ARCH_PIXELCNN (INVALID_ARGUMENT for
-     MADE): */
+     MADE); options 7..15 since 0.2: */
   DS_MODEL_CHANNELS = 7,     /* image channels: 1 (grayscale) or 3 (RGB)                 (1) */
   DS_MODEL_HEIGHT = 8,       /* image height, 4..4096, required                       (none) */
   DS_MODEL_WIDTH = 9,        /* image width, 4..4096, required                        (none) */
@@ -341,35 +390,66 @@ typedef enum ds_model_float_option {
   DS_MODEL_BIN_HI = 1,       /* centre of the last bin                             (+1) */
   DS_MODEL_DROPOUT = 2       /* PixelCNN++ only: dropout rate in [0, 1) inside every gated
                                 resnet, active during training steps only (the official
-                                models use 0.5)                                        (0) */
+                                models use 0.5); since 0.2                             (0) */
 } ds_model_float_option;
 
 /* A configuration starts with the defaults in brackets above and two hidden layers of
  * width 64. Setters report out-of-range values, and options the configuration's
- * architecture does not have, as DS_ERR_INVALID_ARGUMENT (the configuration unchanged). */
+ * architecture does not have, as DS_ERR_INVALID_ARGUMENT (the configuration unchanged).
+ * Float values must be finite. Failures are reported on the thread
+ * (ds_context_last_error(NULL)): a configuration has no context.
+ * Errors: INVALID_ARGUMENT (NULL, arch not a ds_arch, option not of the enum, value out of
+ * range, option not of this architecture); OUT_OF_MEMORY (create). Since 0.1. */
 DS_API ds_status ds_model_config_create(int32_t arch, ds_model_config **out);
 DS_API void ds_model_config_free(ds_model_config *cfg);
 DS_API ds_status ds_model_config_set_int(ds_model_config *cfg, int32_t option, int64_t value);
 DS_API ds_status ds_model_config_set_float(ds_model_config *cfg, int32_t option, double value);
-/* Hidden layer widths (count 1..64 layers, each width 1..65536). */
+/* Hidden layer widths (count 1..64 layers, each width 1..65536).
+ * Errors: INVALID_ARGUMENT (NULL, count or a width out of range). Since 0.1. */
 DS_API ds_status ds_model_config_set_hidden(ds_model_config *cfg, const int64_t *widths,
                                             int32_t count);
 
-/* Create a model with freshly initialised weights drawn from the context's seed.
- * Errors: INVALID_ARGUMENT (DIM unset, inconsistent options), OUT_OF_MEMORY. */
+/* ---- Reading a configuration back (since 0.3) ----
+ * ds_model_get_config: a new configuration equal to the model's, whether created or loaded
+ * from a checkpoint, with DS_MODEL_DIM derived; free it with ds_model_config_free. A model
+ * created from it has the same configuration (ds_model_copy_weights accepts the pair).
+ * The getters take the setters' option values; an option the configuration never set reads
+ * its default, and a required one (DIM, HEIGHT, WIDTH) 0 until set. Floats read back as the
+ * float the configuration stores. ds_model_config_get_hidden writes the layer count to
+ * *count and, unless widths is NULL, the widths (capacity >= count).
+ * Errors: INVALID_ARGUMENT (NULL; option not a ds_model_option / ds_model_float_option; an
+ * option the architecture does not have, exactly those the setters refuse; capacity below
+ * the layer count); OUT_OF_MEMORY (ds_model_get_config). Outputs unchanged on failure. */
+DS_API ds_status ds_model_get_config(const ds_model *model, ds_model_config **out);
+DS_API ds_status ds_model_config_get_arch(const ds_model_config *cfg, int32_t *arch);
+DS_API ds_status ds_model_config_get_int(const ds_model_config *cfg, int32_t option,
+                                         int64_t *value);
+DS_API ds_status ds_model_config_get_float(const ds_model_config *cfg, int32_t option,
+                                           double *value);
+DS_API ds_status ds_model_config_get_hidden(const ds_model_config *cfg, int64_t *widths,
+                                            int32_t capacity, int32_t *count);
+
+/* Create a model with freshly initialised weights drawn from the context's seed. The
+ * model copies cfg (free it when convenient).
+ * Errors: INVALID_ARGUMENT (NULL, DIM/HEIGHT/WIDTH unset, inconsistent options, more than
+ * 2^31 weights), OUT_OF_MEMORY, BAD_STATE (internal). Since 0.1. */
 DS_API ds_status ds_model_create(ds_context *ctx, const ds_model_config *cfg, ds_model **out);
+/* Trainers and denoisers using the model must be freed before. Since 0.1. */
 DS_API void ds_model_free(ds_model *model);
+/* D, C and the number of weights (masked ones included); 0 for NULL. Since 0.1. */
 DS_API int64_t ds_model_dim(const ds_model *model);
 DS_API int64_t ds_model_cond_dim(const ds_model *model);
 DS_API int64_t ds_model_param_count(const ds_model *model);
 
-/* Thread-safety: every ds_model_* call below reads the model only; a model that is not
- * being trained may be used by many threads at once. `cond` is (n, C) and must be NULL
- * exactly when C = 0. x is (n, D). */
+/* Thread-safety: every ds_model_* call below reads the model only (except
+ * ds_model_copy_weights, which writes dst); a model that is not being trained may be used
+ * by many threads at once. `cond` is (n, C) and must be NULL exactly when C = 0. x is
+ * (n, D). n >= 1 and n * (D + C) must be addressable (INVALID_ARGUMENT otherwise). */
 
 /* log p(x_i | c_i) in nats for each example. For the discretized head this is the log
  * probability of the bins the values fall in (values are snapped to the nearest bin).
- * Errors: INVALID_ARGUMENT, NUMERIC (non-finite input), OUT_OF_MEMORY. */
+ * Errors: INVALID_ARGUMENT (NULL, n, cond given / missing), NUMERIC (an input or a result
+ * not finite), OUT_OF_MEMORY. Since 0.1. */
 DS_API ds_status ds_model_log_prob(const ds_model *model, const float *x, const float *cond,
                                    int64_t n, double *log_prob);
 
@@ -379,8 +459,9 @@ typedef enum ds_score_kind {
                          only each dimension's own conditional differentiated          */
 } ds_score_kind;
 
-/* score (n, D) = grad_x log p(x | c); log_prob (n) may be NULL. Continuous head only
- * (UNSUPPORTED for the discretized head). */
+/* score (n, D) = grad_x log p(x | c); log_prob (n) may be NULL. Continuous head only.
+ * Errors: INVALID_ARGUMENT (as ds_model_log_prob, kind not a ds_score_kind), UNSUPPORTED
+ * (discretized head), NUMERIC, OUT_OF_MEMORY. Since 0.1. */
 DS_API ds_status ds_model_score(const ds_model *model, const float *x, const float *cond,
                                 int64_t n, int32_t kind, float *score, double *log_prob);
 
@@ -390,7 +471,7 @@ typedef enum ds_sample_method {
   DS_SAMPLE_NAIVE = 0x100  /* flag, OR it into the method: rerun the whole network for
                               every pixel instead of the cached sampler (PixelCNN++,
                               PixelCNN). The same samples, bit for bit, H*W network
-                              passes slower: for tests and benchmarks */
+                              passes slower: for tests and benchmarks; since 0.2 */
 } ds_sample_method;
 
 /* Ancestral sampling, dimension by dimension: x (n, D). The draw for example i is a pure
@@ -399,17 +480,27 @@ typedef enum ds_sample_method {
  * PixelCNN++): every activation is computed once, at the pixel from which on it no longer
  * changes, instead of once per pixel; the samples are bitwise those of the naive
  * pixel-by-pixel loop (DS_SAMPLE_NAIVE). It holds the activations of up to 256 images per
- * thread at a time (about floats_per_image x 4 bytes each, as a forward pass). */
+ * thread at a time (about floats_per_image x 4 bytes each, as a forward pass).
+ * Errors: INVALID_ARGUMENT (NULL x, n < 1, cond given / missing, method not a
+ * ds_sample_method), NUMERIC (cond or a sample not finite), OUT_OF_MEMORY, BAD_STATE
+ * (internal). Since 0.1. */
 DS_API ds_status ds_model_sample(const ds_model *model, const float *cond, int64_t n,
                                  uint64_t stream, int32_t method, float *x);
 
 /* Checkpoints: little-endian, versioned, checksummed, with the full configuration; written
  * to a temporary file in the same directory and renamed, so `path` is either the old file
  * or the complete new one. Loading a truncated, corrupted, foreign or newer file returns
- * BAD_FORMAT / UNSUPPORTED_VERSION with the detail and creates nothing. */
+ * BAD_FORMAT / UNSUPPORTED_VERSION with the detail and creates nothing. A loaded model
+ * reports its configuration through ds_model_get_config.
+ * Errors (save): INVALID_ARGUMENT (NULL), IO, OUT_OF_MEMORY.
+ * Errors (load): INVALID_ARGUMENT (NULL), IO, BAD_FORMAT, UNSUPPORTED_VERSION,
+ * OUT_OF_MEMORY, BAD_STATE (internal). Since 0.1. */
 DS_API ds_status ds_model_save(const ds_model *model, const char *path);
 DS_API ds_status ds_model_load(ds_context *ctx, const char *path, ds_model **out);
-/* Copy all weights of `src` into `dst` (same configuration). */
+/* Copy all weights of `src` into `dst` (same configuration; the models may belong to
+ * different contexts). Writes dst: no other call on dst may overlap, and no trainer of dst
+ * may be training.
+ * Errors: INVALID_ARGUMENT (NULL), SHAPE_MISMATCH (configurations differ). Since 0.1. */
 DS_API ds_status ds_model_copy_weights(ds_model *dst, const ds_model *src);
 
 /* ======================================================================================
@@ -441,14 +532,30 @@ typedef enum ds_trainer_float_option {
   DS_TRAIN_CLIP_NORM = 7       /* > 0 clips the global gradient norm, 0 = off     (0) */
 } ds_trainer_float_option;
 
+/* A trainer configuration starts with the defaults in brackets above; setters report
+ * values out of range (the configuration unchanged) on the thread, as model configurations.
+ * Errors: INVALID_ARGUMENT (NULL, option not of the enum, value out of range or not
+ * finite); OUT_OF_MEMORY (create). Since 0.1. */
 DS_API ds_status ds_trainer_config_create(ds_trainer_config **out);
 DS_API void ds_trainer_config_free(ds_trainer_config *cfg);
 DS_API ds_status ds_trainer_config_set_int(ds_trainer_config *cfg, int32_t option, int64_t value);
 DS_API ds_status ds_trainer_config_set_float(ds_trainer_config *cfg, int32_t option, double value);
 
+/* ---- Reading a trainer configuration back (since 0.3) ----
+ * ds_trainer_get_config: a new configuration equal to the trainer's (free it with
+ * ds_trainer_config_free). The getters take the setters' options; floats read back exactly
+ * as set. Errors: INVALID_ARGUMENT (NULL, option not a ds_trainer_option /
+ * ds_trainer_float_option), OUT_OF_MEMORY (ds_trainer_get_config). */
+DS_API ds_status ds_trainer_get_config(const ds_trainer *trainer, ds_trainer_config **out);
+DS_API ds_status ds_trainer_config_get_int(const ds_trainer_config *cfg, int32_t option,
+                                           int64_t *value);
+DS_API ds_status ds_trainer_config_get_float(const ds_trainer_config *cfg, int32_t option,
+                                             double *value);
+
 /* Progress: called every `every` steps and after the last; return non-zero to stop
  * (ds_trainer_train then returns DS_ERR_CANCELLED after finishing the current step; the
- * trainer stays consistent and can continue). */
+ * trainer stays consistent and can continue). Called on the thread that runs
+ * ds_trainer_train, never from a pool worker; it must not call into the trainer. */
 typedef int32_t (*ds_progress_fn)(void *user, int64_t step, int64_t total_steps, double loss,
                                   double examples_per_second);
 
@@ -460,10 +567,15 @@ typedef int32_t (*ds_progress_fn)(void *user, int64_t step, int64_t total_steps,
  *   smoother given,  model conditional (C = D): stage 2, fit p(x | x~) on pairs made on the
  *                                         fly from clean data
  *   smoother NULL,   model conditional: fit p(x | c) to the caller's (x, c) pairs
- * The trainer keeps pointers to model and smoother: they must outlive it. */
+ * The trainer keeps pointers to model and smoother: they must outlive it. It copies cfg.
+ * Errors: INVALID_ARGUMENT (NULL model/cfg/out, smoother of another context),
+ * SHAPE_MISMATCH (stage 2 with C != D), OUT_OF_MEMORY. Since 0.1. */
 DS_API ds_status ds_trainer_create(ds_model *model, const ds_trainer_config *cfg,
                                    const ds_smoother *smoother, ds_trainer **out);
+/* Since 0.1. */
 DS_API void ds_trainer_free(ds_trainer *trainer);
+/* fn NULL removes the callback; `user` is kept until replaced or the trainer is freed.
+ * Errors: INVALID_ARGUMENT (NULL trainer, fn given with every < 1). Since 0.1. */
 DS_API ds_status ds_trainer_set_progress(ds_trainer *trainer, ds_progress_fn fn, void *user,
                                          int64_t every);
 
@@ -475,17 +587,29 @@ DS_API ds_status ds_trainer_set_progress(ds_trainer *trainer, ds_progress_fn fn,
  * A step whose loss or gradient is not finite fails with DS_ERR_NUMERIC before it changes
  * anything; like a cancellation, such a failure keeps the steps this call completed before
  * it (ds_trainer_step says how many steps are done) — the one exception to "a failed call
- * changes nothing", since a long run should not be thrown away. */
+ * changes nothing", since a long run should not be thrown away. cond is required exactly
+ * in the conditional mode (smoother NULL, C > 0).
+ * Errors: INVALID_ARGUMENT (NULL, n < batch, steps < 0, cond given / missing), NUMERIC (an
+ * input not finite; a step's loss or gradient not finite), CANCELLED, OUT_OF_MEMORY.
+ * Since 0.1. */
 DS_API ds_status ds_trainer_train(ds_trainer *trainer, const float *x, const float *cond,
                                   int64_t n, int64_t steps, double *loss_out);
+/* Adam steps done so far (resumed steps included); 0 for NULL. Since 0.1. */
 DS_API int64_t ds_trainer_step(const ds_trainer *trainer);
 /* Mean NLL (nats/example) of held-out data under the trainer's objective: the direct or
- * conditional NLL, or for stage 1/2 with `stream`-addressed noise. */
+ * conditional NLL, or for stage 1/2 with `stream`-addressed noise. Uses the trainer's
+ * buffers: do not overlap with other calls on the trainer.
+ * Errors: INVALID_ARGUMENT (NULL, n < 1, cond given / missing), NUMERIC (an input or the
+ * NLL not finite). Since 0.1. */
 DS_API ds_status ds_trainer_evaluate(ds_trainer *trainer, const float *x, const float *cond,
                                      int64_t n, uint64_t stream, double *mean_nll);
 /* Save / resume everything needed to continue bitwise as if uninterrupted: weights, Adam
  * moments, step, configuration. Resume requires a trainer made with the same
- * configurations. */
+ * configurations; it replaces the model's weights.
+ * Errors (save): INVALID_ARGUMENT (NULL), IO, OUT_OF_MEMORY.
+ * Errors (resume): INVALID_ARGUMENT (NULL), IO, BAD_FORMAT, UNSUPPORTED_VERSION,
+ * SHAPE_MISMATCH (another model or trainer configuration or mode), OUT_OF_MEMORY,
+ * BAD_STATE (internal). Since 0.1. */
 DS_API ds_status ds_trainer_save(const ds_trainer *trainer, const char *path);
 DS_API ds_status ds_trainer_resume(ds_trainer *trainer, const char *path);
 
@@ -495,7 +619,10 @@ DS_API ds_status ds_trainer_resume(ds_trainer *trainer, const char *path);
 typedef struct ds_denoiser ds_denoiser;
 
 /* Single-step gradient denoiser x^ = x~ + sigma^2 grad log p(x~) from a stage-1 model and
- * the smoother it was trained with (kind: ds_score_kind). */
+ * the smoother it was trained with (kind: ds_score_kind). The denoiser keeps pointers to
+ * stage1 and sm: they must outlive it.
+ * Errors: INVALID_ARGUMENT (NULL, kind, stage1 conditional or discretized), OUT_OF_MEMORY.
+ * Since 0.1. */
 DS_API ds_status ds_denoiser_create_gradient(const ds_model *stage1, const ds_smoother *sm,
                                              int32_t kind, ds_denoiser **out);
 typedef enum ds_conditional_output {
@@ -503,11 +630,18 @@ typedef enum ds_conditional_output {
   DS_CONDITIONAL_MEAN = 1    /* greedy: each dimension its conditional mean given the
                                 previous ones                                            */
 } ds_conditional_output;
-/* Conditional denoiser from a stage-2 model p(x | x~) (C = D). */
+/* Conditional denoiser from a stage-2 model p(x | x~) (C = D). It keeps a pointer to
+ * stage2, which must outlive it.
+ * Errors: INVALID_ARGUMENT (NULL, output not a ds_conditional_output), SHAPE_MISMATCH
+ * (C != D), OUT_OF_MEMORY. Since 0.1. */
 DS_API ds_status ds_denoiser_create_conditional(const ds_model *stage2, int32_t output,
                                                 ds_denoiser **out);
+/* Since 0.1. */
 DS_API void ds_denoiser_free(ds_denoiser *dn);
-/* x (n, D) from x_tilde (n, D); `stream` addresses the randomness of a sampling denoiser. */
+/* x (n, D) from x_tilde (n, D); `stream` addresses the randomness of a sampling denoiser.
+ * Reads the denoiser and its model only: may run from many threads at once.
+ * Errors: INVALID_ARGUMENT (NULL, n < 1, n * D too large), NUMERIC (x_tilde or a result not
+ * finite), OUT_OF_MEMORY, BAD_STATE (internal). Since 0.1. */
 DS_API ds_status ds_denoiser_apply(const ds_denoiser *dn, const float *x_tilde, int64_t n,
                                    uint64_t stream, float *x);
 
@@ -517,17 +651,26 @@ DS_API ds_status ds_denoiser_apply(const ds_denoiser *dn, const float *x_tilde, 
 
 /* Importance-weighted lower bound on log p(x) with K samples x~_k ~ q(. | x):
  * log (1/K) sum_k p1(x~_k) p2(x | x~_k) / q(x~_k | x). K = 1 is the ELBO; the bound does
- * not decrease with K. bound (n) in nats. */
+ * not decrease with K. bound (n) in nats.
+ * Errors: INVALID_ARGUMENT (NULL, n < 1, k_samples outside 1..10^6, stage 1 conditional or
+ * discretized), SHAPE_MISMATCH (stage 2 not p(x | x~) of stage 1's D), NUMERIC (x or a
+ * bound not finite), OUT_OF_MEMORY. Since 0.1. */
 DS_API ds_status ds_two_stage_log_prob_bound(const ds_model *stage1, const ds_model *stage2,
                                              const ds_smoother *sm, const float *x, int64_t n,
                                              int32_t k_samples, uint64_t stream,
                                              double *bound);
 /* log p(x) by quadrature over a regular grid of x~ (D <= 2): `points` per dimension over
- * [lo, hi] (points >= 2; choose the box to cover the stage-1 mass). */
+ * [lo, hi] (points 2..4096; choose the box to cover the stage-1 mass).
+ * Errors: INVALID_ARGUMENT (NULL, n < 1, lo/hi not finite or lo >= hi, points, stage 1
+ * conditional or discretized), SHAPE_MISMATCH (as above), UNSUPPORTED (D > 2), NUMERIC (x
+ * or a result not finite), OUT_OF_MEMORY. Since 0.1. */
 DS_API ds_status ds_two_stage_log_prob_grid(const ds_model *stage1, const ds_model *stage2,
                                             const float *x, int64_t n, double lo, double hi,
                                             int32_t points, double *log_prob);
-/* Two-stage sampling: x~ from stage 1, then the denoiser. x (n, D). */
+/* Two-stage sampling: x~ from stage 1, then the denoiser. x (n, D).
+ * Errors: INVALID_ARGUMENT (NULL, n < 1), SHAPE_MISMATCH (stage 1 conditional or of another
+ * D than the denoiser), NUMERIC (a sample not finite), OUT_OF_MEMORY, BAD_STATE
+ * (internal). Since 0.1. */
 DS_API ds_status ds_two_stage_sample(const ds_model *stage1, const ds_denoiser *dn, int64_t n,
                                      uint64_t stream, float *x);
 
@@ -552,7 +695,7 @@ DS_API ds_status ds_two_stage_sample(const ds_model *stage1, const ds_denoiser *
  * Either output may be NULL to skip its half of the work (not both).
  * Errors: INVALID_ARGUMENT (NULL, n_real, n_fake or dim < 1, k outside
  * 1..min(n_real, n_fake) - 1), NUMERIC (a NaN or infinite value, with its row and column),
- * OUT_OF_MEMORY; on failure *precision and *recall are left unchanged. */
+ * OUT_OF_MEMORY; on failure *precision and *recall are left unchanged. Since 0.2. */
 DS_API ds_status ds_precision_recall(ds_context *ctx, const float *real, int64_t n_real,
                                      const float *fake, int64_t n_fake, int64_t dim, int32_t k,
                                      double *precision, double *recall);

@@ -1,5 +1,5 @@
 /* Synthetic data sets of the paper's experiments (FFJORD-style definitions, as in
- * METHOD.md section 5), drawn from a small seeded generator so examples reproduce. */
+ * docs/method.md section 5), drawn from a small seeded generator so examples reproduce. */
 #ifndef DS_EXAMPLE_DATASETS_H
 #define DS_EXAMPLE_DATASETS_H
 

@@ -288,6 +288,62 @@ function load_model(ctx::Context, path::AbstractString)
     wrap_model(ctx, out[])
 end
 
+export model_config, trainer_config
+
+"""The configuration of a model, also a loaded one: (arch, ints, floats, hidden) with
+`ints` / `floats` Dicts option => value of every option its architecture has (the keys of
+Model's `ints` / `floats`) and `hidden` the layer widths."""
+function model_config(m::Model)
+    cfg = Ref{Ptr{Cvoid}}(C_NULL)
+    check(ccall((:ds_model_get_config, libdsmooth), Int32, (Ptr{Cvoid}, Ref{Ptr{Cvoid}}),
+                ptrof(m), cfg), m.ctx)
+    try
+        arch, count = Ref{Int32}(0), Ref{Int32}(0)
+        check(ccall((:ds_model_config_get_arch, libdsmooth), Int32, (Ptr{Cvoid}, Ref{Int32}),
+                    cfg[], arch), C_NULL)
+        ints, floats = Dict{Int32,Int64}(), Dict{Int32,Float64}()
+        iv, fv = Ref{Int64}(0), Ref{Cdouble}(0)
+        for o in DS_MODEL_DIM:DS_MODEL_COND_CONVS  # non-zero: not an option of this arch
+            ccall((:ds_model_config_get_int, libdsmooth), Int32,
+                  (Ptr{Cvoid}, Int32, Ref{Int64}), cfg[], o, iv) == DS_OK && (ints[o] = iv[])
+        end
+        for o in DS_MODEL_BIN_LO:DS_MODEL_DROPOUT
+            ccall((:ds_model_config_get_float, libdsmooth), Int32,
+                  (Ptr{Cvoid}, Int32, Ref{Cdouble}), cfg[], o, fv) == DS_OK && (floats[o] = fv[])
+        end
+        check(ccall((:ds_model_config_get_hidden, libdsmooth), Int32,
+                    (Ptr{Cvoid}, Ptr{Int64}, Int32, Ref{Int32}), cfg[], C_NULL, 0, count), C_NULL)
+        widths = Vector{Int64}(undef, count[])
+        check(ccall((:ds_model_config_get_hidden, libdsmooth), Int32,
+                    (Ptr{Cvoid}, Ptr{Int64}, Int32, Ref{Int32}), cfg[], widths, count[], count),
+              C_NULL)
+        (arch = arch[], ints = ints, floats = floats, hidden = widths)
+    finally
+        ccall((:ds_model_config_free, libdsmooth), Cvoid, (Ptr{Cvoid},), cfg[])
+    end
+end
+
+"The configuration of a trainer: (ints, floats), Dicts option => value of every option."
+function trainer_config(t::Trainer)
+    cfg = Ref{Ptr{Cvoid}}(C_NULL)
+    check(ccall((:ds_trainer_get_config, libdsmooth), Int32, (Ptr{Cvoid}, Ref{Ptr{Cvoid}}),
+                ptrof(t), cfg), t.ctx)
+    try
+        iv, fv = Ref{Int64}(0), Ref{Cdouble}(0)
+        ints = Dict{Int32,Int64}(o => (check(ccall((:ds_trainer_config_get_int, libdsmooth),
+                                                   Int32, (Ptr{Cvoid}, Int32, Ref{Int64}),
+                                                   cfg[], o, iv), C_NULL); iv[])
+                                 for o in DS_TRAIN_BATCH:DS_TRAIN_SCHEDULE)
+        floats = Dict{Int32,Float64}(o => (check(ccall((:ds_trainer_config_get_float, libdsmooth),
+                                                       Int32, (Ptr{Cvoid}, Int32, Ref{Cdouble}),
+                                                       cfg[], o, fv), C_NULL); fv[])
+                                     for o in DS_TRAIN_LR:DS_TRAIN_CLIP_NORM)
+        (ints = ints, floats = floats)
+    finally
+        ccall((:ds_trainer_config_free, libdsmooth), Cvoid, (Ptr{Cvoid},), cfg[])
+    end
+end
+
 param_count(m::Model) = ccall((:ds_model_param_count, libdsmooth), Int64, (Ptr{Cvoid},),
                               ptrof(m))
 copy_weights!(dst::Model, src::Model) =

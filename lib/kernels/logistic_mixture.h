@@ -1,4 +1,4 @@
-/* Logistic-mixture output heads (METHOD.md §3): log-density, log-mass of a bin, their
+/* Logistic-mixture output heads (docs/method.md §3): log-density, log-mass of a bin, their
  * gradients, CDF and sampling for one dimension's conditional. Pure math on float params,
  * double inside (log-sum-exp, CDF differences), no allocation, deterministic. Shared by the
  * MADE vector model and PixelCNN++.

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/check.h"
+#include "core/context.h"
 
 void ds__model_config_defaults(ds_model_config *cfg, int32_t arch) {
   memset(cfg, 0, sizeof *cfg);

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Prints the convolution shapes of one PixelCNN++ training step (METHOD.md section 4) for
+"""Prints the convolution shapes of one PixelCNN++ training step (docs/method.md section 4) for
 F filters, batch 32, 28x28x1 input plus a channel of ones, 2 resnets per level (down pass
 2, 3, 3 as in pixel-cnn-pp), K = 5 mixture components (head 3K = 15 channels).
 

@@ -41,7 +41,7 @@ import os
 import signal
 import threading
 import weakref
-from ctypes import byref, c_double, c_void_p
+from ctypes import byref, c_double, c_int32, c_int64, c_void_p
 from typing import (Any, Callable, Dict, Iterable, Optional, Sequence, Tuple, Type,
                     TypeVar, Union)
 
@@ -665,6 +665,53 @@ class ModelConfig(_Handle):
         w = np.ascontiguousarray(list(widths), dtype=np.int64)
         _call("ds_model_config_set_hidden", None, self._ptr, _ptr(w), len(w))
 
+    @classmethod
+    def _adopt(cls, ptr: Optional[int]) -> "ModelConfig":
+        """Wrap a configuration handle the library returned (ds_model_get_config)."""
+        self = cls.__new__(cls)
+        self._own(ptr, None)
+        return self
+
+    def get(self, key: str) -> Any:
+        """The value of option `key` (a keyword of the constructor); enum-valued options
+        come back as their enum (Head, Activation, CondLayout)."""
+        key = key.upper()
+        if key in ModelOption.__members__:
+            v = self.get_int(ModelOption[key])
+            enum_of = {"HEAD": Head, "ACTIVATION": Activation, "COND_LAYOUT": CondLayout}.get(key)
+            return enum_of(v) if enum_of else v
+        if key in ModelFloatOption.__members__:
+            return self.get_float(ModelFloatOption[key])
+        raise ValueError("unknown model option %r" % key.lower())
+
+    def get_int(self, option: EnumLike) -> int:
+        """ds_model_config_get_int: any integer option by number (or ModelOption)."""
+        v = c_int64()
+        _call("ds_model_config_get_int", None, self._ptr, int(option), byref(v))
+        return v.value
+
+    def get_float(self, option: EnumLike) -> float:
+        """ds_model_config_get_float: any float option by number (or ModelFloatOption)."""
+        v = c_double()
+        _call("ds_model_config_get_float", None, self._ptr, int(option), byref(v))
+        return v.value
+
+    @property
+    def arch(self) -> "Arch":
+        """The architecture (ds_model_config_get_arch)."""
+        v = c_int32()
+        _call("ds_model_config_get_arch", None, self._ptr, byref(v))
+        return Arch(v.value)
+
+    @property
+    def hidden(self) -> Tuple[int, ...]:
+        """The hidden layer widths of a MADE, a tuple (empty for the image architectures)."""
+        count = c_int32()
+        _call("ds_model_config_get_hidden", None, self._ptr, None, 0, byref(count))
+        w = np.zeros(count.value, np.int64)
+        _call("ds_model_config_get_hidden", None, self._ptr, _ptr(w), count.value, byref(count))
+        return tuple(int(v) for v in w)
+
     def _ctx_ptr(self) -> Optional[int]:
         return None
 
@@ -707,6 +754,12 @@ class Model(_Handle):
     def copy_weights_from(self, src: "Model") -> None:
         """Copy the weights of `src`, a model with the same configuration."""
         _call("ds_model_copy_weights", self._ctx_ptr(), self._ptr, src._ptr)
+
+    def config(self) -> "ModelConfig":
+        """A new ModelConfig equal to this model's (also for a loaded model)."""
+        ptr = c_void_p()
+        _call("ds_model_get_config", self._ctx_ptr(), self._ptr, byref(ptr))
+        return ModelConfig._adopt(ptr.value)
 
     @property
     def dim(self) -> int:
@@ -821,6 +874,29 @@ class TrainerConfig(_Handle):
         """ds_trainer_config_set_float: any float option by number (or TrainerFloatOption)."""
         _call("ds_trainer_config_set_float", None, self._ptr, int(option), float(value))
 
+    def get(self, key: str) -> Any:
+        """The value of option `key` (a keyword of the constructor)."""
+        key = key.upper()
+        if key in TrainerOption.__members__:
+            v = self.get_int(TrainerOption[key])
+            enum_of = self._ALIASES.get(key)
+            return enum_of(v) if enum_of else v
+        if key in TrainerFloatOption.__members__:
+            return self.get_float(TrainerFloatOption[key])
+        raise ValueError("unknown trainer option %r" % key.lower())
+
+    def get_int(self, option: EnumLike) -> int:
+        """ds_trainer_config_get_int: any integer option by number (or TrainerOption)."""
+        v = c_int64()
+        _call("ds_trainer_config_get_int", None, self._ptr, int(option), byref(v))
+        return v.value
+
+    def get_float(self, option: EnumLike) -> float:
+        """ds_trainer_config_get_float: any float option by number (or TrainerFloatOption)."""
+        v = c_double()
+        _call("ds_trainer_config_get_float", None, self._ptr, int(option), byref(v))
+        return v.value
+
     def _ctx_ptr(self) -> Optional[int]:
         return None
 
@@ -899,6 +975,14 @@ class Trainer(_Handle):
                 ptr: c_void_p) -> None:
         _call("ds_trainer_create", model._ctx_ptr(), model._ptr, cfg._ptr,
               smoother._ptr if smoother is not None else None, byref(ptr))
+
+    def config(self) -> "TrainerConfig":
+        """A new TrainerConfig equal to this trainer's."""
+        ptr = c_void_p()
+        _call("ds_trainer_get_config", self._ctx_ptr(), self._ptr, byref(ptr))
+        cfg = TrainerConfig.__new__(TrainerConfig)
+        cfg._own(ptr.value, None)
+        return cfg
 
     @property
     def step(self) -> int:

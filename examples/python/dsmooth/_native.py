@@ -87,6 +87,8 @@ c_size_t = ctypes.c_size_t
 vp = ctypes.c_void_p
 pvp = ctypes.POINTER(ctypes.c_void_p)
 pdouble = ctypes.POINTER(ctypes.c_double)
+pint32 = ctypes.POINTER(ctypes.c_int32)
+pint64 = ctypes.POINTER(ctypes.c_int64)
 st = c_int32  # ds_status
 
 # Callback types (plain function pointers taking `void *user` first).
@@ -133,6 +135,11 @@ _PROTOTYPES = {
     "ds_model_config_set_int": (st, [vp, c_int32, c_int64]),
     "ds_model_config_set_float": (st, [vp, c_int32, c_double]),
     "ds_model_config_set_hidden": (st, [vp, vp, c_int32]),
+    "ds_model_get_config": (st, [vp, pvp]),
+    "ds_model_config_get_arch": (st, [vp, pint32]),
+    "ds_model_config_get_int": (st, [vp, c_int32, pint64]),
+    "ds_model_config_get_float": (st, [vp, c_int32, pdouble]),
+    "ds_model_config_get_hidden": (st, [vp, vp, c_int32, pint32]),
     "ds_model_create": (st, [vp, vp, pvp]),
     "ds_model_free": (None, [vp]),
     "ds_model_dim": (c_int64, [vp]),
@@ -149,6 +156,9 @@ _PROTOTYPES = {
     "ds_trainer_config_free": (None, [vp]),
     "ds_trainer_config_set_int": (st, [vp, c_int32, c_int64]),
     "ds_trainer_config_set_float": (st, [vp, c_int32, c_double]),
+    "ds_trainer_get_config": (st, [vp, pvp]),
+    "ds_trainer_config_get_int": (st, [vp, c_int32, pint64]),
+    "ds_trainer_config_get_float": (st, [vp, c_int32, pdouble]),
     "ds_trainer_create": (st, [vp, vp, vp, pvp]),
     "ds_trainer_free": (None, [vp]),
     "ds_trainer_set_progress": (st, [vp, PROGRESS_FN, vp, c_int64]),

@@ -208,3 +208,28 @@ def test_conditional_pixelcnn_options(ctx):
     assert e.value.status == Status.ERR_INVALID_ARGUMENT and "COND_CONVS" in e.value.detail
     with pytest.raises(ValueError):
         dsmooth.ModelConfig(arch="pixelcnnpp", cond_layout="sideways")
+
+
+def test_loaded_model_reports_its_configuration(ctx, tmp_path):
+    m = dsmooth.Model(ctx, arch="pixelcnn", height=6, width=5, channels=3, filters=4, layers=2,
+                      gated=0, activation="elu", components=2, head="discretized")
+    m.save(tmp_path / "p.ckpt")
+    with dsmooth.Model.load(ctx, str(tmp_path / "p.ckpt")) as back, back.config() as cfg:
+        assert cfg.arch == dsmooth.Arch.PIXELCNN
+        assert (cfg.get("height"), cfg.get("width"), cfg.get("channels")) == (6, 5, 3)
+        assert (cfg.get("dim"), cfg.get("layers"), cfg.get("gated")) == (90, 2, 0)
+        assert cfg.get("head") == dsmooth.Head.DISCRETIZED
+        assert cfg.get("activation") == dsmooth.Activation.ELU
+        assert cfg.get("bin_lo") == -1.0 and cfg.hidden == (64, 64)
+        with pytest.raises(DsmoothError) as e:
+            cfg.get("resnets")
+        assert "does not apply to DS_ARCH_PIXELCNN" in e.value.detail
+    with dsmooth.ModelConfig(dim=3, hidden=(7, 5)) as cfg:
+        assert cfg.arch == dsmooth.Arch.MADE and cfg.hidden == (7, 5) and cfg.get("dim") == 3
+
+
+def test_trainer_reports_its_configuration(ctx):
+    m = dsmooth.Model(ctx, dim=2, hidden=(8,))
+    with dsmooth.Trainer(m, batch=16, lr=0.01, schedule="cosine") as t, t.config() as cfg:
+        assert cfg.get("batch") == 16 and cfg.get("lr") == 0.01
+        assert cfg.get("schedule") == dsmooth.LRSchedule.COSINE

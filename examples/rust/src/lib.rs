@@ -470,6 +470,45 @@ impl ModelConfig {
                                                        widths.len() as i32) }, ptr::null())?;
         Ok(self)
     }
+    /// The architecture this configuration describes.
+    pub fn arch(&self) -> Result<Arch> {
+        let mut a = -1;
+        check(unsafe { ffi::ds_model_config_get_arch(self.ptr.as_ptr(), &mut a) }, ptr::null())?;
+        match a {
+            0 => Ok(Arch::Made),
+            1 => Ok(Arch::PixelCnnPp),
+            2 => Ok(Arch::PixelCnn),
+            _ => Err(Error::invalid(format!("architecture {a} is newer than this binding"))),
+        }
+    }
+    /// The value of an option (an error for options the architecture does not have).
+    pub fn get(&self, option: ModelOption) -> Result<i64> {
+        self.get_raw(option as i32)
+    }
+    /// Any option number, for options newer than this binding.
+    pub fn get_raw(&self, option: i32) -> Result<i64> {
+        let mut v = 0;
+        check(unsafe { ffi::ds_model_config_get_int(self.ptr.as_ptr(), option, &mut v) },
+              ptr::null())?;
+        Ok(v)
+    }
+    /// The value of a float option (an error for options the architecture does not have).
+    pub fn get_float(&self, option: ModelFloatOption) -> Result<f64> {
+        let mut v = 0.0;
+        check(unsafe { ffi::ds_model_config_get_float(self.ptr.as_ptr(), option as i32,
+                                                      &mut v) }, ptr::null())?;
+        Ok(v)
+    }
+    /// The hidden layer widths.
+    pub fn hidden_widths(&self) -> Result<Vec<i64>> {
+        let mut count = 0;
+        check(unsafe { ffi::ds_model_config_get_hidden(self.ptr.as_ptr(), ptr::null_mut(), 0,
+                                                       &mut count) }, ptr::null())?;
+        let mut widths = vec![0; count as usize];
+        check(unsafe { ffi::ds_model_config_get_hidden(self.ptr.as_ptr(), widths.as_mut_ptr(),
+                                                       count, &mut count) }, ptr::null())?;
+        Ok(widths)
+    }
 }
 
 impl Drop for ModelConfig {
@@ -511,6 +550,12 @@ impl<'c> Model<'c> {
     /// Copy the weights of `src`, a model of the same configuration.
     pub fn copy_weights_from(&mut self, src: &Model) -> Result<()> {
         check(unsafe { ffi::ds_model_copy_weights(self.ptr.as_ptr(), src.raw()) }, self.c())
+    }
+    /// A new configuration equal to this model's (also for a loaded model).
+    pub fn config(&self) -> Result<ModelConfig> {
+        let mut p = ptr::null_mut();
+        check(unsafe { ffi::ds_model_get_config(self.raw(), &mut p) }, self.c())?;
+        Ok(ModelConfig { ptr: NonNull::new(p).unwrap() })
     }
     fn raw(&self) -> *const ffi::ds_model {
         self.ptr.as_ptr()
@@ -611,6 +656,20 @@ impl TrainerConfig {
                                                         value) }, ptr::null())?;
         Ok(self)
     }
+    /// The value of an integer trainer option.
+    pub fn get(&self, option: TrainerOption) -> Result<i64> {
+        let mut v = 0;
+        check(unsafe { ffi::ds_trainer_config_get_int(self.ptr.as_ptr(), option as i32,
+                                                      &mut v) }, ptr::null())?;
+        Ok(v)
+    }
+    /// The value of a float trainer option.
+    pub fn get_float(&self, option: TrainerFloatOption) -> Result<f64> {
+        let mut v = 0.0;
+        check(unsafe { ffi::ds_trainer_config_get_float(self.ptr.as_ptr(), option as i32,
+                                                        &mut v) }, ptr::null())?;
+        Ok(v)
+    }
 }
 
 impl Drop for TrainerConfig {
@@ -687,6 +746,12 @@ impl<'a> Trainer<'a> {
     /// Adam steps done so far.
     pub fn step(&self) -> i64 {
         unsafe { ffi::ds_trainer_step(self.ptr.as_ptr()) }
+    }
+    /// A new configuration equal to this trainer's.
+    pub fn config(&self) -> Result<TrainerConfig> {
+        let mut p = ptr::null_mut();
+        check(unsafe { ffi::ds_trainer_get_config(self.ptr.as_ptr(), &mut p) }, self.ctx)?;
+        Ok(TrainerConfig { ptr: NonNull::new(p).unwrap() })
     }
     fn inputs(&self, x: &[f32], cond: Option<&[f32]>) -> Result<i64> {
         let n = rows(x.len(), self.dim, "x")?;

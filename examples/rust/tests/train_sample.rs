@@ -221,3 +221,33 @@ fn loaded_library_passes_the_version_check() {
     assert!(version_string().starts_with(&format!("{}.", ffi::ABI_MAJOR)));
     assert!(!ffi::LIB_DIR.is_empty() && !ffi::FOUND_BY.is_empty());
 }
+
+/// A loaded model reports its architecture and settings; a trainer its configuration.
+#[test]
+fn loaded_model_reports_its_configuration() {
+    let dir = std::env::temp_dir().join(format!("dsmooth-rust-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ctx = Context::new(1, 2).unwrap();
+    let mut cfg = ModelConfig::new(Arch::PixelCnn).unwrap();
+    cfg.set(ModelOption::Height, 6).unwrap().set(ModelOption::Width, 5).unwrap()
+        .set(ModelOption::Filters, 4).unwrap().set(ModelOption::Layers, 2).unwrap()
+        .set(ModelOption::Components, 3).unwrap();
+    Model::new(&ctx, &cfg).unwrap().save(dir.join("p.ckpt")).unwrap();
+    let back = Model::load(&ctx, dir.join("p.ckpt")).unwrap().config().unwrap();
+    assert_eq!(back.arch().unwrap(), Arch::PixelCnn);
+    assert_eq!(back.get(ModelOption::Dim).unwrap(), 30);
+    assert_eq!(back.get(ModelOption::Layers).unwrap(), 2);
+    assert_eq!(back.get(ModelOption::Components).unwrap(), 3);
+    assert_eq!(back.get_float(ModelFloatOption::BinHi).unwrap(), 1.0);
+    assert_eq!(back.hidden_widths().unwrap(), vec![64, 64]);
+    let e = back.get(ModelOption::Resnets).unwrap_err();
+    assert_eq!(e.status, Status::InvalidArgument);
+    assert!(e.detail.contains("does not apply"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let mut m = made(&ctx, 0);
+    let t = Trainer::new(&mut m, &trainer_config(40, 2e-3), None).unwrap();
+    let tc = t.config().unwrap();
+    assert_eq!(tc.get(TrainerOption::TotalSteps).unwrap(), 40);
+    assert_eq!(tc.get_float(TrainerFloatOption::Lr).unwrap(), 2e-3);
+}

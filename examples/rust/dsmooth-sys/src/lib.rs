@@ -196,6 +196,29 @@ extern "C" {
     /// `ds_status ds_trainer_config_set_float(ds_trainer_config *cfg, int32_t option, double value)`: see its comment in `include/dsmooth.h`.
     pub fn ds_trainer_config_set_float(cfg: *mut ds_trainer_config, option: i32,
         value: f64) -> ds_status;
+    /// `ds_status ds_model_get_config(const ds_model *model, ds_model_config **out)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_model_get_config(model: *const ds_model, out: *mut *mut ds_model_config)
+        -> ds_status;
+    /// `ds_status ds_model_config_get_arch(const ds_model_config *cfg, int32_t *arch)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_model_config_get_arch(cfg: *const ds_model_config, arch: *mut i32) -> ds_status;
+    /// `ds_status ds_model_config_get_int(const ds_model_config *cfg, int32_t option, int64_t *value)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_model_config_get_int(cfg: *const ds_model_config, option: i32,
+        value: *mut i64) -> ds_status;
+    /// `ds_status ds_model_config_get_float(const ds_model_config *cfg, int32_t option, double *value)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_model_config_get_float(cfg: *const ds_model_config, option: i32,
+        value: *mut f64) -> ds_status;
+    /// `ds_status ds_model_config_get_hidden(const ds_model_config *cfg, int64_t *widths, int32_t capacity, int32_t *count)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_model_config_get_hidden(cfg: *const ds_model_config, widths: *mut i64,
+        capacity: i32, count: *mut i32) -> ds_status;
+    /// `ds_status ds_trainer_get_config(const ds_trainer *trainer, ds_trainer_config **out)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_trainer_get_config(trainer: *const ds_trainer,
+        out: *mut *mut ds_trainer_config) -> ds_status;
+    /// `ds_status ds_trainer_config_get_int(const ds_trainer_config *cfg, int32_t option, int64_t *value)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_trainer_config_get_int(cfg: *const ds_trainer_config, option: i32,
+        value: *mut i64) -> ds_status;
+    /// `ds_status ds_trainer_config_get_float(const ds_trainer_config *cfg, int32_t option, double *value)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_trainer_config_get_float(cfg: *const ds_trainer_config, option: i32,
+        value: *mut f64) -> ds_status;
     /// `ds_status ds_trainer_create(ds_model *model, const ds_trainer_config *cfg, const ds_smoother *smoother, ds_trainer **out)`: see its comment in `include/dsmooth.h`.
     pub fn ds_trainer_create(model: *mut ds_model, cfg: *const ds_trainer_config,
         smoother: *const ds_smoother, out: *mut *mut ds_trainer) -> ds_status;
