@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Data-parallel training under mpirun (examples/mpi_train, libdsmooth_mpi).
-#   mpi_tests.sh MPI_TRAIN CASE
+#   mpi_tests.sh MPI_TRAIN CASE [PYTHON LIBDSMOOTH]
 # CASE: bitwise (1, 2 and 3 ranks, and 2 ranks x 2 threads, give the same checkpoint
 # bytes: weights, Adam moments, step), resume (2 ranks to step 20, then 3 ranks to 40 =
 # 1 rank to 40), failure (a rank with corrupt data stops all 3 ranks with its message;
 # the last checkpoint stays valid), killed (a rank killed by SIGKILL ends the job, mpirun
-# exits non-zero), fast (MPI_Allreduce mode trains, ranks agree).
-# Exit 77 (skipped) without mpirun.
+# exits non-zero), fast (MPI_Allreduce mode trains, ranks agree), python (the same from
+# examples/python/mpi_train.py with mpi4py: bitwise, resume on another rank count, failure).
+# Exit 77 (skipped) without mpirun (or, for python, without numpy and mpi4py).
 set -uo pipefail
 TRAIN=$1
 CASE=$2
@@ -87,6 +88,26 @@ case "$CASE" in
     [ $rc -eq 0 ] || fail "fast mode failed"
     grep -q "step     40  loss" <<<"$out" || fail "no loss at step 40"
     grep -qE "loss (nan|inf)" <<<"$out" && fail "non-finite loss"
+    ;;
+  python)
+    PY=${3:-/usr/bin/python3}
+    export DSMOOTH_LIBRARY=$4
+    if ! "$PY" -c "import numpy, mpi4py" 2>/dev/null; then
+      echo "SKIPPED: $PY cannot import numpy and mpi4py (apt-get install python3-mpi4py)"
+      exit 77
+    fi
+    SCRIPT=$(dirname "$0")/../../examples/python/mpi_train.py
+    prun() { local np=$1; shift; mpirun -np "$np" --oversubscribe "$PY" "$SCRIPT" --total 60 "$@"; }
+    prun 1 --steps 60 --checkpoint "$DIR/p1.ckpt" || fail "python, 1 rank"
+    prun 3 --steps 60 --checkpoint "$DIR/p3.ckpt" --threads 2 || fail "python, 3 ranks"
+    same "$DIR/p1.ckpt" "$DIR/p3.ckpt"
+    prun 2 --steps 30 --checkpoint "$DIR/ps.ckpt" || fail "python, 2 ranks to step 30"
+    prun 3 --steps 60 --checkpoint "$DIR/ps.ckpt" --resume || fail "python, 3 ranks from 30"
+    same "$DIR/p1.ckpt" "$DIR/ps.ckpt"
+    out=$(prun 2 --steps 60 --fail-rank 1 2>&1)
+    echo "$out" | grep "stopped"
+    n=$(grep -c "training stopped: DS_ERR_NUMERIC: ds_trainer_train: rank 1 of 2 stopped the job" <<<"$out")
+    [ "$n" = 2 ] || fail "$n of 2 Python ranks reported rank 1's failure"
     ;;
   *)
     fail "unknown case $CASE"

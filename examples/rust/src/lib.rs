@@ -51,6 +51,9 @@ pub mod ffi {
     pub type ds_log_fn = Option<unsafe extern "C" fn(*mut c_void, i32, *const c_char)>;
     pub type ds_progress_fn =
         Option<unsafe extern "C" fn(*mut c_void, i64, i64, f64, f64) -> i32>;
+    pub type ds_collective_fn = Option<
+        unsafe extern "C" fn(*mut c_void, i32, *const c_void, *mut c_void, i64, *const i64) -> i32,
+    >;
 
     extern "C" {
         pub fn ds_version() -> u32;
@@ -138,6 +141,9 @@ pub mod ffi {
             n: i64, stream: u64, mean_nll: *mut f64) -> ds_status;
         pub fn ds_trainer_save(trainer: *const ds_trainer, path: *const c_char) -> ds_status;
         pub fn ds_trainer_resume(trainer: *mut ds_trainer, path: *const c_char) -> ds_status;
+        pub fn ds_trainer_set_distributed(trainer: *mut ds_trainer, rank: i32, world: i32,
+            reduction: i32, grad_blocks: i64, f: ds_collective_fn, user: *mut c_void)
+            -> ds_status;
 
         pub fn ds_denoiser_create_gradient(stage1: *const ds_model, sm: *const ds_smoother,
             kind: i32, out: *mut *mut ds_denoiser) -> ds_status;
