@@ -109,6 +109,21 @@ case "$CASE" in
     n=$(grep -c "training stopped: DS_ERR_NUMERIC: ds_trainer_train: rank 1 of 2 stopped the job" <<<"$out")
     [ "$n" = 2 ] || fail "$n of 2 Python ranks reported rank 1's failure"
     ;;
+  install) # mpi_tests.sh MPI_TRAIN install BUILD_DIR SOURCE_DIR
+    cmake --install "$3" --prefix "$DIR/prefix" >/dev/null || fail "cmake --install"
+    cmake -S "$4/tests/mpi/consumer" -B "$DIR/consumer" -DCMAKE_PREFIX_PATH="$DIR/prefix" \
+      >"$DIR/configure.log" || { cat "$DIR/configure.log"; fail "find_package(dsmooth_mpi)"; }
+    cmake --build "$DIR/consumer" >/dev/null || fail "building the CMake consumer"
+    export PKG_CONFIG_PATH="$DIR/prefix/lib/pkgconfig"
+    cc -o "$DIR/pc" "$4/tests/mpi/consumer/main.c" $(pkg-config --cflags --libs dsmooth_mpi) \
+      || fail "building with pkg-config dsmooth_mpi"
+    export LD_LIBRARY_PATH="$DIR/prefix/lib"
+    for prog in "$DIR/consumer/consumer" "$DIR/pc"; do
+      out=$(mpirun -np 2 "$prog") || fail "$prog"
+      echo "$out"
+      [ "$(grep -c "of 2, libdsmooth" <<<"$out")" = 2 ] || fail "$prog: two ranks expected"
+    done
+    ;;
   *)
     fail "unknown case $CASE"
     ;;
