@@ -20,13 +20,16 @@
  * --out PATH: rank 0 saves the final model. --stats: per-step time split into compute and
  * communication, and bytes exchanged. Failure drills for the tests: --fail-rank R
  * --fail-step S gives rank R corrupt data (a NaN) from step S on; --kill-rank R
- * --kill-step S makes rank R kill itself (SIGKILL) at step S. */
+ * --kill-step S makes rank R kill itself (SIGKILL) at step S; --hang-rank R --hang-step S
+ * makes rank R stop responding at step S (the others wait in the exchange: run such a job
+ * under `mpirun --timeout SECONDS`). */
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "datasets.h"
 #include "dsmooth.h"
@@ -38,8 +41,8 @@
 typedef struct options {
   const char *model, *data, *fmnist, *checkpoint, *out, *reduction;
   int64_t n, steps, total, batch, blocks, save_every, filters, resnets;
-  int32_t threads, resume, stats, fail_rank, kill_rank;
-  int64_t fail_step, kill_step;
+  int32_t threads, resume, stats, fail_rank, kill_rank, hang_rank;
+  int64_t fail_step, kill_step, hang_step;
   double sigma, lr;
   uint64_t seed;
 } options;
@@ -64,13 +67,14 @@ static void usage(void) {
           "  [--n N] [--sigma S] [--steps S] [--total S] [--batch B] [--lr LR]\n"
           "  [--reduction det|fast|none] [--blocks K] [--threads T] [--seed S]\n"
           "  [--filters F] [--resnets R] [--checkpoint PATH] [--save-every S] [--resume]\n"
-          "  [--out PATH] [--stats] [--fail-rank R --fail-step S] [--kill-rank R --kill-step S]\n");
+          "  [--out PATH] [--stats] [--fail-rank R --fail-step S] [--kill-rank R --kill-step S]\n"
+          "  [--hang-rank R --hang-step S]\n");
   MPI_Abort(MPI_COMM_WORLD, 1);
 }
 
 static void parse(int argc, char **argv, options *o) {
   *o = (options){"made", "checkerboard", "/usr/share/datasets/fashion-mnist", NULL, NULL, "det",
-                 0, 200, 0, 0, 12, 0, 32, 2, 1, 0, 0, -1, -1, 0, 0, 0.3, 0, 1};
+                 0, 200, 0, 0, 12, 0, 32, 2, 1, 0, 0, -1, -1, -1, 0, 0, 0, 0.3, 0, 1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     int flag = !strcmp(a, "--resume") || !strcmp(a, "--stats");
@@ -97,6 +101,8 @@ static void parse(int argc, char **argv, options *o) {
     else if (!strcmp(a, "--fail-step")) o->fail_step = atoll(v);
     else if (!strcmp(a, "--kill-rank")) o->kill_rank = atoi(v);
     else if (!strcmp(a, "--kill-step")) o->kill_step = atoll(v);
+    else if (!strcmp(a, "--hang-rank")) o->hang_rank = atoi(v);
+    else if (!strcmp(a, "--hang-step")) o->hang_step = atoll(v);
     else if (!strcmp(a, "--resume")) o->resume = 1;
     else if (!strcmp(a, "--stats")) o->stats = 1;
     else usage();
@@ -268,6 +274,12 @@ int main(int argc, char **argv) {
               (long long)step);
       fflush(stderr);
       raise(SIGKILL);
+    }
+    if (g_rank == o.hang_rank && step >= o.hang_step) {
+      fprintf(stderr, "mpi_train: rank %d stops responding at step %lld (--hang-rank)\n",
+              g_rank, (long long)step);
+      fflush(stderr);
+      for (;;) pause();
     }
     const float *data = x;
     if (g_rank == o.fail_rank && step >= o.fail_step) {

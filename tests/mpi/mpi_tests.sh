@@ -5,7 +5,7 @@
 # bytes: weights, Adam moments, step), resume (2 ranks to step 20, then 3 ranks to 40 =
 # 1 rank to 40), failure (a rank with corrupt data stops all 3 ranks with its message;
 # the last checkpoint stays valid), killed (a rank killed by SIGKILL ends the job, mpirun
-# exits non-zero), fast (MPI_Allreduce mode trains, ranks agree), python (the same from
+# exits non-zero), hung (a rank that stops responding: mpirun --timeout ends the job), fast (MPI_Allreduce mode trains, ranks agree), python (the same from
 # examples/python/mpi_train.py with mpi4py: bitwise, resume on another rank count, failure).
 # Exit 77 (skipped) without mpirun (or, for python, without numpy and mpi4py).
 set -uo pipefail
@@ -80,6 +80,16 @@ case "$CASE" in
     echo "$out" | tail -20
     [ $rc -ne 0 ] || fail "mpirun exited 0 though rank 1 was killed"
     grep -qiE "signal 9|killed" <<<"$out" || fail "no message about the killed rank"
+    ;;
+  hung)
+    # a rank that stops responding: the others wait in the exchange (MPI has no timeout of
+    # its own); mpirun --timeout ends the whole job
+    out=$(mpirun --timeout 10 -np 2 "$TRAIN" "${COMMON[@]}" --steps 400 --total 400 \
+            --hang-rank 1 --hang-step 10 2>&1)
+    rc=$?
+    echo "$out" | tail -12
+    [ $rc -ne 0 ] || fail "mpirun exited 0 though rank 1 hung"
+    grep -qi "timeout" <<<"$out" || fail "no message about the timeout"
     ;;
   fast)
     out=$(run 3 --oversubscribe -- --reduction fast --checkpoint "$DIR/fast.ckpt" --stats 2>&1)
