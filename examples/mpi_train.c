@@ -18,7 +18,8 @@
  * Checkpoints: rank 0 writes --checkpoint every --save-every steps and at the end (a
  * temporary file renamed into place); --resume makes every rank continue from it.
  * --out PATH: rank 0 saves the final model. --stats: per-step time split into compute and
- * communication, and bytes exchanged. Failure drills for the tests: --fail-rank R
+ * communication, and bytes exchanged. --rank-states: every rank also saves its own final
+ * trainer state to CHECKPOINT.rank<r> (to check that the ranks agree). Failure drills for the tests: --fail-rank R
  * --fail-step S gives rank R corrupt data (a NaN) from step S on; --kill-rank R
  * --kill-step S makes rank R kill itself (SIGKILL) at step S; --hang-rank R --hang-step S
  * makes rank R stop responding at step S (the others wait in the exchange: run such a job
@@ -41,7 +42,7 @@
 typedef struct options {
   const char *model, *data, *fmnist, *checkpoint, *out, *reduction;
   int64_t n, steps, total, batch, blocks, save_every, filters, resnets;
-  int32_t threads, resume, stats, fail_rank, kill_rank, hang_rank;
+  int32_t threads, resume, stats, fail_rank, kill_rank, hang_rank, rank_states;
   int64_t fail_step, kill_step, hang_step;
   double sigma, lr;
   uint64_t seed;
@@ -68,16 +69,16 @@ static void usage(void) {
           "  [--reduction det|fast|none] [--blocks K] [--threads T] [--seed S]\n"
           "  [--filters F] [--resnets R] [--checkpoint PATH] [--save-every S] [--resume]\n"
           "  [--out PATH] [--stats] [--fail-rank R --fail-step S] [--kill-rank R --kill-step S]\n"
-          "  [--hang-rank R --hang-step S]\n");
+          "  [--hang-rank R --hang-step S] [--rank-states]\n");
   MPI_Abort(MPI_COMM_WORLD, 1);
 }
 
 static void parse(int argc, char **argv, options *o) {
   *o = (options){"made", "checkerboard", "/usr/share/datasets/fashion-mnist", NULL, NULL, "det",
-                 0, 200, 0, 0, 12, 0, 32, 2, 1, 0, 0, -1, -1, -1, 0, 0, 0, 0.3, 0, 1};
+                 0, 200, 0, 0, 12, 0, 32, 2, 1, 0, 0, -1, -1, -1, 0, 0, 0, 0, 0.3, 0, 1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    int flag = !strcmp(a, "--resume") || !strcmp(a, "--stats");
+    int flag = !strcmp(a, "--resume") || !strcmp(a, "--stats") || !strcmp(a, "--rank-states");
     if (!flag && !v) usage();
     if (!strcmp(a, "--model")) o->model = v;
     else if (!strcmp(a, "--data")) o->data = v;
@@ -105,6 +106,7 @@ static void parse(int argc, char **argv, options *o) {
     else if (!strcmp(a, "--hang-step")) o->hang_step = atoll(v);
     else if (!strcmp(a, "--resume")) o->resume = 1;
     else if (!strcmp(a, "--stats")) o->stats = 1;
+    else if (!strcmp(a, "--rank-states")) o->rank_states = 1;
     else usage();
     if (!flag) i++;
   }
@@ -332,6 +334,11 @@ int main(int argc, char **argv) {
     CHECK(ds_model_save(model, o.out));
     printf("mpi_train: rank 0 saved the model to %s (digest %016llx)\n", o.out,
            (unsigned long long)file_digest(o.out));
+  }
+  if (status == 0 && o.checkpoint && o.rank_states) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s.rank%d", o.checkpoint, g_rank);
+    CHECK(ds_trainer_save(t, path));
   }
   if (status == 0 && o.checkpoint && g_rank == 0)
     printf("mpi_train: checkpoint %s at step %lld (digest %016llx)\n", o.checkpoint,

@@ -43,14 +43,24 @@ case "$CASE" in
   bitwise)
     run 1 -- --checkpoint "$DIR/np1.ckpt" --threads 2 || fail "1 rank"
     run 2 -- --checkpoint "$DIR/np2.ckpt" || fail "2 ranks"
-    run 3 --oversubscribe -- --checkpoint "$DIR/np3.ckpt" || fail "3 ranks"
+    run 3 --oversubscribe -- --checkpoint "$DIR/np3.ckpt" --rank-states || fail "3 ranks"
     run 2 -- --checkpoint "$DIR/np2t2.ckpt" --threads 2 || fail "2 ranks x 2 threads"
     same "$DIR/np1.ckpt" "$DIR/np2.ckpt"
     same "$DIR/np1.ckpt" "$DIR/np3.ckpt"
+    for r in 0 1 2; do same "$DIR/np1.ckpt" "$DIR/np3.ckpt.rank$r"; done # every rank's state
     same "$DIR/np1.ckpt" "$DIR/np2t2.ckpt"
     # the comparison can fail: another grad_blocks gives other bits
     run 2 -- --checkpoint "$DIR/k8.ckpt" --blocks 8 || fail "2 ranks, 8 blocks"
     cmp -s "$DIR/np1.ckpt" "$DIR/k8.ckpt" && fail "8 blocks gave the bits of 12 blocks"
+    # Fashion-MNIST PixelCNN++ (a small one) when the data set is installed
+    if [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+      COMMON=(--model pixelcnn --filters 8 --resnets 1 --n 64 --batch 8 --steps 3 --blocks 4)
+      run 1 -- --checkpoint "$DIR/pc1.ckpt" || fail "PixelCNN++, 1 rank"
+      run 3 --oversubscribe -- --checkpoint "$DIR/pc3.ckpt" || fail "PixelCNN++, 3 ranks"
+      same "$DIR/pc1.ckpt" "$DIR/pc3.ckpt"
+    else
+      echo "Fashion-MNIST not installed: PixelCNN++ part skipped (apt-get install dataset-fashion-mnist)"
+    fi
     ;;
   resume)
     run 1 -- --checkpoint "$DIR/whole.ckpt" || fail "1 rank"
@@ -92,12 +102,16 @@ case "$CASE" in
     grep -qi "timeout" <<<"$out" || fail "no message about the timeout"
     ;;
   fast)
-    out=$(run 3 --oversubscribe -- --reduction fast --checkpoint "$DIR/fast.ckpt" --stats 2>&1)
+    out=$(run 3 --oversubscribe -- --reduction fast --checkpoint "$DIR/fast.ckpt" --stats \
+            --rank-states 2>&1)
     rc=$?
     echo "$out"
     [ $rc -eq 0 ] || fail "fast mode failed"
     grep -q "step     40  loss" <<<"$out" || fail "no loss at step 40"
     grep -qE "loss (nan|inf)" <<<"$out" && fail "non-finite loss"
+    # every rank holds the same weights and moments (MPI_Allreduce gave each the same sum)
+    same "$DIR/fast.ckpt.rank0" "$DIR/fast.ckpt.rank1"
+    same "$DIR/fast.ckpt.rank0" "$DIR/fast.ckpt.rank2"
     ;;
   python)
     PY=${3:-/usr/bin/python3}
