@@ -512,7 +512,7 @@ DS_API ds_status ds_trainer_resume(ds_trainer *trainer, const char *path);
  * DS_REDUCE_FAST: rank r takes the rows [r*B/W, (r+1)*B/W) in one pass; the gradients are
  *   summed by SUM_FLOAT (e.g. MPI_Allreduce), whose summation order belongs to the engine:
  *   results may differ in the last bits between rank counts (and between engines).
- *   Exchanged per step: 4 * param_count bytes reduced, plus (5 + world) doubles.
+ *   Exchanged per step: 4 * param_count bytes reduced, plus (1 + 4 * world) doubles.
  * Either way shuffling, noise and dropout are addressed by the step and the row's position
  * in the global batch, never by rank, and each rank assembles only the rows it computes.
  * The loss reported (loss_out, the progress callback) is that of the global batch.
