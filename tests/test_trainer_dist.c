@@ -420,6 +420,45 @@ static void bad_arguments(void **state) {
   ds_context_free(ctx);
 }
 
+/* Every allocation of ds_trainer_set_distributed failing in turn: OUT_OF_MEMORY, nothing
+ * leaked, and the previous setting (here: 1 rank, 2 blocks) still trains. */
+static void allocation_failures_keep_the_previous_setting(void **state) {
+  (void)state;
+  counting_alloc a = {0, -1, 0};
+  ds_context *ctx = NULL;
+  assert_int_equal(counting_context(&a, 1, &ctx), DS_OK);
+  ds_model *m = small_model(ctx, 2, 0, 2, 8);
+  ds_trainer_config *tc = small_trainer_config(8, 10);
+  ds_trainer *t = NULL;
+  assert_int_equal(ds_trainer_create(m, tc, NULL, &t), DS_OK);
+  assert_int_equal(ds_trainer_set_distributed(t, 0, 1, DS_REDUCE_DETERMINISTIC, 2, NULL, NULL), DS_OK);
+  float x[16 * 2];
+  mixture_data(x, 16, 1);
+  int failures = 0;
+  for (int64_t k = 0;; k++) {
+    int64_t live = a.live;
+    a.calls = 0;
+    a.fail_at = k;
+    ds_status st = ds_trainer_set_distributed(t, 1, 3, k % 2 ? DS_REDUCE_FAST : DS_REDUCE_DETERMINISTIC,
+                                              8, never_called, NULL);
+    a.fail_at = -1;
+    if (st == DS_OK) { /* every allocation succeeded: undo, done */
+      assert_int_equal(ds_trainer_set_distributed(t, 0, 1, DS_REDUCE_DETERMINISTIC, 2, NULL, NULL), DS_OK);
+      break;
+    }
+    failures++;
+    assert_int_equal(st, DS_ERR_OUT_OF_MEMORY);
+    assert_int_equal(a.live, live);
+    assert_int_equal(ds_trainer_train(t, x, NULL, 16, 1, NULL), DS_OK); /* never_called unused */
+  }
+  assert_true(failures >= 3);
+  ds_trainer_free(t);
+  ds_trainer_config_free(tc);
+  ds_model_free(m);
+  ds_context_free(ctx);
+  assert_int_equal(a.live, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(deterministic_made_any_ranks_and_threads),
@@ -431,6 +470,7 @@ int main(void) {
       cmocka_unit_test(a_stop_request_stops_every_rank),
       cmocka_unit_test(ranks_that_disagree_stop),
       cmocka_unit_test(bad_arguments),
+      cmocka_unit_test(allocation_failures_keep_the_previous_setting),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -149,8 +149,17 @@ static ds_status collective(ds_trainer *t, int32_t op, const void *send, void *r
 
 /* ---- agreement: every rank judges the same gathered values the same way ---------------- */
 
-/* DS_OK if every rank is fine and in step; otherwise the status every rank returns. */
+static ds_status judge(ds_trainer *t, const rank_state *all);
+
+/* DS_OK if every rank is fine and in step; otherwise the status every rank returns (a
+ * pending stop request is then moot). */
 static ds_status agree(ds_trainer *t, const rank_state *all) {
+  ds_status st = judge(t, all);
+  if (st != DS_OK) t->dist->stop_requested = 0;
+  return st;
+}
+
+static ds_status judge(ds_trainer *t, const rank_state *all) {
   ds_context *ctx = t->model->ctx;
   ds__dist *d = t->dist;
   for (int32_t r = 0; r < d->world; r++)
@@ -173,13 +182,11 @@ static ds_status agree(ds_trainer *t, const rank_state *all) {
                       "checkpoint and pass the same data)", (long long)all[0].step,
                       (long long)all[0].n, (int)r, (long long)all[r].step, (long long)all[r].n);
   for (int32_t r = 0; r < d->world; r++)
-    if (all[r].stop) {
-      d->stop_requested = 0;
+    if (all[r].stop)
       return ds__fail(ctx, DS_ERR_CANCELLED,
                       "ds_trainer_train: cancelled by the progress callback of rank %d of %d; "
                       "every rank stopped after step %lld", (int)r, (int)d->world,
                       (long long)all[0].step);
-    }
   return DS_OK;
 }
 
