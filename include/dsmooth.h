@@ -500,8 +500,8 @@ DS_API ds_status ds_trainer_resume(ds_trainer *trainer, const char *path);
  * and any other engine (mpi4py, a test double) can supply its own.
  *
  * DS_REDUCE_DETERMINISTIC: the global batch of B rows is cut into `grad_blocks` fixed
- *   blocks (block k = rows [k*B/K, (k+1)*B/K) rounded as ds__split_range does), chosen
- *   independently of the number of ranks. Rank r owns a contiguous run of blocks, computes
+ *   blocks of consecutive rows (sizes B/K rounded, the first B mod K blocks one row
+ *   larger), chosen independently of the number of ranks. Rank r owns a contiguous run of blocks, computes
  *   the gradient and log-likelihood sum of each of its blocks in a pass of its own, and an
  *   ALLGATHER gives every rank every block's result; each rank then adds the blocks up in
  *   block order (in double, rounded once to float). The weights after any number of steps
