@@ -13,7 +13,9 @@ training") is made of mpi4py's Allgatherv and Allreduce on the buffers the libra
 over; nothing is copied on the Python side. The contract is the C one: in deterministic
 mode the weights are bitwise the same for any number of ranks and threads, a rank's
 failure raises DsmoothError on every rank with the same status, and libdsmooth_mpi's
-C programs and these Python ones produce the same bits for the same run.
+C programs and these Python ones produce the same bits for the same run. If the
+collective itself fails (an mpi4py exception), training raises DsmoothError with
+DS_ERR_IO and the exception is kept in the MPICollective's `.error` (attach returns it).
 """
 import ctypes
 
@@ -50,9 +52,11 @@ class MPICollective:
                 self.comm.Allgatherv([mine, MPI.BYTE],
                                      [out, (sizes.tolist(), displs.tolist()), MPI.BYTE])
             elif op in (_SUM_FLOAT, _SUM_DOUBLE):
-                ctype = ctypes.c_float if op == _SUM_FLOAT else ctypes.c_double
-                buf = np.ctypeslib.as_array((ctype * int(count)).from_address(recv))
-                self.comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
+                # the MPI type is explicit: mpi4py cannot map a ctypes buffer's format ('<d')
+                ctype, mtype = ((ctypes.c_float, MPI.FLOAT) if op == _SUM_FLOAT
+                                else (ctypes.c_double, MPI.DOUBLE))
+                buf = (ctype * int(count)).from_address(recv)
+                self.comm.Allreduce(MPI.IN_PLACE, [buf, mtype], op=MPI.SUM)
             else:
                 raise ValueError("unknown collective op %d" % op)
             return 0
