@@ -6,7 +6,9 @@
  * Every rank builds the same model, trainer and data; each step every rank computes the
  * gradient of its share of the global batch and libdsmooth_mpi combines them. With
  * --reduction det (the default) the weights are bitwise the same for any number of ranks
- * and threads (keep --blocks when resuming on another rank count); --reduction fast sums
+ * and threads (keep --blocks when resuming on another rank count); --reduction scatter
+ * gives the same bits with traffic that does not grow with the rank count (reduce-scatter
+ * in block order, then allgather); --reduction fast sums
  * with MPI_Allreduce; --reduction none trains on one process without the seam (the
  * baseline for timings).
  *
@@ -66,7 +68,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: mpirun -np N mpi_train [--model made|pixelcnn] [--data NAME] [--fmnist DIR]\n"
           "  [--n N] [--sigma S] [--steps S] [--total S] [--batch B] [--lr LR]\n"
-          "  [--reduction det|fast|none] [--blocks K] [--threads T] [--seed S]\n"
+          "  [--reduction det|scatter|fast|none] [--blocks K] [--threads T] [--seed S]\n"
           "  [--filters F] [--resnets R] [--checkpoint PATH] [--save-every S] [--resume]\n"
           "  [--out PATH] [--stats] [--fail-rank R --fail-step S] [--kill-rank R --kill-step S]\n"
           "  [--hang-rank R --hang-step S] [--rank-states]\n");
@@ -244,9 +246,11 @@ int main(int argc, char **argv) {
     MPI_Abort(MPI_COMM_WORLD, 1);
   }
   if (distributed) {
-    int fast = !strcmp(o.reduction, "fast");
-    if (!fast && strcmp(o.reduction, "det")) usage();
-    CHECK(ds_mpi_attach(mpi, t, fast ? DS_REDUCE_FAST : DS_REDUCE_DETERMINISTIC,
+    int fast = !strcmp(o.reduction, "fast"), scatter = !strcmp(o.reduction, "scatter");
+    if (!fast && !scatter && strcmp(o.reduction, "det")) usage();
+    CHECK(ds_mpi_attach(mpi, t,
+                        fast ? DS_REDUCE_FAST
+                             : scatter ? DS_REDUCE_DETERMINISTIC_SCATTER : DS_REDUCE_DETERMINISTIC,
                         fast ? 0 : o.blocks));
   }
   if (o.resume) {

@@ -513,6 +513,12 @@ DS_API ds_status ds_trainer_resume(ds_trainer *trainer, const char *path);
  *   summed by SUM_FLOAT (e.g. MPI_Allreduce), whose summation order belongs to the engine:
  *   results may differ in the last bits between rank counts (and between engines).
  *   Exchanged per step: 4 * param_count bytes reduced, plus (1 + 4 * world) doubles.
+ * DS_REDUCE_DETERMINISTIC_SCATTER: the blocks and sums of DS_REDUCE_DETERMINISTIC, hence
+ *   bitwise the same weights, with traffic that does not grow with the number of ranks:
+ *   an ALLGATHER of 256-byte headers and each block's log-likelihood sum, an ALLTOALL that
+ *   sends rank q slice q (about param_count / world weights) of every block, each rank
+ *   adding its slice over the blocks in block order, and an ALLGATHER of the summed slices.
+ *   Received per rank and step: about 4 * param_count * (K / world + 1) bytes.
  * Either way shuffling, noise and dropout are addressed by the step and the row's position
  * in the global batch, never by rank, and each rank assembles only the rows it computes.
  * The loss reported (loss_out, the progress callback) is that of the global batch.
@@ -529,7 +535,8 @@ DS_API ds_status ds_trainer_resume(ds_trainer *trainer, const char *path);
  * ====================================================================================== */
 typedef enum ds_reduction {
   DS_REDUCE_DETERMINISTIC = 0, /* fixed blocks, fixed order: bitwise equal for any ranks */
-  DS_REDUCE_FAST = 1           /* one pass per rank, engine's sum: fewer bytes, last bits vary */
+  DS_REDUCE_FAST = 1,          /* one pass per rank, engine's sum: fewer bytes, last bits vary */
+  DS_REDUCE_DETERMINISTIC_SCATTER = 2 /* the same bits as DETERMINISTIC, other traffic */
 } ds_reduction;
 
 /* What a ds_collective_fn is asked to do. Every rank makes the same calls in the same
@@ -542,7 +549,11 @@ typedef enum ds_collective_op {
    * (MPI_Allreduce with MPI_IN_PLACE, MPI_FLOAT, MPI_SUM.) */
   DS_COLLECTIVE_SUM_FLOAT = 1,
   /* the same for count doubles; used for small control vectors. */
-  DS_COLLECTIVE_SUM_DOUBLE = 2
+  DS_COLLECTIVE_SUM_DOUBLE = 2,
+  /* count = world; counts has 2 * world entries. send holds, in rank order, counts[q]
+   * bytes for each rank q; recv receives, in rank order, counts[world + q] bytes from each
+   * rank q. (MPI_Alltoallv.) Only DS_REDUCE_DETERMINISTIC_SCATTER uses it. */
+  DS_COLLECTIVE_ALLTOALL = 3
 } ds_collective_op;
 
 /* The caller's collective. Returns 0 on success, anything else on failure (the trainer
@@ -553,14 +564,15 @@ typedef int32_t (*ds_collective_fn)(void *user, int32_t op, const void *send, vo
 
 /* Make `trainer` one of `world` ranks (this one is `rank`) of a data-parallel run; every
  * later ds_trainer_train call must be made on every rank with the same data (n rows),
- * steps and configuration. grad_blocks (DS_REDUCE_DETERMINISTIC: 1..batch; the weights
+ * steps and configuration. grad_blocks (both DETERMINISTIC modes: 1..batch; the weights
  * depend on it, not on world, so keep it when resuming on another rank count; ranks
  * beyond grad_blocks idle — choose a multiple of the rank counts you will use, e.g. 12;
  * DS_REDUCE_FAST: ignored, pass 0). fn may be NULL only with world = 1 (the single-process
  * reference of the deterministic mode). world = 0 switches distribution off again.
  * Checkpoints (ds_trainer_save/resume) do not record the distribution: one rank saves,
  * every rank resumes, on any rank count.
- * Memory: deterministic mode keeps K * param_count floats of block gradients per rank.
+ * Memory: DETERMINISTIC keeps K * param_count floats of block gradients per rank,
+ * DETERMINISTIC_SCATTER about (K / world + own blocks + 1) * param_count.
  * Errors: INVALID_ARGUMENT (NULL trainer, world < 0, rank outside 0..world-1, reduction
  * not a ds_reduction, grad_blocks outside 1..batch or above 65536, fn NULL with world > 1),
  * OUT_OF_MEMORY; on failure the trainer's previous setting is kept.

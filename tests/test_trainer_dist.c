@@ -28,6 +28,7 @@ typedef struct world {
   int32_t size, serial; /* serial: which run of this process (names its files) */
   pthread_barrier_t barrier;
   const void *in[MAX_RANKS];
+  const int64_t *counts_in[MAX_RANKS];
   int64_t calls[MAX_RANKS]; /* collectives each rank made */
 } world;
 
@@ -41,7 +42,8 @@ static int32_t sim_collective(void *user, int32_t op, const void *send, void *re
   rank_handle *me = user;
   world *w = me->w;
   w->calls[me->rank]++;
-  w->in[me->rank] = op == DS_COLLECTIVE_ALLGATHER ? send : recv;
+  w->in[me->rank] = op == DS_COLLECTIVE_ALLGATHER || op == DS_COLLECTIVE_ALLTOALL ? send : recv;
+  w->counts_in[me->rank] = counts;
   pthread_barrier_wait(&w->barrier);
   size_t bytes = 0;
   void *tmp = NULL;
@@ -49,6 +51,15 @@ static int32_t sim_collective(void *user, int32_t op, const void *send, void *re
     for (int32_t r = 0; r < w->size; r++) {
       memcpy((char *)recv + bytes, w->in[r], (size_t)counts[r]);
       bytes += (size_t)counts[r];
+    }
+  } else if (op == DS_COLLECTIVE_ALLTOALL) { /* from rank r: its part for me, in order */
+    for (int32_t r = 0; r < w->size; r++) {
+      size_t skip = 0;
+      const int64_t *theirs = w->counts_in[r];
+      for (int32_t q = 0; q < me->rank; q++) skip += (size_t)theirs[q];
+      memcpy((char *)recv + bytes, (const char *)w->in[r] + skip, (size_t)counts[w->size + r]);
+      assert_int_equal(theirs[me->rank], counts[w->size + r]); /* sizes agree */
+      bytes += (size_t)counts[w->size + r];
     }
   } else if (op == DS_COLLECTIVE_SUM_FLOAT) {
     float *acc = tmp = calloc((size_t)count, sizeof(float));
@@ -240,6 +251,33 @@ static void deterministic_made_any_ranks_and_threads(void **state) {
   expect_same_for(made_spec(), shapes, 5);
 }
 
+/* The scattered exchange: the deterministic mode's bits, for any rank and thread count. */
+static void scattered_mode_gives_the_deterministic_bits(void **state) {
+  (void)state;
+  const int32_t shapes[][3] = {{DS_REDUCE_DETERMINISTIC, 1, 1}, {DS_REDUCE_DETERMINISTIC_SCATTER, 1, 2},
+                               {DS_REDUCE_DETERMINISTIC_SCATTER, 2, 1},
+                               {DS_REDUCE_DETERMINISTIC_SCATTER, 3, 2},
+                               {DS_REDUCE_DETERMINISTIC_SCATTER, 4, 1}};
+  rank_run ref[MAX_RANKS], runs[MAX_RANKS];
+  for (int i = 0; i < 5; i++) {
+    run_spec s = made_spec();
+    s.reduction = shapes[i][0];
+    s.world = shapes[i][1];
+    s.threads = shapes[i][2];
+    run_world(&s, i == 0 ? ref : runs);
+    if (i == 0) continue;
+    for (int32_t r = 0; r < s.world; r++) {
+      assert_int_equal(runs[r].status, DS_OK);
+      assert_true(same_state(ref[0].state_path, runs[r].state_path));
+      assert_true(runs[r].loss == ref[0].loss);
+    }
+    print_message("scattered, %d rank(s) x %d thread(s): the deterministic bits\n",
+                  (int)s.world, (int)s.threads);
+    cleanup(runs, s.world);
+  }
+  cleanup(ref, 1);
+}
+
 static void deterministic_pixelcnn_dropout_any_ranks(void **state) {
   (void)state;
   run_spec s = {MODEL_PIXELCNN_DROPOUT, DS_REDUCE_DETERMINISTIC, 1, 1, 6, 12, 6, 4,
@@ -329,7 +367,7 @@ static void check_all_stopped(rank_run *runs, int32_t size, ds_status want, cons
 
 static void a_failing_rank_stops_every_rank(void **state) {
   (void)state;
-  for (int32_t reduction = 0; reduction < 2; reduction++) {
+  for (int32_t reduction = 0; reduction < 3; reduction++) {
     rank_run runs[3];
     run_spec s = made_spec();
     s.world = 3;
@@ -338,7 +376,7 @@ static void a_failing_rank_stops_every_rank(void **state) {
     run_world(&s, runs);
     check_all_stopped(runs, 3, DS_ERR_NUMERIC, "rank 1 of 3 stopped the job at step 7");
     assert_int_equal(runs[0].step, 7); /* the first call's 7 steps are kept */
-    if (reduction == DS_REDUCE_DETERMINISTIC) /* its own detail travels to every rank */
+    if (reduction != DS_REDUCE_FAST) /* its own detail travels to every rank */
       assert_non_null(strstr(runs[2].message, "x[0][0] is NaN"));
     cleanup(runs, 3);
   }
@@ -346,7 +384,7 @@ static void a_failing_rank_stops_every_rank(void **state) {
 
 static void a_stop_request_stops_every_rank(void **state) {
   (void)state;
-  for (int32_t reduction = 0; reduction < 2; reduction++) {
+  for (int32_t reduction = 0; reduction < 3; reduction++) {
     rank_run runs[3];
     run_spec s = made_spec();
     s.world = 3;
@@ -361,7 +399,7 @@ static void a_stop_request_stops_every_rank(void **state) {
 
 static void ranks_that_disagree_stop(void **state) {
   (void)state;
-  for (int32_t reduction = 0; reduction < 2; reduction++) {
+  for (int32_t reduction = 0; reduction < 3; reduction++) {
     rank_run runs[2];
     run_spec s = made_spec();
     s.world = 2;
@@ -439,8 +477,7 @@ static void allocation_failures_keep_the_previous_setting(void **state) {
     int64_t live = a.live;
     a.calls = 0;
     a.fail_at = k;
-    ds_status st = ds_trainer_set_distributed(t, 1, 3, k % 2 ? DS_REDUCE_FAST : DS_REDUCE_DETERMINISTIC,
-                                              8, never_called, NULL);
+    ds_status st = ds_trainer_set_distributed(t, 1, 3, (int32_t)(k % 3), 8, never_called, NULL);
     a.fail_at = -1;
     if (st == DS_OK) { /* every allocation succeeded: undo, done */
       assert_int_equal(ds_trainer_set_distributed(t, 0, 1, DS_REDUCE_DETERMINISTIC, 2, NULL, NULL), DS_OK);
@@ -462,6 +499,7 @@ static void allocation_failures_keep_the_previous_setting(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(deterministic_made_any_ranks_and_threads),
+      cmocka_unit_test(scattered_mode_gives_the_deterministic_bits),
       cmocka_unit_test(deterministic_pixelcnn_dropout_any_ranks),
       cmocka_unit_test(one_block_is_plain_training),
       cmocka_unit_test(resume_on_another_rank_count),

@@ -35,7 +35,7 @@ def main():
     p.add_argument("--total", type=int, default=0, help="schedule horizon (default: steps)")
     p.add_argument("--batch", type=int, default=96)
     p.add_argument("--blocks", type=int, default=12)
-    p.add_argument("--reduction", choices=["det", "fast"], default="det")
+    p.add_argument("--reduction", choices=["det", "scatter", "fast"], default="det")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--checkpoint")
     p.add_argument("--resume", action="store_true")
@@ -50,8 +50,9 @@ def main():
         model = dsmooth.Model(ctx, dim=2, components=4, hidden=(32, 32))
         trainer = dsmooth.Trainer(model, smoother=sm, batch=a.batch,
                                   total_steps=a.total or a.steps, schedule="cosine", lr=3e-3)
-        dist.attach(trainer, comm, dist.DETERMINISTIC if a.reduction == "det" else dist.FAST,
-                    a.blocks)
+        mode = {"det": dist.DETERMINISTIC, "scatter": dist.DETERMINISTIC_SCATTER,
+                "fast": dist.FAST}[a.reduction]
+        dist.attach(trainer, comm, mode, a.blocks)
         if a.resume:
             dist.resume(trainer, comm, a.checkpoint)
         data = x.copy()

@@ -22,12 +22,14 @@ ds_status ds_trainer_set_distributed(ds_trainer *trainer, int32_t rank, int32_t 
   if (rank < 0 || rank >= world)
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT, "%s: rank = %d must be in 0..world-1 = %d",
                     __func__, (int)rank, (int)world - 1);
-  if (reduction != DS_REDUCE_DETERMINISTIC && reduction != DS_REDUCE_FAST)
+  if (reduction != DS_REDUCE_DETERMINISTIC && reduction != DS_REDUCE_FAST &&
+      reduction != DS_REDUCE_DETERMINISTIC_SCATTER)
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
                     "%s: reduction = %d is not a ds_reduction (DS_REDUCE_DETERMINISTIC = 0, "
-                    "DS_REDUCE_FAST = 1)", __func__, (int)reduction);
+                    "DS_REDUCE_FAST = 1, DS_REDUCE_DETERMINISTIC_SCATTER = 2)", __func__,
+                    (int)reduction);
   int64_t B = trainer->cfg.batch;
-  if (reduction == DS_REDUCE_DETERMINISTIC &&
+  if (reduction != DS_REDUCE_FAST &&
       (grad_blocks < 1 || grad_blocks > B || grad_blocks > DS__MAX_GRAD_BLOCKS))
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
                     "%s: grad_blocks = %lld must be in 1..min(batch = %lld, %d)", __func__,

@@ -7,6 +7,12 @@
  * Every rank then adds the blocks in that order, so the sum does not depend on which rank
  * computed what.
  *
+ * Scattered deterministic mode. The same blocks and the same sums, other traffic: an
+ * ALLGATHER of the headers and the blocks' nll only; an ALLTOALL sends rank q slice q of
+ * the weights (ds__split_range(P, q, W)) of every block; rank q adds its slice over all
+ * blocks in block order (the very sums of the deterministic mode, so the same bits); an
+ * ALLGATHER of the slices gives everyone the gradient.
+ *
  * Fast mode. One SUM_DOUBLE of a control vector (1 + 4 world):
  *   [nll sum, status of rank r at 1 + r, stop at 1 + W + r, step at 1 + 2W + r,
  *    n at 1 + 3W + r]
@@ -50,6 +56,10 @@ struct ds__dist {
   size_t send_bytes, recv_bytes;
   double *control;      /* (1 + 4 world) fast mode */
   rank_state *states;   /* (world) what the last exchange said about each rank */
+  /* scattered mode: (3 world) ALLTOALL send bytes per rank, receive bytes per rank, then
+   * the slices' bytes; buffers (blocks x P), (K x slice), (P), (slice) floats */
+  int64_t *scatter_counts;
+  float *scatter_send, *scatter_recv, *block_grad, *slice;
   char own_message[sizeof(((dist_header *)0)->message)]; /* this rank's failure (fast) */
 };
 
@@ -57,6 +67,33 @@ static size_t record_bytes(const ds__dist *d, int32_t rank) {
   int64_t b0, b1;
   ds__split_range(d->blocks, rank, d->world, &b0, &b1);
   return HEADER_BYTES + (size_t)(b1 - b0) * d->block_bytes;
+}
+
+static int64_t slice_len(int64_t P, int32_t q, int32_t W) {
+  int64_t p0, p1;
+  ds__split_range(P, q, W, &p0, &p1);
+  return p1 - p0;
+}
+
+/* The scattered mode's counts and buffers; 0 if out of memory. */
+static int scatter_buffers(ds_context *ctx, ds__dist *d, int64_t P) {
+  int32_t W = d->world;
+  int64_t nb = d->b1 - d->b0, mine = slice_len(P, d->rank, W);
+  d->scatter_counts = ds__calloc(ctx, 3 * (size_t)W, sizeof(int64_t));
+  if (!d->scatter_counts) return 0;
+  for (int32_t q = 0; q < W; q++) {
+    int64_t b0, b1;
+    ds__split_range(d->blocks, q, W, &b0, &b1);
+    d->scatter_counts[q] = 4 * nb * slice_len(P, q, W);   /* to q: q's slice of my blocks */
+    d->scatter_counts[W + q] = 4 * (b1 - b0) * mine;      /* from q: my slice of q's */
+    d->scatter_counts[2 * W + q] = 4 * slice_len(P, q, W); /* q's summed slice */
+  }
+  /* at least one float each: a rank without blocks or weights still passes pointers */
+  d->scatter_send = ds__calloc(ctx, (size_t)(nb * P) + 1, sizeof(float));
+  d->scatter_recv = ds__calloc(ctx, (size_t)(d->blocks * mine) + 1, sizeof(float));
+  d->block_grad = ds__calloc(ctx, (size_t)P + 1, sizeof(float));
+  d->slice = ds__calloc(ctx, (size_t)mine + 1, sizeof(float));
+  return d->scatter_send && d->scatter_recv && d->block_grad && d->slice;
 }
 
 ds_status ds__dist_create(ds_trainer *t, int32_t rank, int32_t world, int32_t reduction,
@@ -72,9 +109,11 @@ ds_status ds__dist_create(ds_trainer *t, int32_t rank, int32_t world, int32_t re
   d->user = user;
   d->states = ds__calloc(ctx, (size_t)world, sizeof *d->states);
   int ok = d->states != NULL;
-  if (ok && reduction == DS_REDUCE_DETERMINISTIC) {
+  if (ok && reduction != DS_REDUCE_FAST) {
+    int scattered = reduction == DS_REDUCE_DETERMINISTIC_SCATTER;
     d->blocks = grad_blocks;
-    d->block_bytes = 8 + 4 * (size_t)P;
+    /* records: the blocks' nll and gradient, or (scattered) their nll only */
+    d->block_bytes = scattered ? 8 : 8 + 4 * (size_t)P;
     ds__split_range(d->blocks, rank, world, &d->b0, &d->b1);
     d->counts = ds__calloc(ctx, (size_t)world, sizeof *d->counts);
     ok = d->counts != NULL;
@@ -87,6 +126,7 @@ ds_status ds__dist_create(ds_trainer *t, int32_t rank, int32_t world, int32_t re
     if (ok) d->send = ds__calloc(ctx, d->send_bytes, 1);
     if (ok) d->recv = ds__calloc(ctx, d->recv_bytes, 1);
     ok = ok && d->send && d->recv;
+    if (ok && scattered) ok = scatter_buffers(ctx, d, P);
   } else if (ok) {
     d->control = ds__calloc(ctx, 1 + 4 * (size_t)world, sizeof(double));
     ok = d->control != NULL;
@@ -108,6 +148,11 @@ void ds__dist_free(ds_context *ctx, ds__dist *d) {
   ds__free(ctx, d->recv);
   ds__free(ctx, d->control);
   ds__free(ctx, d->states);
+  ds__free(ctx, d->scatter_counts);
+  ds__free(ctx, d->scatter_send);
+  ds__free(ctx, d->scatter_recv);
+  ds__free(ctx, d->block_grad);
+  ds__free(ctx, d->slice);
   ds__free(ctx, d);
 }
 
@@ -131,7 +176,8 @@ static double rows_gradient(ds_trainer *t, int64_t r0, int64_t r1, float *grad) 
 
 static const char *op_name(int32_t op) {
   return op == DS_COLLECTIVE_ALLGATHER ? "ALLGATHER"
-         : op == DS_COLLECTIVE_SUM_FLOAT ? "SUM_FLOAT" : "SUM_DOUBLE";
+         : op == DS_COLLECTIVE_SUM_FLOAT ? "SUM_FLOAT"
+         : op == DS_COLLECTIVE_ALLTOALL ? "ALLTOALL" : "SUM_DOUBLE";
 }
 
 static ds_status collective(ds_trainer *t, int32_t op, const void *send, void *recv,
@@ -139,7 +185,8 @@ static ds_status collective(ds_trainer *t, int32_t op, const void *send, void *r
   ds__dist *d = t->dist;
   int32_t rc = 0;
   if (d->fn) rc = d->fn(d->user, op, send, recv, count, counts);
-  else if (op == DS_COLLECTIVE_ALLGATHER) memcpy(recv, send, (size_t)counts[0]); /* world 1 */
+  else if (op == DS_COLLECTIVE_ALLGATHER || op == DS_COLLECTIVE_ALLTOALL)
+    memcpy(recv, send, (size_t)counts[0]); /* world 1: its own bytes */
   if (rc == 0) return DS_OK;
   return ds__fail(t->model->ctx, DS_ERR_IO,
                   "ds_trainer_train: the collective %s of step %lld returned %d on rank %d; "
@@ -234,7 +281,8 @@ static void fill_header(ds_trainer *t, int64_t n, ds_status st) {
   memcpy(d->send, &h, sizeof h);
 }
 
-static ds_status exchange_deterministic(ds_trainer *t, double *loss) {
+/* The records' ALLGATHER, and the ranks' agreement on their headers. */
+static ds_status gather_records(ds_trainer *t) {
   ds__dist *d = t->dist;
   ds_status st = collective(t, DS_COLLECTIVE_ALLGATHER, d->send, d->recv, d->world, d->counts);
   if (st != DS_OK) return st;
@@ -248,12 +296,14 @@ static ds_status exchange_deterministic(ds_trainer *t, double *loss) {
     d->states[r] = (rank_state){h.status, h.stop, h.step, h.n, text};
     at += (size_t)d->counts[r];
   }
-  st = agree(t, d->states);
-  if (st != DS_OK || !loss) return st;
-  combine_job job = {d, t->model->param_count, t->grad};
-  ds__pool_run(t->model->ctx->pool, combine_part, &job);
+  return agree(t, d->states);
+}
+
+/* The global batch's mean nll: the blocks' sums (first 8 bytes of a block) in order. */
+static double gathered_loss(const ds_trainer *t) {
+  const ds__dist *d = t->dist;
   double nll = 0.0;
-  at = 0;
+  size_t at = 0;
   for (int32_t r = 0; r < d->world; r++) {
     int64_t nb = (d->counts[r] - HEADER_BYTES) / (int64_t)d->block_bytes;
     for (int64_t k = 0; k < nb; k++) {
@@ -263,19 +313,34 @@ static ds_status exchange_deterministic(ds_trainer *t, double *loss) {
     }
     at += (size_t)d->counts[r];
   }
-  *loss = nll / (double)t->cfg.batch;
+  return nll / (double)t->cfg.batch;
+}
+
+static ds_status exchange_deterministic(ds_trainer *t, double *loss) {
+  ds_status st = gather_records(t);
+  if (st != DS_OK || !loss) return st;
+  combine_job job = {t->dist, t->model->param_count, t->grad};
+  ds__pool_run(t->model->ctx->pool, combine_part, &job);
+  *loss = gathered_loss(t);
   return DS_OK;
+}
+
+/* Only this rank's rows of the batch: those of its blocks. */
+static void assemble_own_blocks(ds_trainer *t, const float *x, const float *cond) {
+  ds__dist *d = t->dist;
+  int64_t B = t->cfg.batch, first, last, unused;
+  if (d->b1 > d->b0) {
+    ds__split_range(B, (int32_t)d->b0, (int32_t)d->blocks, &first, &unused);
+    ds__split_range(B, (int32_t)(d->b1 - 1), (int32_t)d->blocks, &unused, &last);
+    ds__trainer_assemble_rows(t, x, cond, t->step, first, last);
+  }
 }
 
 static ds_status gradient_deterministic(ds_trainer *t, const float *x, const float *cond,
                                         int64_t n, double *loss) {
   ds__dist *d = t->dist;
-  int64_t B = t->cfg.batch, first, last, unused;
-  if (d->b1 > d->b0) { /* only this rank's rows */
-    ds__split_range(B, (int32_t)d->b0, (int32_t)d->blocks, &first, &unused);
-    ds__split_range(B, (int32_t)(d->b1 - 1), (int32_t)d->blocks, &unused, &last);
-    ds__trainer_assemble_rows(t, x, cond, t->step, first, last);
-  }
+  int64_t B = t->cfg.batch;
+  assemble_own_blocks(t, x, cond);
   uint8_t *blk = d->send + HEADER_BYTES;
   for (int64_t k = d->b0; k < d->b1; k++, blk += d->block_bytes) {
     int64_t r0, r1;
@@ -285,6 +350,59 @@ static ds_status gradient_deterministic(ds_trainer *t, const float *x, const flo
   }
   fill_header(t, n, DS_OK);
   return exchange_deterministic(t, loss);
+}
+
+/* ---- scattered deterministic mode ------------------------------------------------------ */
+
+typedef struct slice_job {
+  const ds__dist *d;
+  int64_t len;
+} slice_job;
+
+/* slice[i] = sum over blocks k = 0..K-1 in order of block k's value, in double: the
+ * deterministic mode's sum of these weights. scatter_recv is (K, len), block order. */
+static void slice_part(void *p, int32_t th, int32_t threads) {
+  const slice_job *job = p;
+  int64_t i0, i1;
+  ds__split_range(job->len, th, threads, &i0, &i1);
+  for (int64_t i = i0; i < i1; i++) {
+    double acc = 0.0;
+    for (int64_t k = 0; k < job->d->blocks; k++) acc += (double)job->d->scatter_recv[k * job->len + i];
+    job->d->slice[i] = (float)acc;
+  }
+}
+
+static ds_status gradient_scattered(ds_trainer *t, const float *x, const float *cond,
+                                    int64_t n, double *loss) {
+  ds__dist *d = t->dist;
+  int64_t B = t->cfg.batch, P = t->model->param_count, nb = d->b1 - d->b0;
+  int32_t W = d->world;
+  assemble_own_blocks(t, x, cond);
+  for (int64_t k = d->b0; k < d->b1; k++) {
+    int64_t r0, r1;
+    ds__split_range(B, (int32_t)k, (int32_t)d->blocks, &r0, &r1);
+    double nll = rows_gradient(t, r0, r1, d->block_grad);
+    memcpy(d->send + HEADER_BYTES + (size_t)(k - d->b0) * 8, &nll, sizeof nll);
+    /* to rank q goes slice q of every block of mine: (blocks, slice q) at nb * p0_q */
+    for (int32_t q = 0; q < W; q++) {
+      int64_t p0, p1;
+      ds__split_range(P, q, W, &p0, &p1);
+      memcpy(d->scatter_send + nb * p0 + (k - d->b0) * (p1 - p0), d->block_grad + p0,
+             sizeof(float) * (size_t)(p1 - p0));
+    }
+  }
+  fill_header(t, n, DS_OK);
+  ds_status st = gather_records(t);
+  if (st != DS_OK) return st;
+  st = collective(t, DS_COLLECTIVE_ALLTOALL, d->scatter_send, d->scatter_recv, W,
+                  d->scatter_counts);
+  if (st != DS_OK) return st;
+  slice_job job = {d, slice_len(P, d->rank, W)};
+  ds__pool_run(t->model->ctx->pool, slice_part, &job);
+  st = collective(t, DS_COLLECTIVE_ALLGATHER, d->slice, t->grad, W, d->scatter_counts + 2 * W);
+  if (st != DS_OK) return st;
+  *loss = gathered_loss(t);
+  return DS_OK;
 }
 
 /* ---- fast mode ---------------------------------------------------------------------------- */
@@ -331,6 +449,8 @@ static ds_status gradient_fast(ds_trainer *t, const float *x, const float *cond,
 ds_status ds__dist_gradient(ds_trainer *t, const float *x, const float *cond, int64_t n,
                             double *loss) {
   if (t->dist->reduction == DS_REDUCE_FAST) return gradient_fast(t, x, cond, n, loss);
+  if (t->dist->reduction == DS_REDUCE_DETERMINISTIC_SCATTER)
+    return gradient_scattered(t, x, cond, n, loss);
   return gradient_deterministic(t, x, cond, n, loss);
 }
 

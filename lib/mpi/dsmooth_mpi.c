@@ -12,7 +12,7 @@ struct ds_mpi {
   MPI_Comm comm; /* our duplicate, MPI_ERRORS_RETURN */
   const ds_context *ctx; /* whose error detail we quote (may be NULL) */
   int rank, size;
-  int *counts, *displs; /* (size) scratch for MPI_Allgatherv */
+  int *counts, *displs; /* (size) scratch for MPI_Allgatherv; (2 size) for MPI_Alltoallv */
   ds_mpi_stats stats;
   char error[512];
 };
@@ -48,8 +48,8 @@ ds_status ds_mpi_create(MPI_Comm comm, const ds_context *ctx, ds_mpi **out) {
   MPI_Comm_set_errhandler(mpi->comm, MPI_ERRORS_RETURN);
   MPI_Comm_rank(mpi->comm, &mpi->rank);
   MPI_Comm_size(mpi->comm, &mpi->size);
-  mpi->counts = calloc((size_t)mpi->size, sizeof(int));
-  mpi->displs = calloc((size_t)mpi->size, sizeof(int));
+  mpi->counts = calloc(2 * (size_t)mpi->size, sizeof(int));
+  mpi->displs = calloc(2 * (size_t)mpi->size, sizeof(int));
   if (!mpi->counts || !mpi->displs) {
     ds_mpi_free(mpi);
     return DS_ERR_OUT_OF_MEMORY;
@@ -109,6 +109,29 @@ static int allgather(ds_mpi *mpi, const void *send, void *recv, int64_t world,
   return rc;
 }
 
+/* counts[0..2W): bytes to each rank, then from each rank (see DS_COLLECTIVE_ALLTOALL). */
+static int alltoall(ds_mpi *mpi, const void *send, void *recv, int64_t world,
+                    const int64_t *counts) {
+  int W = mpi->size;
+  if (world != W) return MPI_ERR_COMM;
+  for (int side = 0; side < 2; side++) {
+    int64_t total = 0;
+    for (int r = 0; r < W; r++) {
+      int64_t c = counts[side * W + r];
+      if (c > INT_MAX || total > INT_MAX) return MPI_ERR_COUNT;
+      mpi->counts[side * W + r] = (int)c;
+      mpi->displs[side * W + r] = (int)total;
+      total += c;
+      if (r != mpi->rank) { /* what leaves this rank, and what arrives */
+        if (side == 0) mpi->stats.bytes_sent += c;
+        else mpi->stats.bytes_received += c;
+      }
+    }
+  }
+  return MPI_Alltoallv(send, mpi->counts, mpi->displs, MPI_BYTE, recv, mpi->counts + W,
+                       mpi->displs + W, MPI_BYTE, mpi->comm);
+}
+
 /* The ds_collective_fn: 0 or the MPI error code. */
 static int32_t mpi_collective(void *user, int32_t op, const void *send, void *recv,
                               int64_t count, const int64_t *counts) {
@@ -119,6 +142,7 @@ static int32_t mpi_collective(void *user, int32_t op, const void *send, void *re
     case DS_COLLECTIVE_ALLGATHER: rc = allgather(mpi, send, recv, count, counts); break;
     case DS_COLLECTIVE_SUM_FLOAT: rc = sum_in_place(mpi, recv, count, MPI_FLOAT, sizeof(float)); break;
     case DS_COLLECTIVE_SUM_DOUBLE: rc = sum_in_place(mpi, recv, count, MPI_DOUBLE, sizeof(double)); break;
+    case DS_COLLECTIVE_ALLTOALL: rc = alltoall(mpi, send, recv, count, counts); break;
     default: rc = MPI_ERR_OP; break;
   }
   mpi->stats.collectives++;

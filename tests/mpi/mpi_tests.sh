@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Data-parallel training under mpirun (examples/mpi_train, libdsmooth_mpi).
 #   mpi_tests.sh MPI_TRAIN CASE [PYTHON LIBDSMOOTH]
-# CASE: bitwise (1, 2 and 3 ranks, and 2 ranks x 2 threads, give the same checkpoint
-# bytes: weights, Adam moments, step), resume (2 ranks to step 20, then 3 ranks to 40 =
+# CASE: bitwise (1, 2 and 3 ranks, 2 ranks x 2 threads, and 3 ranks of the scattered
+# exchange give the same checkpoint bytes: weights, Adam moments, step), resume (2 ranks to step 20, then 3 ranks to 40 =
 # 1 rank to 40), failure (a rank with corrupt data stops all 3 ranks with its message;
 # the last checkpoint stays valid), killed (a rank killed by SIGKILL ends the job, mpirun
 # exits non-zero), hung (a rank that stops responding: mpirun --timeout ends the job), fast (MPI_Allreduce mode trains, ranks agree), python (the same from
@@ -47,10 +47,12 @@ case "$CASE" in
     run 2 -- --checkpoint "$DIR/np2.ckpt" || fail "2 ranks"
     run 3 --oversubscribe -- --checkpoint "$DIR/np3.ckpt" --rank-states || fail "3 ranks"
     run 2 -- --checkpoint "$DIR/np2t2.ckpt" --threads 2 || fail "2 ranks x 2 threads"
+    run 3 -- --checkpoint "$DIR/sc3.ckpt" --reduction scatter || fail "3 ranks, scattered"
     same "$DIR/np1.ckpt" "$DIR/np2.ckpt"
     same "$DIR/np1.ckpt" "$DIR/np3.ckpt"
     for r in 0 1 2; do same "$DIR/np1.ckpt" "$DIR/np3.ckpt.rank$r"; done # every rank's state
     same "$DIR/np1.ckpt" "$DIR/np2t2.ckpt"
+    same "$DIR/np1.ckpt" "$DIR/sc3.ckpt" # MPI_Alltoallv + MPI_Allgatherv: the same bits
     # the comparison can fail: another grad_blocks gives other bits
     run 2 -- --checkpoint "$DIR/k8.ckpt" --blocks 8 || fail "2 ranks, 8 blocks"
     cmp -s "$DIR/np1.ckpt" "$DIR/k8.ckpt" && fail "8 blocks gave the bits of 12 blocks"
@@ -128,6 +130,8 @@ case "$CASE" in
     prun 1 --steps 60 --checkpoint "$DIR/p1.ckpt" || fail "python, 1 rank"
     prun 3 --steps 60 --checkpoint "$DIR/p3.ckpt" --threads 2 || fail "python, 3 ranks"
     same "$DIR/p1.ckpt" "$DIR/p3.ckpt"
+    prun 2 --steps 60 --checkpoint "$DIR/psc.ckpt" --reduction scatter || fail "python, scattered"
+    same "$DIR/p1.ckpt" "$DIR/psc.ckpt"
     prun 2 --steps 30 --checkpoint "$DIR/ps.ckpt" || fail "python, 2 ranks to step 30"
     prun 3 --steps 60 --checkpoint "$DIR/ps.ckpt" --resume || fail "python, 3 ranks from 30"
     same "$DIR/p1.ckpt" "$DIR/ps.ckpt"

@@ -23,9 +23,10 @@ import numpy as np
 
 from . import DsmoothError, Status, _call, _native
 
-DETERMINISTIC = 0  # DS_REDUCE_DETERMINISTIC
-FAST = 1           # DS_REDUCE_FAST
-_ALLGATHER, _SUM_FLOAT, _SUM_DOUBLE = 0, 1, 2
+DETERMINISTIC = 0          # DS_REDUCE_DETERMINISTIC
+FAST = 1                   # DS_REDUCE_FAST
+DETERMINISTIC_SCATTER = 2  # DS_REDUCE_DETERMINISTIC_SCATTER: DETERMINISTIC's bits, less traffic
+_ALLGATHER, _SUM_FLOAT, _SUM_DOUBLE, _ALLTOALL = 0, 1, 2, 3
 
 
 class MPICollective:
@@ -51,6 +52,15 @@ class MPICollective:
                 out = (ctypes.c_uint8 * int(sizes.sum())).from_address(recv)
                 self.comm.Allgatherv([mine, MPI.BYTE],
                                      [out, (sizes.tolist(), displs.tolist()), MPI.BYTE])
+            elif op == _ALLTOALL:
+                sizes = np.ctypeslib.as_array(counts, shape=(2 * count,)).astype(np.int64)
+                out_n, in_n = sizes[:count], sizes[count:]
+                out_d = np.concatenate(([0], np.cumsum(out_n)[:-1]))
+                in_d = np.concatenate(([0], np.cumsum(in_n)[:-1]))
+                mine = (ctypes.c_uint8 * max(int(out_n.sum()), 1)).from_address(send)
+                out = (ctypes.c_uint8 * max(int(in_n.sum()), 1)).from_address(recv)
+                self.comm.Alltoallv([mine, (out_n.tolist(), out_d.tolist()), MPI.BYTE],
+                                    [out, (in_n.tolist(), in_d.tolist()), MPI.BYTE])
             elif op in (_SUM_FLOAT, _SUM_DOUBLE):
                 # the MPI type is explicit: mpi4py cannot map a ctypes buffer's format ('<d')
                 ctype, mtype = ((ctypes.c_float, MPI.FLOAT) if op == _SUM_FLOAT
@@ -76,7 +86,7 @@ def attach(trainer, comm, reduction=DETERMINISTIC, grad_blocks=12):
     another rank count; at most the batch). Returns the MPICollective (kept alive by the
     trainer too)."""
     coll = MPICollective(comm)
-    blocks = grad_blocks if reduction == DETERMINISTIC else 0
+    blocks = 0 if reduction == FAST else grad_blocks
     _call("ds_trainer_set_distributed", trainer._ctx_ptr(), trainer._ptr, coll.rank, coll.size,
           int(reduction), int(blocks), coll.fn, None)
     trainer._collective = coll  # the C side holds the callback pointer
