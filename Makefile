@@ -14,7 +14,8 @@ TSAN_BUILD ?= build-tsan
 JOBS       ?= 2
 CMAKE_ARGS ?=
 PACKAGES   := cmake make gcc g++ pkgconf libcmocka-dev valgrind python3-venv python3-setuptools python3-wheel python3-build python3-mypy \
-              zlib1g-dev python3-numpy python3-pytest abigail-tools
+              zlib1g-dev python3-numpy python3-pytest abigail-tools \
+              libopenmpi-dev openmpi-bin python3-mpi4py
 
 # small, fast tests that exercise every layer once, run under valgrind's memcheck
 VALGRIND_TESTS := test_api_contract test_alloc_failure test_made

@@ -614,6 +614,98 @@ DS_API ds_status ds_trainer_save(const ds_trainer *trainer, const char *path);
 DS_API ds_status ds_trainer_resume(ds_trainer *trainer, const char *path);
 
 /* ======================================================================================
+ * Data-parallel training (since 0.3)
+ *
+ * Several processes ("ranks", e.g. MPI ranks) train one model together: every rank holds
+ * the same model, trainer configuration and data, every step each rank computes the
+ * gradient of its share of the global batch, and a collective operation supplied by the
+ * caller's communication engine combines the shares. The library never talks to a
+ * network itself; libdsmooth_mpi (dsmooth_mpi.h) supplies the collective for Open MPI,
+ * and any other engine (mpi4py, a test double) can supply its own.
+ *
+ * DS_REDUCE_DETERMINISTIC: the global batch of B rows is cut into `grad_blocks` fixed
+ *   blocks of consecutive rows (sizes B/K rounded, the first B mod K blocks one row
+ *   larger), chosen independently of the number of ranks. Rank r owns a contiguous run of blocks, computes
+ *   the gradient and log-likelihood sum of each of its blocks in a pass of its own, and an
+ *   ALLGATHER gives every rank every block's result; each rank then adds the blocks up in
+ *   block order (in double, rounded once to float). The weights after any number of steps
+ *   are bitwise identical for every rank count 1..K and every thread count per rank —
+ *   also a single process with world = 1. They differ (in the last bits) from training
+ *   without ds_trainer_set_distributed, whose gradient is one pass over the whole batch.
+ *   Exchanged per step: K * (4 * param_count + 8) + 256 * world bytes gathered by every rank.
+ * DS_REDUCE_FAST: rank r takes the rows [r*B/W, (r+1)*B/W) in one pass; the gradients are
+ *   summed by SUM_FLOAT (e.g. MPI_Allreduce), whose summation order belongs to the engine:
+ *   results may differ in the last bits between rank counts (and between engines).
+ *   Exchanged per step: 4 * param_count bytes reduced, plus (1 + 4 * world) doubles.
+ * DS_REDUCE_DETERMINISTIC_SCATTER: the blocks and sums of DS_REDUCE_DETERMINISTIC, hence
+ *   bitwise the same weights, with traffic that does not grow with the number of ranks:
+ *   an ALLGATHER of 256-byte headers and each block's log-likelihood sum, an ALLTOALL that
+ *   sends rank q slice q (about param_count / world weights) of every block, each rank
+ *   adding its slice over the blocks in block order, and an ALLGATHER of the summed slices.
+ *   Received per rank and step: about 4 * param_count * (K / world + 1) bytes.
+ * Either way shuffling, noise and dropout are addressed by the step and the row's position
+ * in the global batch, never by rank, and each rank assembles only the rows it computes.
+ * The loss reported (loss_out, the progress callback) is that of the global batch.
+ *
+ * Agreement and failure. Every step's first collective also carries each rank's status,
+ * its step, the data size and any stop request of its progress callback, so the ranks
+ * stop together: a rank whose ds_trainer_train fails locally (bad data, a stop request)
+ * still takes part in that exchange, and every rank then returns the same status with a
+ * detail naming the rank, its step and (deterministic mode) its own error message. A
+ * progress callback's stop request takes effect at the next step's exchange on every rank
+ * (DS_ERR_CANCELLED everywhere; if it came after the last step of a call, the next call
+ * stops before its first step). A collective that returns non-zero fails the call with
+ * DS_ERR_IO; the engine is then in an unknown state (with MPI, call MPI_Abort).
+ * ====================================================================================== */
+typedef enum ds_reduction {
+  DS_REDUCE_DETERMINISTIC = 0, /* fixed blocks, fixed order: bitwise equal for any ranks */
+  DS_REDUCE_FAST = 1,          /* one pass per rank, engine's sum: fewer bytes, last bits vary */
+  DS_REDUCE_DETERMINISTIC_SCATTER = 2 /* the same bits as DETERMINISTIC, other traffic */
+} ds_reduction;
+
+/* What a ds_collective_fn is asked to do. Every rank makes the same calls in the same
+ * order with the same op and count. */
+typedef enum ds_collective_op {
+  /* recv (sum of counts[0..count-1] bytes) = the bytes of rank 0, then rank 1, ...; this
+   * rank contributes send (counts[rank] bytes). count = world. (MPI_Allgatherv.) */
+  DS_COLLECTIVE_ALLGATHER = 0,
+  /* recv (count floats), in place: elementwise sum over the ranks. send, counts NULL.
+   * (MPI_Allreduce with MPI_IN_PLACE, MPI_FLOAT, MPI_SUM.) */
+  DS_COLLECTIVE_SUM_FLOAT = 1,
+  /* the same for count doubles; used for small control vectors. */
+  DS_COLLECTIVE_SUM_DOUBLE = 2,
+  /* count = world; counts has 2 * world entries. send holds, in rank order, counts[q]
+   * bytes for each rank q; recv receives, in rank order, counts[world + q] bytes from each
+   * rank q. (MPI_Alltoallv.) Only DS_REDUCE_DETERMINISTIC_SCATTER uses it. */
+  DS_COLLECTIVE_ALLTOALL = 3
+} ds_collective_op;
+
+/* The caller's collective. Returns 0 on success, anything else on failure (the trainer
+ * then fails with DS_ERR_IO quoting the value). Called from the thread that called
+ * ds_trainer_train. */
+typedef int32_t (*ds_collective_fn)(void *user, int32_t op, const void *send, void *recv,
+                                    int64_t count, const int64_t *counts);
+
+/* Make `trainer` one of `world` ranks (this one is `rank`) of a data-parallel run; every
+ * later ds_trainer_train call must be made on every rank with the same data (n rows),
+ * steps and configuration. grad_blocks (both DETERMINISTIC modes: 1..batch; the weights
+ * depend on it, not on world, so keep it when resuming on another rank count; ranks
+ * beyond grad_blocks idle — choose a multiple of the rank counts you will use, e.g. 12;
+ * DS_REDUCE_FAST: ignored, pass 0). fn may be NULL only with world = 1 (the single-process
+ * reference of the deterministic mode). world = 0 switches distribution off again.
+ * Checkpoints (ds_trainer_save/resume) do not record the distribution: one rank saves,
+ * every rank resumes, on any rank count.
+ * Memory: DETERMINISTIC keeps K * param_count floats of block gradients per rank,
+ * DETERMINISTIC_SCATTER about (K / world + own blocks + 1) * param_count.
+ * Errors: INVALID_ARGUMENT (NULL trainer, world < 0, rank outside 0..world-1, reduction
+ * not a ds_reduction, grad_blocks outside 1..batch or above 65536, fn NULL with world > 1),
+ * OUT_OF_MEMORY; on failure the trainer's previous setting is kept.
+ * since 0.3 */
+DS_API ds_status ds_trainer_set_distributed(ds_trainer *trainer, int32_t rank, int32_t world,
+                                            int32_t reduction, int64_t grad_blocks,
+                                            ds_collective_fn fn, void *user);
+
+/* ======================================================================================
  * Denoiser: undo the smoothing
  * ====================================================================================== */
 typedef struct ds_denoiser ds_denoiser;

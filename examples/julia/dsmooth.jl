@@ -493,6 +493,13 @@ save_trainer(t::Trainer, path::AbstractString) =
 resume!(t::Trainer, path::AbstractString) =
     check(ccall((:ds_trainer_resume, libdsmooth), Int32, (Ptr{Cvoid}, Cstring), ptrof(t), path),
           t.ctx)
+# Data-parallel training (0.3): `fn` a @cfunction with ds_collective_fn's signature (e.g.
+# wrapping MPI.jl's Allgatherv!/Allreduce!); world = 0 switches it off.
+set_distributed!(t::Trainer, rank::Integer, world::Integer, reduction::Integer,
+                 grad_blocks::Integer, fn::Ptr{Cvoid}, user::Ptr{Cvoid}) =
+    check(ccall((:ds_trainer_set_distributed, libdsmooth), Int32,
+                (Ptr{Cvoid}, Int32, Int32, Int32, Int64, Ptr{Cvoid}, Ptr{Cvoid}),
+                ptrof(t), rank, world, reduction, grad_blocks, fn, user), t.ctx)
 
 # ---- denoisers and the two-stage model --------------------------------------------------
 function GradientDenoiser(stage1::Model, sm::Smoother; kind::Integer = DS_SCORE_EXACT)

@@ -4,6 +4,7 @@
 
 #include "api/check.h"
 #include "model/trainer.h"
+#include "model/trainer_dist.h"
 
 ds_status ds_trainer_config_create(ds_trainer_config **out) {
   DS_CHECK_NOT_NULL(NULL, out);
@@ -117,10 +118,11 @@ ds_status ds_trainer_train(ds_trainer *trainer, const float *x, const float *con
                            int64_t steps, double *loss_out) {
   DS_CHECK_NOT_NULL(NULL, trainer);
   ds_status st = check_data(trainer, __func__, x, cond, n);
-  if (st != DS_OK) return st;
-  if (steps < 0)
-    return ds__fail(trainer->model->ctx, DS_ERR_INVALID_ARGUMENT, "%s: steps = %lld must be >= 0",
-                    __func__, (long long)steps);
+  if (st == DS_OK && steps < 0)
+    st = ds__fail(trainer->model->ctx, DS_ERR_INVALID_ARGUMENT, "%s: steps = %lld must be >= 0",
+                  __func__, (long long)steps);
+  /* distributed: the other ranks are waiting in this step's exchange; stop them too */
+  if (st != DS_OK) return trainer->dist ? ds__dist_fail(trainer, st, n) : st;
   return ds__trainer_train(trainer, x, cond, n, steps, loss_out);
 }
 

@@ -20,6 +20,7 @@ typedef struct pcnn_ws {
   float *conv_ws;
   int32_t train;          /* the last forward was a training pass */
   uint64_t train_stream;
+  int64_t first_row;      /* of the last forward: row 0 is this row of the step's batch */
 } pcnn_ws;
 
 static ds__conv2d_shape conv_shape(const ds__pixelcnn *p, const ds__pcnn_op *o, int64_t rows) {
@@ -132,22 +133,22 @@ static void add(ds__pool *pool, int64_t n, const float *a, const float *b, float
 }
 
 typedef struct dropout_job {
-  int64_t rows, per_row;
+  int64_t rows, per_row, first_row;
   float *x;
   uint64_t seed, stream;
   uint32_t threshold; /* drop when the 32-bit draw is below */
   float scale;
 } dropout_job;
 
-/* x *= keep / (1 - p) with keep from (seed, stream, row * per_row + i): the same mask for
- * the forward value and its gradient. */
+/* x *= keep / (1 - p) with keep from (seed, stream, (first_row + row) * per_row + i): the
+ * same mask for the forward value and its gradient, and for a row whichever pass holds it. */
 static void dropout_part(void *arg, int32_t t, int32_t threads) {
   const dropout_job *j = arg;
   int64_t r0, r1;
   ds__split_range(j->rows, t, threads, &r0, &r1);
   for (int64_t r = r0; r < r1; r++)
     for (int64_t i = 0; i < j->per_row; i++) {
-      uint64_t index = (uint64_t)(r * j->per_row + i);
+      uint64_t index = (uint64_t)((j->first_row + r) * j->per_row + i);
       ds__philox_block blk = ds__philox_at(j->seed, j->stream, index >> 2);
       float *v = j->x + r * j->per_row + i;
       *v = blk.v[index & 3u] < j->threshold ? 0.0f : *v * j->scale;
@@ -158,7 +159,7 @@ static void dropout(const ds_model *m, const pcnn_ws *w, const ds__pcnn_op *o, i
                     float *x) {
   const ds__pixelcnn *p = m->pixelcnn;
   double keep = 1.0 - (double)p->dropout;
-  dropout_job j = {rows, p->tensors[o->out].c * plane(p, o->out), x, m->seed,
+  dropout_job j = {rows, p->tensors[o->out].c * plane(p, o->out), w->first_row, x, m->seed,
                    DS__STREAM_DROPOUT |
                        (((w->train_stream << 12) | (uint64_t)o->dropout_id) & 0x00ffffffffffffffull),
                    (uint32_t)((double)p->dropout * 4294967296.0), (float)(1.0 / keep)};
@@ -272,6 +273,7 @@ void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *
   int64_t X0 = p->x_row0 * p->w[0];
   w->train = pass->train && p->dropout > 0.0f;
   w->train_stream = pass->train_stream;
+  w->first_row = pass->first_row;
   ds__pcnn_fill_inputs(m, w->val, w->capacity, pass->x + r0 * m->cfg.dim,
                        pass->c ? pass->c + r0 * m->cfg.cond_dim : NULL, rows);
   const float *params = m->params;

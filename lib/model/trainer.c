@@ -9,6 +9,7 @@
 #include "kernels/adam.h"
 #include "model/checkpoint.h"
 #include "model/model_io.h"
+#include "model/trainer_dist.h"
 
 void ds__trainer_config_defaults(ds_trainer_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
@@ -87,6 +88,7 @@ void ds__trainer_free(ds_trainer *t) {
   ds__free(ctx, t->batch_c);
   ds__free(ctx, t->batch_log_prob);
   ds__free(ctx, t->order);
+  ds__dist_free(ctx, t->dist);
   ds__free(ctx, t);
 }
 
@@ -105,14 +107,14 @@ static void shuffle_epoch(ds_trainer *t, int64_t epoch) {
   t->order_epoch = epoch;
 }
 
-/* Fill batch_x / batch_c for step `step` from the data, with the mode's noise. */
-static void assemble_batch(ds_trainer *t, const float *x, const float *cond, int64_t step) {
+void ds__trainer_assemble_rows(ds_trainer *t, const float *x, const float *cond, int64_t step,
+                               int64_t r0, int64_t r1) {
   int64_t B = t->cfg.batch, D = t->model->cfg.dim, C = t->model->cfg.cond_dim;
   int64_t per_epoch = t->order_n / B, epoch = step / per_epoch, slot = step % per_epoch;
   if (epoch != t->order_epoch) shuffle_epoch(t, epoch);
   const int64_t *rows = t->order + slot * B;
   float *dst = t->mode == DS__TRAIN_PAIRS ? t->batch_c : t->batch_x;
-  for (int64_t r = 0; r < B; r++) {
+  for (int64_t r = r0; r < r1; r++) {
     memcpy(t->batch_x + r * D, x + rows[r] * D, sizeof(float) * (size_t)D);
     if (t->mode == DS__TRAIN_PAIRS) memcpy(t->batch_c + r * D, x + rows[r] * D, sizeof(float) * (size_t)D);
     if (t->mode == DS__TRAIN_CONDITIONAL)
@@ -120,7 +122,13 @@ static void assemble_batch(ds_trainer *t, const float *x, const float *cond, int
   }
   /* fresh noise for every step: stream = step, element = position in the batch */
   if (t->mode == DS__TRAIN_SMOOTHED || t->mode == DS__TRAIN_PAIRS)
-    ds__smoother_add_noise(t->smoother, dst, B * D, DS__STREAM_TRAIN_NOISE | (uint64_t)step, 0, dst);
+    ds__smoother_add_noise(t->smoother, dst + r0 * D, (r1 - r0) * D,
+                           DS__STREAM_TRAIN_NOISE | (uint64_t)step, r0 * D, dst + r0 * D);
+}
+
+/* Fill batch_x / batch_c for step `step` from the data, with the mode's noise. */
+static void assemble_batch(ds_trainer *t, const float *x, const float *cond, int64_t step) {
+  ds__trainer_assemble_rows(t, x, cond, step, 0, t->cfg.batch);
 }
 
 typedef struct update_job {
@@ -146,10 +154,8 @@ static void update_part(void *p, int32_t th, int32_t threads) {
   ds__adam_update(&job->hyper, t->grad, t->model->params, t->adam_m, t->adam_v, b, e);
 }
 
-/* One optimisation step on the assembled batch; returns the batch's mean NLL. A loss or a
- * gradient that is not finite is returned as NaN before anything is updated, so a failing
- * step leaves the weights, the moments and the step count as they were. */
-static double train_step(ds_trainer *t) {
+/* The gradient of the assembled batch into t->grad; returns the batch's mean NLL. */
+static double batch_gradient(ds_trainer *t) {
   ds_model *m = t->model;
   int64_t B = t->cfg.batch;
   ds__eval_request req = {t->batch_x, t->batch_c, B, t->batch_log_prob, 1.0f / (float)B, NULL, 0};
@@ -157,7 +163,15 @@ static double train_step(ds_trainer *t) {
   ds__model_param_grads(m, &t->ws, B, t->grad);
   double loss = 0.0;
   for (int64_t r = 0; r < B; r++) loss -= t->batch_log_prob[r];
-  loss /= (double)B;
+  return loss / (double)B;
+}
+
+/* One optimisation step with the batch's gradient in t->grad and its mean NLL `loss`;
+ * returns the loss. A loss or a gradient that is not finite is returned as NaN before
+ * anything is updated, so a failing step leaves the weights, the moments and the step
+ * count as they were. */
+static double train_step(ds_trainer *t, double loss) {
+  ds_model *m = t->model;
   if (!isfinite(loss)) return NAN;
 
   /* squared gradient norm in fixed chunks: the finiteness check, and clipping */
@@ -192,13 +206,18 @@ static double now_seconds(void) {
 ds_status ds__trainer_train(ds_trainer *t, const float *x, const float *cond, int64_t n,
                             int64_t steps, double *loss_out) {
   ds_context *ctx = t->model->ctx;
-  if (n < t->cfg.batch)
-    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
-                    "ds_trainer_train: n = %lld examples is fewer than one batch of %lld",
-                    (long long)n, (long long)t->cfg.batch);
+  if (n < t->cfg.batch) {
+    ds_status st = ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                            "ds_trainer_train: n = %lld examples is fewer than one batch of %lld",
+                            (long long)n, (long long)t->cfg.batch);
+    return t->dist ? ds__dist_fail(t, st, n) : st;
+  }
   if (n != t->order_n) {
     int64_t *order = ds__calloc(ctx, (size_t)n, sizeof *order);
-    if (!order) return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "ds_trainer_train: out of memory");
+    if (!order) {
+      ds_status st = ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "ds_trainer_train: out of memory");
+      return t->dist ? ds__dist_fail(t, st, n) : st;
+    }
     ds__free(ctx, t->order);
     t->order = order;
     t->order_n = n;
@@ -207,8 +226,18 @@ ds_status ds__trainer_train(ds_trainer *t, const float *x, const float *cond, in
   double total = 0.0, window = 0.0, t0 = now_seconds();
   int64_t in_window = 0;
   for (int64_t s = 0; s < steps; s++) {
-    assemble_batch(t, x, cond, t->step);
-    double loss = train_step(t);
+    double loss;
+    if (t->dist) { /* this rank's share, combined with the other ranks' (trainer_dist.c) */
+      ds_status st = ds__dist_gradient(t, x, cond, n, &loss);
+      if (st != DS_OK) {
+        if (loss_out) *loss_out = s > 0 ? total / (double)s : NAN;
+        return st;
+      }
+    } else {
+      assemble_batch(t, x, cond, t->step);
+      loss = batch_gradient(t);
+    }
+    loss = train_step(t, loss);
     if (!isfinite(loss)) {
       if (loss_out) *loss_out = s > 0 ? total / (double)s : NAN;
       return ds__fail(ctx, DS_ERR_NUMERIC,
@@ -228,7 +257,9 @@ ds_status ds__trainer_train(ds_trainer *t, const float *x, const float *cond, in
       window = 0.0;
       in_window = 0;
       t0 = t1;
-      if (stop) {
+      if (stop && t->dist) {
+        ds__dist_request_stop(t->dist); /* every rank stops at the next exchange */
+      } else if (stop) {
         if (loss_out) *loss_out = total / (double)(s + 1);
         return ds__fail(ctx, DS_ERR_CANCELLED,
                         "ds_trainer_train: cancelled by the progress callback after step %lld",

@@ -38,6 +38,7 @@ struct ds_trainer {
   ds_progress_fn progress;
   void *progress_user;
   int64_t progress_every;
+  struct ds__dist *dist;    /* data-parallel training (model/trainer_dist.h) or NULL */
 };
 
 void ds__trainer_config_defaults(ds_trainer_config *cfg);
@@ -50,6 +51,10 @@ ds_status ds__trainer_evaluate(ds_trainer *t, const float *x, const float *cond,
                                uint64_t stream, double *mean_nll);
 ds_status ds__trainer_save(const ds_trainer *t, const char *path);
 ds_status ds__trainer_resume(ds_trainer *t, const char *path);
+/* Rows [r0, r1) of step `step`'s batch into batch_x / batch_c at the same rows, with the
+ * mode's noise addressed by the row's position in the whole batch. */
+void ds__trainer_assemble_rows(ds_trainer *t, const float *x, const float *cond, int64_t step,
+                               int64_t r0, int64_t r1);
 /* The learning rate of step `step` (0-based) under the schedule. */
 double ds__trainer_lr(const ds_trainer_config *cfg, int64_t step);
 

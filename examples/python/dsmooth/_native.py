@@ -97,6 +97,9 @@ LOG_FN = ctypes.CFUNCTYPE(None, vp, c_int32, c_char_p)
 MALLOC_FN = ctypes.CFUNCTYPE(vp, vp, c_size_t)
 REALLOC_FN = ctypes.CFUNCTYPE(vp, vp, vp, c_size_t)
 FREE_FN = ctypes.CFUNCTYPE(None, vp, vp)
+# ds_collective_fn(user, op, send, recv, count, counts): data-parallel training (0.3)
+COLLECTIVE_FN = ctypes.CFUNCTYPE(c_int32, vp, c_int32, vp, vp, c_int64,
+                                 ctypes.POINTER(c_int64))
 
 _PROTOTYPES = {
     # version and status
@@ -167,6 +170,8 @@ _PROTOTYPES = {
     "ds_trainer_evaluate": (st, [vp, vp, vp, c_int64, c_uint64, pdouble]),
     "ds_trainer_save": (st, [vp, c_char_p]),
     "ds_trainer_resume": (st, [vp, c_char_p]),
+    "ds_trainer_set_distributed": (st, [vp, c_int32, c_int32, c_int32, c_int64, COLLECTIVE_FN,
+                                        vp]),
     # denoisers
     "ds_denoiser_create_gradient": (st, [vp, vp, c_int32, pvp]),
     "ds_denoiser_create_conditional": (st, [vp, c_int32, pvp]),

@@ -76,6 +76,11 @@ pub type ds_log_fn = Option<unsafe extern "C" fn(*mut c_void, i32, *const c_char
 /// training (`ds_trainer_set_progress`).
 pub type ds_progress_fn =
     Option<unsafe extern "C" fn(*mut c_void, i64, i64, f64, f64) -> i32>;
+/// `ds_collective_fn`: the collective a distributed trainer asks its engine for
+/// (`user, op, send, recv, count, counts`); see `include/dsmooth.h`.
+pub type ds_collective_fn = Option<
+    unsafe extern "C" fn(*mut c_void, i32, *const c_void, *mut c_void, i64, *const i64) -> i32,
+>;
 
 extern "C" {
     /// `__declspec(dllexport) #elif defined(_WIN32) && defined(DS_USING_SHARED) #define DS_API __declspec(dllimport) #elif defined(__GNUC__) || defined(__clang__) #define DS_API __attribute__((visibility("default"))) #else #define DS_API #endif #ifdef __cplusplus extern "C" { #endif /* ====================================================================================== * Version * ====================================================================================== */ /* DS_VERSION_NUMBER of the library actually loaded (MAJOR*10000 + MINOR*100 + PATCH). */ DS_API uint32_t ds_version(void)`: see its comment in `include/dsmooth.h`.
@@ -196,6 +201,10 @@ extern "C" {
     /// `ds_status ds_trainer_config_set_float(ds_trainer_config *cfg, int32_t option, double value)`: see its comment in `include/dsmooth.h`.
     pub fn ds_trainer_config_set_float(cfg: *mut ds_trainer_config, option: i32,
         value: f64) -> ds_status;
+    /// `ds_status ds_trainer_set_distributed(ds_trainer *trainer, int32_t rank, int32_t world, int32_t reduction, int64_t grad_blocks, ds_collective_fn fn, void *user)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_trainer_set_distributed(trainer: *mut ds_trainer, rank: i32, world: i32,
+        reduction: i32, grad_blocks: i64, f: ds_collective_fn, user: *mut c_void)
+        -> ds_status;
     /// `ds_status ds_model_get_config(const ds_model *model, ds_model_config **out)`: see its comment in `include/dsmooth.h`.
     pub fn ds_model_get_config(model: *const ds_model, out: *mut *mut ds_model_config)
         -> ds_status;

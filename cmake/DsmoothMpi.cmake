@@ -1,0 +1,17 @@
+# The optional MPI component (lib/mpi, include/dsmooth_mpi.h). DS_MPI: auto builds it when
+# an MPI C library is found, ON requires one, OFF never builds it. Sets DS_HAVE_MPI.
+set(DS_MPI "auto" CACHE STRING "libdsmooth_mpi: auto (if MPI is found), ON or OFF")
+set_property(CACHE DS_MPI PROPERTY STRINGS auto ON OFF)
+set(DS_HAVE_MPI OFF)
+if(DS_MPI STREQUAL "auto")
+  find_package(MPI COMPONENTS C QUIET)
+elseif(DS_MPI)
+  find_package(MPI COMPONENTS C REQUIRED)
+endif()
+if(MPI_C_FOUND AND NOT (DS_MPI STREQUAL "auto" AND DS_SANITIZE))
+  set(DS_HAVE_MPI ON)
+  add_subdirectory(lib/mpi)
+  message(STATUS "libdsmooth_mpi: building against MPI ${MPI_C_VERSION}")
+else()
+  message(STATUS "libdsmooth_mpi: not built (no MPI C library found, DS_MPI=OFF, or a sanitizer build)")
+endif()
