@@ -69,6 +69,7 @@ LOG_FN = ctypes.CFUNCTYPE(None, vp, c_int32, c_char_p)
 MALLOC_FN = ctypes.CFUNCTYPE(vp, vp, c_size_t)
 REALLOC_FN = ctypes.CFUNCTYPE(vp, vp, vp, c_size_t)
 FREE_FN = ctypes.CFUNCTYPE(None, vp, vp)
+BATCH_FN = ctypes.CFUNCTYPE(c_int32, vp, c_int64, c_int64, vp, vp)
 
 _PROTOTYPES = {
     # version and status
@@ -118,6 +119,11 @@ _PROTOTYPES = {
     "ds_model_save": (st, [vp, c_char_p]),
     "ds_model_load": (st, [vp, c_char_p, pvp]),
     "ds_model_copy_weights": (st, [vp, vp]),
+    "ds_model_free_param_count": (c_int64, [vp]),
+    "ds_model_seed": (c_uint64, [vp]),
+    "ds_model_get_weights": (st, [vp, vp, c_int64]),
+    "ds_model_set_weights": (st, [vp, vp, c_int64]),
+    "ds_model_smoothing": (st, [vp, vp, pdouble]),
     # trainer
     "ds_trainer_config_create": (st, [pvp]),
     "ds_trainer_config_free": (None, [vp]),
@@ -128,6 +134,9 @@ _PROTOTYPES = {
     "ds_trainer_set_progress": (st, [vp, PROGRESS_FN, vp, c_int64]),
     "ds_trainer_train": (st, [vp, vp, vp, c_int64, c_int64, pdouble]),
     "ds_trainer_step": (c_int64, [vp]),
+    "ds_trainer_train_source": (st, [vp, BATCH_FN, vp, c_int64, pdouble]),
+    "ds_trainer_seed": (c_uint64, [vp]),
+    "ds_trainer_ema_to_model": (st, [vp, vp]),
     "ds_trainer_evaluate": (st, [vp, vp, vp, c_int64, c_uint64, pdouble]),
     "ds_trainer_save": (st, [vp, c_char_p]),
     "ds_trainer_resume": (st, [vp, c_char_p]),

@@ -51,6 +51,8 @@ pub mod ffi {
     pub type ds_log_fn = Option<unsafe extern "C" fn(*mut c_void, i32, *const c_char)>;
     pub type ds_progress_fn =
         Option<unsafe extern "C" fn(*mut c_void, i64, i64, f64, f64) -> i32>;
+    pub type ds_batch_fn =
+        Option<unsafe extern "C" fn(*mut c_void, i64, i64, *mut f32, *mut f32) -> i32>;
 
     extern "C" {
         pub fn ds_version() -> u32;
@@ -119,6 +121,14 @@ pub mod ffi {
         pub fn ds_model_load(ctx: *mut ds_context, path: *const c_char,
             out: *mut *mut ds_model) -> ds_status;
         pub fn ds_model_copy_weights(dst: *mut ds_model, src: *const ds_model) -> ds_status;
+        pub fn ds_model_free_param_count(model: *const ds_model) -> i64;
+        pub fn ds_model_seed(model: *const ds_model) -> u64;
+        pub fn ds_model_get_weights(model: *const ds_model, weights: *mut f32,
+            count: i64) -> ds_status;
+        pub fn ds_model_set_weights(model: *mut ds_model, weights: *const f32,
+            count: i64) -> ds_status;
+        pub fn ds_model_smoothing(model: *const ds_model, family: *mut i32,
+            sigma: *mut f64) -> ds_status;
 
         pub fn ds_trainer_config_create(out: *mut *mut ds_trainer_config) -> ds_status;
         pub fn ds_trainer_config_free(cfg: *mut ds_trainer_config);
@@ -134,6 +144,11 @@ pub mod ffi {
         pub fn ds_trainer_train(trainer: *mut ds_trainer, x: *const f32, cond: *const f32,
             n: i64, steps: i64, loss_out: *mut f64) -> ds_status;
         pub fn ds_trainer_step(trainer: *const ds_trainer) -> i64;
+        pub fn ds_trainer_train_source(trainer: *mut ds_trainer, f: ds_batch_fn,
+            user: *mut c_void, steps: i64, loss_out: *mut f64) -> ds_status;
+        pub fn ds_trainer_seed(trainer: *const ds_trainer) -> u64;
+        pub fn ds_trainer_ema_to_model(trainer: *const ds_trainer,
+            dst: *mut ds_model) -> ds_status;
         pub fn ds_trainer_evaluate(trainer: *mut ds_trainer, x: *const f32, cond: *const f32,
             n: i64, stream: u64, mean_nll: *mut f64) -> ds_status;
         pub fn ds_trainer_save(trainer: *const ds_trainer, path: *const c_char) -> ds_status;
@@ -238,16 +253,16 @@ c_enum!(/// Integer options of a model configuration.
     ModelOption { Dim = 0, CondDim = 1, Components = 2, Head = 3, Bins = 4,
                   Activation = 5, Residual = 6, Channels = 7, Height = 8, Width = 9,
                   Filters = 10, Resnets = 11, Layers = 12, Gated = 13, CondLayout = 14,
-                  CondConvs = 15 });
-c_enum!(ModelFloatOption { BinLo = 0, BinHi = 1, Dropout = 2 });
+                  CondConvs = 15, Seed = 16 });
+c_enum!(ModelFloatOption { BinLo = 0, BinHi = 1, Dropout = 2, CondShare = 3 });
 c_enum!(/// How a conditional PixelCNN++ sees x~ (the value of ModelOption::CondLayout).
     CondLayout { Channels = 0, Stacked = 1 });
 c_enum!(ScoreKind { Exact = 0, Local = 1 });
 c_enum!(SampleMethod { Bisection = 0, Gumbel = 1 });
 c_enum!(LrSchedule { Constant = 0, Exponential = 1, Cosine = 2 });
-c_enum!(TrainerOption { Batch = 0, TotalSteps = 1, Schedule = 2 });
+c_enum!(TrainerOption { Batch = 0, TotalSteps = 1, Schedule = 2, Seed = 3, DataInit = 4 });
 c_enum!(TrainerFloatOption { Lr = 0, Beta1 = 1, Beta2 = 2, Epsilon = 3, WeightDecay = 4,
-                             LrDecay = 5, LrMin = 6, ClipNorm = 7 });
+                             LrDecay = 5, LrMin = 6, ClipNorm = 7, EmaDecay = 8 });
 c_enum!(ConditionalOutput { Sample = 0, Mean = 1 });
 
 // ------------------------------------------------------------------------------------
