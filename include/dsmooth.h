@@ -501,10 +501,14 @@ typedef enum ds_trainer_option {
                                   (ds_model_create, step 0), set its output heads from the
                                   first batch of targets (the x of that batch; for stage 1
                                   the smoothed x~): each dimension's K mixture means at the
-                                  batch's quantiles (k + 1/2)/K, its log-scales so that the
-                                  mixture's variance is the batch's, equal mixture weights
-                                  (image models: per channel, pooled over pixels). The other
-                                  weights keep their initialisation. Deterministic (no new
+                                  batch's quantiles (k + 1/2)/K, equal mixture weights, each
+                                  component as wide as the batch's spread (conditional
+                                  models p(x | c): the spread the means leave over, at
+                                  least std / K), MADE's output-layer weights scaled by 0.1
+                                  so every conditional starts near that marginal (image
+                                  models: the head's biases only, per channel, pooled over
+                                  pixels). The other weights keep their initialisation;
+                                  the choices are measured in docs/results.md. Deterministic (no new
                                   randomness, any thread count). Never applied to a loaded
                                   model, a resumed trainer, a model given weights, or one a
                                   trainer has already stepped. 0: 0.2's behaviour.     (1) */
