@@ -364,6 +364,20 @@ typedef enum ds_model_float_option {
                                 unconditional MADE or D = 1.                           (0) */
 } ds_model_float_option;
 
+/* Sizing stage 2 (a conditional MADE p(x | x~), C = D). One masked network carries all D
+ * conditionals p(x_d | x_<d, x~), and x_1's runs on the degree-0 units only; a reference
+ * with one separate network per dimension has D times the hidden units. Measured on the
+ * 2-D rings set (K = 8, sigma 0.5, 6000 steps of 512 fresh samples, 3 seeds; see
+ * docs/results.md): hidden 2 x 64 (5 712 free weights) reached -log p(x | x~) of about
+ * 0.66 nats, 2 x 96 about 0.67 (before the conditional data init), 2 x 128 (17 520)
+ * about 0.54, against 0.528 quoted for issue 11's PyTorch reference with two separate
+ * 2 x 64 networks (11 888 weights; examples/reference/reference_2d.py, our rendition of
+ * it, reached 0.72 with seed 1);
+ * DS_MODEL_COND_SHARE 0.75 at 2 x 64 was worse (0.84; x_2 loses the units x_1 gains).
+ * So give stage 2 about D times the width of a per-dimension network, keep the default
+ * share unless x_1 is the hard conditional, and compare free weights with
+ * ds_model_free_param_count. */
+
 /* A configuration starts with the defaults in brackets above and two hidden layers of
  * width 64. Setters report out-of-range values, and options the configuration's
  * architecture does not have, as DS_ERR_INVALID_ARGUMENT (the configuration unchanged). */
