@@ -676,8 +676,8 @@ DS_API ds_status ds_two_stage_log_prob_bound(const ds_model *stage1, const ds_mo
  * checked instead of trusted; INVALID_ARGUMENT, naming the example and the figure, when
  *  - the grid holds less than 0.99 of stage 1's mass (Riemann sum of p1 over the box),
  *  - a point lies outside [lo, hi] in some dimension, or
- *  - more than 1e-3 of a point's integrand lies on the outermost ring of grid points
- *    (the box cuts off the mass around that point).
+ *  - a point's integrand p1(x~) p2(x | x~) on the outermost ring of grid points still
+ *    exceeds 1e-2 of its maximum (the box cuts off the mass around that point).
  * A box a few sigma wider than the data on every side passes. */
 DS_API ds_status ds_two_stage_log_prob_grid(const ds_model *stage1, const ds_model *stage2,
                                             const float *x, int64_t n, double lo, double hi,

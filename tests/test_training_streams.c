@@ -463,15 +463,60 @@ static void test_smoothing_record_and_box(void **state) {
   float far[2] = {7.0f, 0.0f};
   assert_int_equal(ds_two_stage_log_prob_grid(l1, s2, far, 1, -6, 6, 96, lp), DS_ERR_INVALID_ARGUMENT);
   assert_non_null(strstr(ds_context_last_error(ctx), "outside the box"));
-  /* a point inside the box whose integrand the box cuts off */
-  float edge[2] = {6.0f, 0.0f}; /* on the edge: inside, but half its integrand is cut */
-  assert_int_equal(ds_two_stage_log_prob_grid(l1, s2, edge, 1, -6, 6, 96, lp), DS_ERR_INVALID_ARGUMENT);
-  assert_non_null(strstr(ds_context_last_error(ctx), "edge of the box"));
   ds_trainer_free(t1); ds_trainer_free(t2);
   ds_trainer_config_free(tc);
   ds_model_free(s1); ds_model_free(s2); ds_model_free(l1);
   ds_smoother_free(sm); ds_smoother_free(other);
   free(x);
+  ds_context_free(ctx);
+}
+
+/* 1-D models with hand-set weights (MADE hidden 1 x 1, K = 1): stage 1 a logistic at 0
+ * with log-scale -0.5, stage 2 p(x | c) a logistic at c with log-scale -2 (hidden units
+ * relu(c + 10) - 10 = c). A point at the box's edge: its integrand peaks just inside and
+ * is cut in half by the box, which must be refused; a point in the middle passes and
+ * matches the analytic convolution of the two logistics closely. */
+static ds_model *tiny_1d(ds_context *ctx, int64_t C, const float *w, int64_t count) {
+  ds_model_config *cfg = NULL;
+  ds_model *m = NULL;
+  int64_t widths[2] = {1, 1};
+  assert_int_equal(ds_model_config_create(DS_ARCH_MADE, &cfg), DS_OK);
+  assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_DIM, 1), DS_OK);
+  assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_COND_DIM, C), DS_OK);
+  assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_COMPONENTS, 1), DS_OK);
+  assert_int_equal(ds_model_config_set_hidden(cfg, widths, 2), DS_OK);
+  assert_int_equal(ds_model_create(ctx, cfg, &m), DS_OK);
+  ds_model_config_free(cfg);
+  assert_int_equal(ds_model_param_count(m), count);
+  assert_int_equal(ds_model_set_weights(m, w, count), DS_OK);
+  return m;
+}
+
+static void test_quadrature_box_edge(void **state) {
+  (void)state;
+  ds_context *ctx = test_context(2, 1);
+  /* per layer W (out, in) then b: [x] -> 1 -> 1 -> [logit, mean, log-scale] */
+  const float w1[10] = {0, 0, 0, 0, 0, 0, 0, 0, 0, -0.5f};
+  /* [x, c] -> 1 (x masked) -> 1 -> head */
+  const float w2[11] = {0, 1, 10, 1, 0, 0, 1, 0, 0, -10, -2};
+  ds_model *s1 = tiny_1d(ctx, 0, w1, 10), *s2 = tiny_1d(ctx, 1, w2, 11);
+  double lp[2];
+  float x[2] = {0.0f, 5.9f};
+  assert_int_equal(ds_two_stage_log_prob_grid(s1, s2, x, 1, -6, 6, 400, lp), DS_OK);
+  /* log p(0) of the convolution: near the stage-1 logistic's log density at 0 (the
+     stage-2 kernel is 8x narrower) */
+  double s = exp(-0.5), logistic0 = -log(4.0 * s);
+  assert_true(fabs(lp[0] - logistic0) < 0.05);
+  lp[1] = 123.0;
+  assert_int_equal(ds_two_stage_log_prob_grid(s1, s2, x, 2, -6, 6, 400, lp), DS_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(ds_context_last_error(ctx), "example 1"));
+  assert_non_null(strstr(ds_context_last_error(ctx), "edge of the box"));
+  assert_true(lp[1] == 123.0);
+  /* a wider box takes it */
+  assert_int_equal(ds_two_stage_log_prob_grid(s1, s2, x, 2, -9, 9, 600, lp), DS_OK);
+  assert_true(isfinite(lp[1]) && lp[1] < lp[0]);
+  ds_model_free(s1);
+  ds_model_free(s2);
   ds_context_free(ctx);
 }
 
@@ -485,6 +530,7 @@ int main(void) {
       cmocka_unit_test(test_ema_save_resume),
       cmocka_unit_test(test_weights_and_capacity),
       cmocka_unit_test(test_smoothing_record_and_box),
+      cmocka_unit_test(test_quadrature_box_edge),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,9 +3,8 @@
  * A freshly initialised network puts every mixture component near mean 0 and log-scale 0,
  * whatever the data: the first hundreds of steps then only move the heads to where the
  * data is. Here the head biases are set from a batch instead: the K means of a dimension
- * (or image channel) at its quantiles (k + 1/2)/K, every component's scale that of the
- * data (conditional models: what the spread of the means leaves over), the logits equal;
- * MADE's output weights are scaled by 0.1. The rest of the network
+ * (or image channel) at its quantiles (k + 1/2)/K, every component's width from the data's
+ * spread (see init_channel), the logits equal; MADE's output weights are scaled by 0.1. The rest of the network
  * keeps its initialisation, so the heads start as the batch's marginals plus a small
  * random input-dependent part. */
 #include <math.h>
@@ -40,8 +39,8 @@ static int64_t head_bias_offset(const ds_model *m, int64_t g) {
 }
 
 /* Means and log-scales of channel `ch` of a head bias from the sorted values v (n).
- * narrow 0: every component as wide as the data; 1: the variance the spread of the means
- * leaves over, at least (std / K)^2. */
+ * narrow 1: each component's variance is what the spread of the means leaves of the data's,
+ * at least (std / K)^2; 0: the geometric mean of that and the data's variance. */
 static void init_channel(float *bias, int32_t K, int32_t ch, const float *v, int64_t n,
                          int narrow) {
   double mean = 0.0, var = 0.0;
@@ -56,19 +55,19 @@ static void init_channel(float *bias, int32_t K, int32_t ch, const float *v, int
     double f = pos - (double)i;
     mu[k] = i + 1 < n ? (1.0 - f) * v[i] + f * v[i + 1] : v[n - 1];
   }
-  /* A logistic of scale s has variance s^2 pi^2 / 3. Measured on the 2-D sets (K = 8,
-     3 seeds, docs/results.md): direct models train best from components as wide as the
-     data (narrow ones left rings 0.25 nats worse); a conditional model p(x | c), whose
-     targets given c spread far less than their marginal, from narrow ones (stage 2 on
-     rings 0.655 vs 0.800 nats). */
-  double comp_var = var;
-  if (narrow) {
-    double mu_mean = 0.0, mu_var = 0.0;
-    for (int32_t k = 0; k < K; k++) mu_mean += mu[k] / K;
-    for (int32_t k = 0; k < K; k++) mu_var += (mu[k] - mu_mean) * (mu[k] - mu_mean) / K;
-    comp_var = var - mu_var;
-    if (comp_var < var / ((double)K * K)) comp_var = var / ((double)K * K);
-  }
+  /* A logistic of scale s has variance s^2 pi^2 / 3. Two candidate widths: the data's
+     variance (broad) and what the spread of the means leaves over, at least (std / K)^2
+     (narrow). Measured on the 2-D sets (K = 8, 3 seeds, docs/results.md): a conditional
+     model p(x | c), whose targets given c spread far less than their marginal, trains
+     best from narrow components (stage 2 on rings 0.655 vs 0.800 nats with broad); a
+     direct model from the geometric mean of the two variances (rings 2.700, 2 spirals
+     2.704; broad 2.727 / 2.744, narrow 2.971 / 2.685). */
+  double mu_mean = 0.0, mu_var = 0.0;
+  for (int32_t k = 0; k < K; k++) mu_mean += mu[k] / K;
+  for (int32_t k = 0; k < K; k++) mu_var += (mu[k] - mu_mean) * (mu[k] - mu_mean) / K;
+  double narrow_var = var - mu_var;
+  if (narrow_var < var / ((double)K * K)) narrow_var = var / ((double)K * K);
+  double comp_var = narrow ? narrow_var : sqrt(var * narrow_var);
   if (comp_var < 1e-12) comp_var = 1e-12;
   float log_scale = (float)(0.5 * log(comp_var * 3.0) - log(M_PI));
   for (int32_t k = 0; k < K; k++) {
