@@ -516,9 +516,10 @@ typedef enum ds_trainer_option {
                                   first batch of targets (the x of that batch; for stage 1
                                   the smoothed x~): each dimension's K mixture means at the
                                   batch's quantiles (k + 1/2)/K, equal mixture weights, each
-                                  component as wide as the batch's spread (conditional
-                                  models p(x | c): the spread the means leave over, at
-                                  least std / K), MADE's output-layer weights scaled by 0.1
+                                  component's variance the geometric mean of the batch's
+                                  variance and what the spread of the means leaves of it
+                                  (at least (std / K)^2; conditional models p(x | c): the
+                                  latter), MADE's output-layer weights scaled by 0.1
                                   so every conditional starts near that marginal (image
                                   models: the head's biases only, per channel, pooled over
                                   pixels). The other weights keep their initialisation;
