@@ -373,7 +373,8 @@ typedef enum ds_model_float_option {
  * about 0.54, against 0.528 quoted for issue 11's PyTorch reference with two separate
  * 2 x 64 networks (11 888 weights; examples/reference/reference_2d.py, our rendition of
  * it, reached 0.72 with seed 1);
- * DS_MODEL_COND_SHARE 0.75 at 2 x 64 was worse (0.84; x_2 loses the units x_1 gains).
+ * DS_MODEL_COND_SHARE 0.75 at 2 x 64 was worse (0.84 against 0.80 at the default share,
+ * both before the conditional data init; x_2 loses the units x_1 gains).
  * So give stage 2 about D times the width of a per-dimension network, keep the default
  * share unless x_1 is the hard conditional, and compare free weights with
  * ds_model_free_param_count. */
