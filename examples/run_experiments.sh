@@ -4,6 +4,13 @@
 #
 #   examples/run_experiments.sh [BUILD_DIR] [OUT_DIR]      run everything, then summarize
 #   examples/run_experiments.sh --summarize OUT_DIR         only print the tables of OUT_DIR
+#   examples/run_experiments.sh --reference [BUILD_DIR] [OUT_DIR]
+#       the issue-11 comparison at the PyTorch reference's settings (fresh samples every step,
+#       6000 steps of batch 512, Adam 1e-3 cosine to 0, 2 x 64, sigma 0.5): direct models of
+#       every set and K with build/examples/train_2d, stage 2 on rings K = 8, and the same
+#       with examples/reference/reference_2d.py (/usr/bin/python3 + torch) unless
+#       REFERENCE=0; then the table. STAGE2_ARGS (default "--stage2-hidden 64") sizes stage 2.
+#   examples/run_experiments.sh --reference-summary OUT_DIR   only print that table
 #
 # Environment: STEPS (3000) training steps per model, SEEDS ("1 2 3"), SETS (the four 2-D
 # sets), KS ("8 3"), JOBS (2) runs in parallel, each with THREADS (1) threads (the numbers do
@@ -57,6 +64,67 @@ summarize() {
     sed -n '/^Test NLL/,$p' "$out/sweep1d.log"
   fi
 }
+
+# Mean over seeds of each key of the summary lines, per (set, K), library and reference.
+reference_summary() {
+  out=$1
+  cat "$out"/lib-*.log "$out"/ref-*.log 2>/dev/null | grep '^summary ' | awk '
+  function v(key,   i, kv) { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == key) return kv[2] } return "" }
+  {
+    g = v("dataset") " " v("K")
+    if (!(g in seen)) { seen[g] = 1; order[++m] = g }
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] ~ /nll/) { s[g, kv[1]] += kv[2]; c[g, kv[1]]++
+      seeds[g, kv[1]] = seeds[g, kv[1]] (seeds[g, kv[1]] == "" ? "" : ",") v("seed") } }
+  }
+  function a(g, k) { return c[g, k] ? sprintf("%.3f", s[g, k] / c[g, k]) : "-" }
+  function n(g, k) { return c[g, k] ? c[g, k] : 0 }
+  END {
+    print "| set | K | library direct | seeds | reference direct | seeds | library - reference |"
+    print "|---|---|---:|---|---:|---|---:|"
+    for (j = 1; j <= m; j++) { g = order[j]; split(g, p, " ")
+      d = (c[g, "nll_direct"] && c[g, "ref_nll_direct"]) ? sprintf("%+.3f", s[g, "nll_direct"] / c[g, "nll_direct"] - s[g, "ref_nll_direct"] / c[g, "ref_nll_direct"]) : "-"
+      printf "| %s | %s | %s | %s | %s | %s | %s |\n", p[1], p[2], a(g, "nll_direct"), seeds[g, "nll_direct"], a(g, "ref_nll_direct"), seeds[g, "ref_nll_direct"], d }
+    print ""
+    print "| set | K | library stage 2 -log p(x given x~) | seeds | reference stage 2 | seeds |"
+    print "|---|---|---:|---|---:|---|"
+    for (j = 1; j <= m; j++) { g = order[j]; split(g, p, " ")
+      if (c[g, "nll_stage2"] || c[g, "ref_nll_stage2"])
+        printf "| %s | %s | %s | %s | %s | %s |\n", p[1], p[2], a(g, "nll_stage2"), seeds[g, "nll_stage2"], a(g, "ref_nll_stage2"), seeds[g, "ref_nll_stage2"] }
+  }'
+}
+
+if [ "${1:-}" = "--reference-summary" ]; then
+  reference_summary "${2:?usage: $0 --reference-summary OUT_DIR}"
+  exit 0
+fi
+
+if [ "${1:-}" = "--reference" ]; then
+  BUILD_DIR=${2:-build}
+  OUT=${3:-experiments-reference}
+  SEEDS=${SEEDS:-"1 2 3"}
+  SETS=${SETS:-"checkerboard rings 8gaussians 2spirals"}
+  KS=${KS:-"8 3"}
+  JOBS=${JOBS:-2}
+  STAGE2_ARGS=${STAGE2_ARGS:-"--stage2-hidden 64"}
+  TRAIN=$BUILD_DIR/examples/train_2d
+  REF=$(dirname "$0")/reference/reference_2d.py
+  [ -x "$TRAIN" ] || { echo "build the examples first ($TRAIN)" >&2; exit 1; }
+  mkdir -p "$OUT"
+  for seed in $SEEDS; do for k in $KS; do for set in $SETS; do
+    s2=0; [ "$set" = rings ] && [ "$k" = 8 ] && s2=1
+    echo "lib $set $k $seed $s2"
+    [ "${REFERENCE:-1}" = 1 ] && echo "ref $set $k $seed $s2"
+  done; done; done | xargs -P "$JOBS" -L 1 sh -c '
+    name="$0-$1-K$2-s$3"
+    if [ "$0" = lib ]; then
+      "'"$TRAIN"'" --dataset "$1" --components "$2" --seed "$3" --stage2 "$4" --threads 1 '"$STAGE2_ARGS"' > "'"$OUT"'/$name.log" 2>&1
+    else
+      /usr/bin/python3 "'"$REF"'" --dataset "$1" --components "$2" --seed "$3" --stage2 "$4" > "'"$OUT"'/$name.log" 2>&1
+    fi || echo "FAILED $name" >&2
+    echo "$(date -u +%H:%M:%S) done $name" >&2'
+  reference_summary "$OUT"
+  exit 0
+fi
 
 if [ "${1:-}" = "--summarize" ]; then
   summarize "${2:?usage: $0 --summarize OUT_DIR}"

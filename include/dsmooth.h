@@ -381,17 +381,52 @@ typedef enum ds_model_option {
                                 INVALID_ARGUMENT for this architecture)                 (1) */
   /* conditional PixelCNN++ only (COND_DIM = D; see above): */
   DS_MODEL_COND_LAYOUT = 14, /* ds_cond_layout                                  (CHANNELS) */
-  DS_MODEL_COND_CONVS = 15   /* unmasked 3x3 convs over x~, 0..16; DS_COND_CHANNELS only (0) */
+  DS_MODEL_COND_CONVS = 15,  /* unmasked 3x3 convs over x~, 0..16; DS_COND_CHANNELS only (0) */
+  /* since 0.3, every architecture: */
+  DS_MODEL_SEED = 16         /* the model's own seed (its 64 bits; any value): initial
+                                weights, sampling and dropout draw from it. Unset, each
+                                model gets a seed derived from the context seed and the
+                                number of models and trainers created before it in that
+                                context, so two models of one context differ while a
+                                program that creates its objects in the same order gets
+                                the same seeds. Not saved: a loaded model gets a derived
+                                seed (only its sampling and dropout use it). (derived) */
 } ds_model_option;
 
 /* Float options (ds_model_config_set_float). */
 typedef enum ds_model_float_option {
   DS_MODEL_BIN_LO = 0,       /* centre of the first bin                            (-1) */
   DS_MODEL_BIN_HI = 1,       /* centre of the last bin                             (+1) */
-  DS_MODEL_DROPOUT = 2       /* PixelCNN++ only: dropout rate in [0, 1) inside every gated
+  DS_MODEL_DROPOUT = 2,      /* PixelCNN++ only: dropout rate in [0, 1) inside every gated
                                 resnet, active during training steps only (the official
                                 models use 0.5); since 0.2                             (0) */
+  /* since 0.3: */
+  DS_MODEL_COND_SHARE = 3    /* conditional MADE (C >= 1, D >= 2) only: share in (0, 1) of
+                                each hidden layer's units that see only the conditioning
+                                input c (MADE degree 0); the rest cycle through degrees
+                                1..D-1. These units are the whole network of x_1's
+                                conditional p(x_1 | c) and also feed every later one. 0
+                                keeps the 0.2 layout, where degrees cycle 0..D-1 (a share
+                                of 1/D: for D = 2, 32 of 64 units). Saved in checkpoints
+                                (format version 3). INVALID_ARGUMENT for other
+                                architectures, and at ds_model_create for an
+                                unconditional MADE or D = 1.                           (0) */
 } ds_model_float_option;
+
+/* Sizing stage 2 (a conditional MADE p(x | x~), C = D). One masked network carries all D
+ * conditionals p(x_d | x_<d, x~), and x_1's runs on the degree-0 units only; a reference
+ * with one separate network per dimension has D times the hidden units. Measured on the
+ * 2-D rings set (K = 8, sigma 0.5, 6000 steps of 512 fresh samples, 3 seeds; see
+ * docs/results.md): hidden 2 x 64 (5 712 free weights) reached -log p(x | x~) of about
+ * 0.66 nats, 2 x 96 about 0.67 (before the conditional data init), 2 x 128 (17 520)
+ * about 0.54, against 0.528 quoted for issue 11's PyTorch reference with two separate
+ * 2 x 64 networks (11 888 weights; examples/reference/reference_2d.py, our rendition of
+ * it, reached 0.72 with seed 1);
+ * DS_MODEL_COND_SHARE 0.75 at 2 x 64 was worse (0.84 against 0.80 at the default share,
+ * both before the conditional data init; x_2 loses the units x_1 gains).
+ * So give stage 2 about D times the width of a per-dimension network, keep the default
+ * share unless x_1 is the hard conditional, and compare free weights with
+ * ds_model_free_param_count. */
 
 /* A configuration starts with the defaults in brackets above and two hidden layers of
  * width 64. Setters report out-of-range values, and options the configuration's
@@ -429,17 +464,48 @@ DS_API ds_status ds_model_config_get_float(const ds_model_config *cfg, int32_t o
 DS_API ds_status ds_model_config_get_hidden(const ds_model_config *cfg, int64_t *widths,
                                             int32_t capacity, int32_t *count);
 
-/* Create a model with freshly initialised weights drawn from the context's seed. The
- * model copies cfg (free it when convenient).
+/* Create a model with freshly initialised weights drawn from the model's seed
+ * (DS_MODEL_SEED, else derived per model: two models of one context start different).
+ * A trainer's first step may then initialise its output heads from the data
+ * (DS_TRAIN_DATA_INIT); a loaded model, or one given weights by ds_model_set_weights or
+ * ds_model_copy_weights, is never re-initialised. The model copies cfg (free it when
+ * convenient).
  * Errors: INVALID_ARGUMENT (NULL, DIM/HEIGHT/WIDTH unset, inconsistent options, more than
  * 2^31 weights), OUT_OF_MEMORY, BAD_STATE (internal). Since 0.1. */
 DS_API ds_status ds_model_create(ds_context *ctx, const ds_model_config *cfg, ds_model **out);
 /* Trainers and denoisers using the model must be freed before. Since 0.1. */
 DS_API void ds_model_free(ds_model *model);
-/* D, C and the number of weights (masked ones included); 0 for NULL. Since 0.1. */
+/* D and C; 0 for NULL. Since 0.1. */
 DS_API int64_t ds_model_dim(const ds_model *model);
 DS_API int64_t ds_model_cond_dim(const ds_model *model);
+/* Length of the weight array (ds_model_get_weights): every weight, the structurally zero
+ * (masked) ones included (ds_model_free_param_count excludes them); 0 for NULL. Since 0.1. */
 DS_API int64_t ds_model_param_count(const ds_model *model);
+
+/* ---- since 0.3: weights, seed, smoothing, capacity ---------------------------------- */
+
+/* Weights that training can change: ds_model_param_count minus the masked ones (MADE's
+ * autoregressive masks, the masked convolutions' zero taps). This is the figure to compare
+ * with another implementation's parameter count. 0 for NULL. */
+DS_API int64_t ds_model_free_param_count(const ds_model *model);
+/* The model's seed (DS_MODEL_SEED or the derived one); 0 for NULL. */
+DS_API uint64_t ds_model_seed(const ds_model *model);
+/* Copy all count = ds_model_param_count weights out of / into the model, in the layout of
+ * the checkpoint's weight array (MADE: per layer W (out, in) row-major then b (out);
+ * PixelCNN++ / PixelCNN: see the layer table in lib/model/pixelcnn.h; PyTorch's Conv2d /
+ * ConvTranspose2d layouts). Setting replaces every weight at once; masked weights must be
+ * 0. A model given weights is not data-initialised by a trainer.
+ * Errors: INVALID_ARGUMENT (NULL, a masked weight not 0), SHAPE_MISMATCH (count),
+ * NUMERIC (a weight not finite); the model is unchanged on failure. */
+DS_API ds_status ds_model_get_weights(const ds_model *model, float *weights, int64_t count);
+DS_API ds_status ds_model_set_weights(ds_model *model, const float *weights, int64_t count);
+/* The smoothing the model was trained on: a trainer with a smoother records its family and
+ * sigma in the model at its first step (stage 1 and stage 2), checkpoints keep it (format
+ * version 3; older files and models never trained with a smoother give family -1 and
+ * sigma 0). ds_denoiser_create_gradient and ds_two_stage_log_prob_bound refuse a smoother
+ * other than the recorded one (INVALID_ARGUMENT naming both). ds_model_copy_weights and
+ * ds_trainer_ema_to_model copy the record. Errors: INVALID_ARGUMENT (NULL). */
+DS_API ds_status ds_model_smoothing(const ds_model *model, int32_t *family, double *sigma);
 
 /* Thread-safety: every ds_model_* call below reads the model only (except
  * ds_model_copy_weights, which writes dst); a model that is not being trained may be used
@@ -498,8 +564,8 @@ DS_API ds_status ds_model_sample(const ds_model *model, const float *cond, int64
 DS_API ds_status ds_model_save(const ds_model *model, const char *path);
 DS_API ds_status ds_model_load(ds_context *ctx, const char *path, ds_model **out);
 /* Copy all weights of `src` into `dst` (same configuration; the models may belong to
- * different contexts). Writes dst: no other call on dst may overlap, and no trainer of dst
- * may be training.
+ * different contexts), and (since 0.3) its smoothing record (ds_model_smoothing). Writes
+ * dst: no other call on dst may overlap, and no trainer of dst may be training.
  * Errors: INVALID_ARGUMENT (NULL), SHAPE_MISMATCH (configurations differ). Since 0.1. */
 DS_API ds_status ds_model_copy_weights(ds_model *dst, const ds_model *src);
 
@@ -509,16 +575,49 @@ DS_API ds_status ds_model_copy_weights(ds_model *dst, const ds_model *src);
 typedef struct ds_trainer ds_trainer;
 typedef struct ds_trainer_config ds_trainer_config;
 
+/* Step s (0-based, counted over the trainer's life) runs at: */
 typedef enum ds_lr_schedule {
   DS_LR_CONSTANT = 0,
-  DS_LR_EXPONENTIAL = 1, /* lr * decay^step                                       */
-  DS_LR_COSINE = 2       /* lr_min + (lr - lr_min)(1 + cos(pi step / total)) / 2  */
+  DS_LR_EXPONENTIAL = 1, /* lr * decay^s                                            */
+  DS_LR_COSINE = 2       /* lr_min + (lr - lr_min)(1 + cos(pi min(s, T) / T)) / 2,
+                            T the horizon: DS_TRAIN_TOTAL_STEPS if set, else (since 0.3)
+                            the end of the running call, ds_trainer_step() + steps, so
+                            one call of N steps anneals over exactly those N steps. Steps
+                            at or past an explicit T run at lr_min; with lr_min = 0 such a
+                            step could not change the model, so a call that would run one
+                            is refused (INVALID_ARGUMENT, nothing run). When training in
+                            several calls, set DS_TRAIN_TOTAL_STEPS to the total: an
+                            unset horizon restarts the curve from each call's step.   */
 } ds_lr_schedule;
 
 typedef enum ds_trainer_option {
   DS_TRAIN_BATCH = 0,          /* examples per step, 1..2^20                    (128) */
-  DS_TRAIN_TOTAL_STEPS = 1,    /* the schedule's horizon, >= 1                (1000) */
-  DS_TRAIN_SCHEDULE = 2        /* ds_lr_schedule                        (CONSTANT) */
+  DS_TRAIN_TOTAL_STEPS = 1,    /* the cosine schedule's horizon T, >= 1 (unset: each
+                                  call's end, see DS_LR_COSINE; 0.2 used 1000)  (unset) */
+  DS_TRAIN_SCHEDULE = 2,       /* ds_lr_schedule                        (CONSTANT) */
+  /* since 0.3: */
+  DS_TRAIN_SEED = 3,           /* the trainer's own seed (its 64 bits): shuffling, training
+                                  noise and dropout masks. Unset, derived from the context
+                                  seed and the creation counter as DS_MODEL_SEED, so two
+                                  trainers of one context (stage 1 and stage 2) never share
+                                  noise or shuffles. Saved by ds_trainer_save and restored
+                                  by ds_trainer_resume.                       (derived) */
+  DS_TRAIN_DATA_INIT = 4       /* 1: before the first step of a freshly created model
+                                  (ds_model_create, step 0), set its output heads from the
+                                  first batch of targets (the x of that batch; for stage 1
+                                  the smoothed x~): each dimension's K mixture means at the
+                                  batch's quantiles (k + 1/2)/K, equal mixture weights, each
+                                  component's variance the geometric mean of the batch's
+                                  variance and what the spread of the means leaves of it
+                                  (at least (std / K)^2; conditional models p(x | c): the
+                                  latter), MADE's output-layer weights scaled by 0.1
+                                  so every conditional starts near that marginal (image
+                                  models: the head's biases only, per channel, pooled over
+                                  pixels). The other weights keep their initialisation;
+                                  the choices are measured in docs/results.md. Deterministic (no new
+                                  randomness, any thread count). Never applied to a loaded
+                                  model, a resumed trainer, a model given weights, or one a
+                                  trainer has already stepped. 0: 0.2's behaviour.     (1) */
 } ds_trainer_option;
 
 typedef enum ds_trainer_float_option {
@@ -529,7 +628,16 @@ typedef enum ds_trainer_float_option {
   DS_TRAIN_WEIGHT_DECAY = 4,   /* [0, 1e6], decoupled (AdamW)                     (0) */
   DS_TRAIN_LR_DECAY = 5,       /* (0, 1], per step, EXPONENTIAL only         (0.9995) */
   DS_TRAIN_LR_MIN = 6,         /* >= 0, COSINE floor                              (0) */
-  DS_TRAIN_CLIP_NORM = 7       /* > 0 clips the global gradient norm, 0 = off     (0) */
+  DS_TRAIN_CLIP_NORM = 7,      /* > 0 clips the global gradient norm, 0 = off     (0) */
+  /* since 0.3: */
+  DS_TRAIN_EMA_DECAY = 8       /* d in [0, 1) as a float: > 0 keeps an exponential moving
+                                  average of the weights (Polyak averaging), after every
+                                  step ema = d ema + (1 - d) w, starting from the weights
+                                  after the first step; read it with
+                                  ds_trainer_ema_to_model. Saved by ds_trainer_save; a
+                                  trainer resuming a file without one starts its average at
+                                  the next step. PixelCNN++'s published results use
+                                  d = 0.9995. 0 = off                                  (0) */
 } ds_trainer_float_option;
 
 /* A trainer configuration starts with the defaults in brackets above; setters report
@@ -554,7 +662,12 @@ DS_API ds_status ds_trainer_config_get_float(const ds_trainer_config *cfg, int32
 
 /* Progress: called every `every` steps and after the last; return non-zero to stop
  * (ds_trainer_train then returns DS_ERR_CANCELLED after finishing the current step; the
- * trainer stays consistent and can continue). Called on the thread that runs
+ * trainer stays consistent and can continue). `step` is ds_trainer_step() after the step
+ * just taken; `total_steps` the cosine horizon in force (since 0.3: the call's end when
+ * DS_TRAIN_TOTAL_STEPS is unset); `loss` the mean over the steps since the previous report
+ * of this call of each step's training loss, i.e. the minibatch mean NLL in nats per
+ * example before that step's update (noisy: for held-out figures use
+ * ds_trainer_evaluate); `examples_per_second` over the same steps.. Called on the thread that runs
  * ds_trainer_train, never from a pool worker; it must not call into the trainer. */
 typedef int32_t (*ds_progress_fn)(void *user, int64_t step, int64_t total_steps, double loss,
                                   double examples_per_second);
@@ -580,10 +693,12 @@ DS_API ds_status ds_trainer_set_progress(ds_trainer *trainer, ds_progress_fn fn,
                                          int64_t every);
 
 /* Run `steps` more Adam steps on minibatches drawn from x (n, D) [and cond (n, C)] with a
- * seeded shuffle (each epoch is a permutation; the last incomplete batch of an epoch is
- * skipped). The arrays must be the same for every call of one training run. The loss is
- * the mean negative log-likelihood in nats per example of the batch. loss_out (may be
- * NULL) receives the mean loss over the steps run.
+ * seeded shuffle: step s belongs to epoch e = s / (n / batch), each epoch is a permutation
+ * of the n rows from (trainer seed, e), and step s takes its slot of that permutation; the
+ * last n mod batch rows of an epoch's order are skipped. The arrays must be the same for
+ * every call of one training run. The loss is the mean negative log-likelihood in nats
+ * per example of the batch. loss_out (may be NULL) receives the mean loss over the steps
+ * run. Stage 1 and 2 add fresh noise to every batch from (trainer seed, step).
  * A step whose loss or gradient is not finite fails with DS_ERR_NUMERIC before it changes
  * anything; like a cancellation, such a failure keeps the steps this call completed before
  * it (ds_trainer_step says how many steps are done) — the one exception to "a failed call
@@ -596,6 +711,36 @@ DS_API ds_status ds_trainer_train(ds_trainer *trainer, const float *x, const flo
                                   int64_t n, int64_t steps, double *loss_out);
 /* Adam steps done so far (resumed steps included); 0 for NULL. Since 0.1. */
 DS_API int64_t ds_trainer_step(const ds_trainer *trainer);
+
+/* ---- since 0.3: data callback, seed, averaged weights --------------------------------- */
+
+/* Fills one batch on demand: x (batch, D) and, for a conditional model trained without a
+ * smoother, cond (batch, C) (cond is NULL in the other modes). `step` is the step the
+ * batch is for (ds_trainer_step() before it). Return 0 on success, anything else to stop
+ * the training call (it then fails with DS_ERR_CANCELLED naming the value). Called on the
+ * thread that called ds_trainer_train_source, once per step, in step order. */
+typedef int32_t (*ds_batch_fn)(void *user, int64_t step, int64_t batch, float *x, float *cond);
+
+/* Like ds_trainer_train with every batch from `fn` instead of arrays: fresh samples from a
+ * generator every step, or data larger than memory read from files. There is no
+ * shuffling and no epoch: the trainer uses the batches as given, so order, epochs and
+ * reshuffling are the callback's (to be reproducible and resumable, make the batch a
+ * function of `step`). Stage 1 and 2 add their noise to x as with arrays. Can be mixed
+ * with ds_trainer_train calls on the same trainer.
+ * Errors: INVALID_ARGUMENT (NULL trainer or fn, steps < 0, a cosine horizon passed at
+ * lr_min 0), NUMERIC (the callback returned a non-finite value: the step is not taken;
+ * or a non-finite loss), CANCELLED (the callback or the progress callback asked to stop);
+ * on failure the steps taken before stay (as ds_trainer_train). */
+DS_API ds_status ds_trainer_train_source(ds_trainer *trainer, ds_batch_fn fn, void *user,
+                                         int64_t steps, double *loss_out);
+/* The trainer's seed (DS_TRAIN_SEED or the derived one); 0 for NULL. */
+DS_API uint64_t ds_trainer_seed(const ds_trainer *trainer);
+/* Copy the averaged weights (DS_TRAIN_EMA_DECAY) into `dst`, a model of the trained
+ * model's configuration (e.g. a second ds_model_create, or the trained model itself to
+ * replace its weights), for evaluation, sampling or ds_model_save.
+ * Errors: INVALID_ARGUMENT (NULL), BAD_STATE (no EMA configured, or no step taken since it
+ * began), SHAPE_MISMATCH (dst's configuration differs). */
+DS_API ds_status ds_trainer_ema_to_model(const ds_trainer *trainer, ds_model *dst);
 /* Mean NLL (nats/example) of held-out data under the trainer's objective: the direct or
  * conditional NLL, or for stage 1/2 with `stream`-addressed noise. Uses the trainer's
  * buffers: do not overlap with other calls on the trainer.
@@ -604,8 +749,10 @@ DS_API int64_t ds_trainer_step(const ds_trainer *trainer);
 DS_API ds_status ds_trainer_evaluate(ds_trainer *trainer, const float *x, const float *cond,
                                      int64_t n, uint64_t stream, double *mean_nll);
 /* Save / resume everything needed to continue bitwise as if uninterrupted: weights, Adam
- * moments, step, configuration. Resume requires a trainer made with the same
- * configurations; it replaces the model's weights.
+ * moments, step, configuration, seed and (since 0.3) the averaged weights. Resume requires
+ * a trainer made with the same configurations; the DS_TRAIN_SEED, DATA_INIT and EMA_DECAY
+ * options and whether TOTAL_STEPS was set are not compared (the seed comes from the
+ * file). Version 1 and 2 trainer files still resume.
  * Errors (save): INVALID_ARGUMENT (NULL), IO, OUT_OF_MEMORY.
  * Errors (resume): INVALID_ARGUMENT (NULL), IO, BAD_FORMAT, UNSUPPORTED_VERSION,
  * SHAPE_MISMATCH (another model or trainer configuration or mode), OUT_OF_MEMORY,
@@ -714,7 +861,10 @@ typedef struct ds_denoiser ds_denoiser;
  * the smoother it was trained with (kind: ds_score_kind). The denoiser keeps pointers to
  * stage1 and sm: they must outlive it.
  * Errors: INVALID_ARGUMENT (NULL, kind, stage1 conditional or discretized), OUT_OF_MEMORY.
- * Since 0.1. */
+ * Since 0.1.
+ * Since 0.3 also INVALID_ARGUMENT if the model records another smoothing
+ * (ds_model_smoothing); a model without a record (older files, or trained elsewhere) is
+ * taken on trust. */
 DS_API ds_status ds_denoiser_create_gradient(const ds_model *stage1, const ds_smoother *sm,
                                              int32_t kind, ds_denoiser **out);
 typedef enum ds_conditional_output {
@@ -746,16 +896,24 @@ DS_API ds_status ds_denoiser_apply(const ds_denoiser *dn, const float *x_tilde, 
  * not decrease with K. bound (n) in nats.
  * Errors: INVALID_ARGUMENT (NULL, n < 1, k_samples outside 1..10^6, stage 1 conditional or
  * discretized), SHAPE_MISMATCH (stage 2 not p(x | x~) of stage 1's D), NUMERIC (x or a
- * bound not finite), OUT_OF_MEMORY. Since 0.1. */
+ * bound not finite), OUT_OF_MEMORY. Since 0.1.
+ * Since 0.3 also INVALID_ARGUMENT if either model records a smoothing other than sm's
+ * (ds_model_smoothing). */
 DS_API ds_status ds_two_stage_log_prob_bound(const ds_model *stage1, const ds_model *stage2,
                                              const ds_smoother *sm, const float *x, int64_t n,
                                              int32_t k_samples, uint64_t stream,
                                              double *bound);
 /* log p(x) by quadrature over a regular grid of x~ (D <= 2): `points` per dimension over
- * [lo, hi] (points 2..4096; choose the box to cover the stage-1 mass).
+ * [lo, hi] (points 2..4096), a Riemann sum of p1(x~) p2(x | x~). Since 0.3 the box is
+ * checked instead of trusted; INVALID_ARGUMENT, naming the example and the figure, when
+ *  - the grid holds less than 0.99 of stage 1's mass (Riemann sum of p1 over the box),
+ *  - a point lies outside [lo, hi] in some dimension, or
+ *  - a point's integrand p1(x~) p2(x | x~) on the outermost ring of grid points still
+ *    exceeds 1e-2 of its maximum (the box cuts off the mass around that point).
+ * A box a few sigma wider than the data on every side passes.
  * Errors: INVALID_ARGUMENT (NULL, n < 1, lo/hi not finite or lo >= hi, points, stage 1
- * conditional or discretized), SHAPE_MISMATCH (as above), UNSUPPORTED (D > 2), NUMERIC (x
- * or a result not finite), OUT_OF_MEMORY. Since 0.1. */
+ * conditional or discretized, the box checks above), SHAPE_MISMATCH (as above),
+ * UNSUPPORTED (D > 2), NUMERIC (x or a result not finite), OUT_OF_MEMORY. Since 0.1. */
 DS_API ds_status ds_two_stage_log_prob_grid(const ds_model *stage1, const ds_model *stage2,
                                             const float *x, int64_t n, double lo, double hi,
                                             int32_t points, double *log_prob);

@@ -31,6 +31,8 @@ export Context, Smoother, Model, Trainer, GradientDenoiser, ConditionalDenoiser,
        log_prob, sample, save, load_model, train!, evaluate, save_trainer, resume!, trainer_step,
        denoise, two_stage_log_prob_bound, two_stage_log_prob_grid, two_stage_sample,
        precision_recall, version_string, version, threads, seed, family, sigma, param_count, copy_weights!,
+       free_param_count, model_seed, get_weights, set_weights!, smoothing, trainer_seed,
+       ema_to_model!, train_source!,
        DS_NOISE_GAUSSIAN, DS_NOISE_LAPLACE, DS_NOISE_UNIFORM,
        DS_SCORE_EXACT, DS_SCORE_LOCAL, DS_SAMPLE_BISECTION, DS_SAMPLE_GUMBEL, DS_SAMPLE_NAIVE,
        DS_CONDITIONAL_SAMPLE, DS_CONDITIONAL_MEAN,
@@ -55,16 +57,17 @@ const DS_ARCH_MADE, DS_ARCH_PIXELCNNPP, DS_ARCH_PIXELCNN = Int32.(0:2)
 const DS_MODEL_DIM, DS_MODEL_COND_DIM, DS_MODEL_COMPONENTS, DS_MODEL_HEAD, DS_MODEL_BINS,
       DS_MODEL_ACTIVATION, DS_MODEL_RESIDUAL, DS_MODEL_CHANNELS, DS_MODEL_HEIGHT,
       DS_MODEL_WIDTH, DS_MODEL_FILTERS, DS_MODEL_RESNETS, DS_MODEL_LAYERS, DS_MODEL_GATED,
-      DS_MODEL_COND_LAYOUT, DS_MODEL_COND_CONVS = Int32.(0:15)
-const DS_MODEL_BIN_LO, DS_MODEL_BIN_HI, DS_MODEL_DROPOUT = Int32(0), Int32(1), Int32(2)
+      DS_MODEL_COND_LAYOUT, DS_MODEL_COND_CONVS, DS_MODEL_SEED = Int32.(0:16)
+const DS_MODEL_BIN_LO, DS_MODEL_BIN_HI, DS_MODEL_DROPOUT, DS_MODEL_COND_SHARE = Int32.(0:3)
 const DS_COND_CHANNELS, DS_COND_STACKED = Int32(0), Int32(1)
 const DS_SCORE_EXACT, DS_SCORE_LOCAL = Int32(0), Int32(1)
 const DS_SAMPLE_BISECTION, DS_SAMPLE_GUMBEL = Int32(0), Int32(1)
 const DS_SAMPLE_NAIVE = Int32(0x100)  # flag: OR into the method for the naive sampler
 const DS_LR_CONSTANT, DS_LR_EXPONENTIAL, DS_LR_COSINE = Int32(0), Int32(1), Int32(2)
-const DS_TRAIN_BATCH, DS_TRAIN_TOTAL_STEPS, DS_TRAIN_SCHEDULE = Int32(0), Int32(1), Int32(2)
+const DS_TRAIN_BATCH, DS_TRAIN_TOTAL_STEPS, DS_TRAIN_SCHEDULE, DS_TRAIN_SEED,
+      DS_TRAIN_DATA_INIT = Int32.(0:4)
 const DS_TRAIN_LR, DS_TRAIN_BETA1, DS_TRAIN_BETA2, DS_TRAIN_EPSILON, DS_TRAIN_WEIGHT_DECAY,
-      DS_TRAIN_LR_DECAY, DS_TRAIN_LR_MIN, DS_TRAIN_CLIP_NORM = Int32.(0:7)
+      DS_TRAIN_LR_DECAY, DS_TRAIN_LR_MIN, DS_TRAIN_CLIP_NORM, DS_TRAIN_EMA_DECAY = Int32.(0:8)
 const DS_CONDITIONAL_SAMPLE, DS_CONDITIONAL_MEAN = Int32(0), Int32(1)
 
 version_string() = unsafe_string(ccall((:ds_version_string, libdsmooth), Cstring, ()))
@@ -303,11 +306,11 @@ function model_config(m::Model)
                     cfg[], arch), C_NULL)
         ints, floats = Dict{Int32,Int64}(), Dict{Int32,Float64}()
         iv, fv = Ref{Int64}(0), Ref{Cdouble}(0)
-        for o in DS_MODEL_DIM:DS_MODEL_COND_CONVS  # non-zero: not an option of this arch
+        for o in DS_MODEL_DIM:DS_MODEL_SEED  # non-zero: not an option of this arch
             ccall((:ds_model_config_get_int, libdsmooth), Int32,
                   (Ptr{Cvoid}, Int32, Ref{Int64}), cfg[], o, iv) == DS_OK && (ints[o] = iv[])
         end
-        for o in DS_MODEL_BIN_LO:DS_MODEL_DROPOUT
+        for o in DS_MODEL_BIN_LO:DS_MODEL_COND_SHARE
             ccall((:ds_model_config_get_float, libdsmooth), Int32,
                   (Ptr{Cvoid}, Int32, Ref{Cdouble}), cfg[], o, fv) == DS_OK && (floats[o] = fv[])
         end
@@ -333,11 +336,11 @@ function trainer_config(t::Trainer)
         ints = Dict{Int32,Int64}(o => (check(ccall((:ds_trainer_config_get_int, libdsmooth),
                                                    Int32, (Ptr{Cvoid}, Int32, Ref{Int64}),
                                                    cfg[], o, iv), C_NULL); iv[])
-                                 for o in DS_TRAIN_BATCH:DS_TRAIN_SCHEDULE)
+                                 for o in DS_TRAIN_BATCH:DS_TRAIN_DATA_INIT)
         floats = Dict{Int32,Float64}(o => (check(ccall((:ds_trainer_config_get_float, libdsmooth),
                                                        Int32, (Ptr{Cvoid}, Int32, Ref{Cdouble}),
                                                        cfg[], o, fv), C_NULL); fv[])
-                                     for o in DS_TRAIN_LR:DS_TRAIN_CLIP_NORM)
+                                     for o in DS_TRAIN_LR:DS_TRAIN_EMA_DECAY)
         (ints = ints, floats = floats)
     finally
         ccall((:ds_trainer_config_free, libdsmooth), Cvoid, (Ptr{Cvoid},), cfg[])
@@ -349,6 +352,26 @@ param_count(m::Model) = ccall((:ds_model_param_count, libdsmooth), Int64, (Ptr{C
 copy_weights!(dst::Model, src::Model) =
     check(ccall((:ds_model_copy_weights, libdsmooth), Int32, (Ptr{Cvoid}, Ptr{Cvoid}),
                 ptrof(dst), ptrof(src)), dst.ctx)
+free_param_count(m::Model) = ccall((:ds_model_free_param_count, libdsmooth), Int64,
+                                   (Ptr{Cvoid},), ptrof(m))
+model_seed(m::Model) = ccall((:ds_model_seed, libdsmooth), UInt64, (Ptr{Cvoid},), ptrof(m))
+"get_weights(m) -> Vector{Float32} of param_count(m) weights (the checkpoint's layout)"
+function get_weights(m::Model)
+    w = Vector{Float32}(undef, param_count(m))
+    check(ccall((:ds_model_get_weights, libdsmooth), Int32, (Ptr{Cvoid}, Ptr{Float32}, Int64),
+                ptrof(m), w, length(w)), m.ctx)
+    w
+end
+set_weights!(m::Model, w::Vector{Float32}) =
+    check(ccall((:ds_model_set_weights, libdsmooth), Int32, (Ptr{Cvoid}, Ptr{Float32}, Int64),
+                ptrof(m), w, length(w)), m.ctx)
+"smoothing(m) -> (family, sigma) the model was trained on (family -1: none recorded)"
+function smoothing(m::Model)
+    family, sigma = Ref{Int32}(0), Ref{Float64}(0.0)
+    check(ccall((:ds_model_smoothing, libdsmooth), Int32,
+                (Ptr{Cvoid}, Ref{Int32}, Ref{Float64}), ptrof(m), family, sigma), m.ctx)
+    (family[], sigma[])
+end
 
 save(m::Model, path::AbstractString) =
     check(ccall((:ds_model_save, libdsmooth), Int32, (Ptr{Cvoid}, Cstring), ptrof(m), path),
@@ -426,6 +449,45 @@ function Trainer(m::Model; smoother::Union{Smoother,Nothing} = nothing, batch::I
 end
 
 trainer_step(t::Trainer) = ccall((:ds_trainer_step, libdsmooth), Int64, (Ptr{Cvoid},), ptrof(t))
+trainer_seed(t::Trainer) = ccall((:ds_trainer_seed, libdsmooth), UInt64, (Ptr{Cvoid},), ptrof(t))
+"ema_to_model!(t, dst): the averaged weights (DS_TRAIN_EMA_DECAY) into dst"
+ema_to_model!(t::Trainer, dst::Model) =
+    check(ccall((:ds_trainer_ema_to_model, libdsmooth), Int32, (Ptr{Cvoid}, Ptr{Cvoid}),
+                ptrof(t), ptrof(dst)), t.ctx)
+
+# The batch trampoline: `user` points at a ProgressState whose f(step, x, cond) fills the
+# (D, batch) matrices wrapped around the trainer's buffers.
+function batch_tramp(user::Ptr{Cvoid}, step::Int64, batch::Int64, x::Ptr{Float32},
+                     cond::Ptr{Float32})::Int32
+    st = unsafe_pointer_to_objref(user)::ProgressState
+    try
+        xs = unsafe_wrap(Matrix{Float32}, x, (st.err[1], batch))
+        cs = cond == C_NULL ? nothing : unsafe_wrap(Matrix{Float32}, cond, (st.err[2], batch))
+        st.f(step, xs, cs)
+        return Int32(0)
+    catch e
+        st.err = e
+        return Int32(1)
+    end
+end
+
+"""
+    train_source!(t, fill, steps) -> mean loss
+
+fill(step, x, cond) writes one batch into x (D, batch) [and cond (C, batch) for a
+conditional model trained without smoother, else nothing]: fresh samples or streamed data.
+"""
+function train_source!(t::Trainer, fill, steps::Integer)
+    state = ProgressState(fill, (t.dim, t.cond_dim))
+    cb = @cfunction(batch_tramp, Int32, (Ptr{Cvoid}, Int64, Int64, Ptr{Float32}, Ptr{Float32}))
+    loss = Ref{Float64}(0.0)
+    status = GC.@preserve state ccall((:ds_trainer_train_source, libdsmooth), Int32,
+                  (Ptr{Cvoid}, Ptr{Cvoid}, Ptr{Cvoid}, Int64, Ref{Float64}),
+                  ptrof(t), cb, pointer_from_objref(state), steps, loss)
+    state.err isa Exception && throw(state.err)
+    check(status, t.ctx)
+    loss[]
+end
 
 # The progress trampoline: `user` points at a ProgressState; an exception in the Julia
 # callback stops training (returns 1) and is rethrown after ds_trainer_train returns.

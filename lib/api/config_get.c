@@ -53,12 +53,14 @@ static const option_info int_options[] = {
     [DS_MODEL_GATED] = {"DS_MODEL_GATED", ARCH_BIT(DS_ARCH_PIXELCNN)},
     [DS_MODEL_COND_LAYOUT] = {"DS_MODEL_COND_LAYOUT", ARCH_BIT(DS_ARCH_PIXELCNNPP)},
     [DS_MODEL_COND_CONVS] = {"DS_MODEL_COND_CONVS", ARCH_BIT(DS_ARCH_PIXELCNNPP)},
+    [DS_MODEL_SEED] = {"DS_MODEL_SEED", ALL_ARCHS},
 };
 
 static const option_info float_options[] = {
     [DS_MODEL_BIN_LO] = {"DS_MODEL_BIN_LO", ALL_ARCHS},
     [DS_MODEL_BIN_HI] = {"DS_MODEL_BIN_HI", ALL_ARCHS},
     [DS_MODEL_DROPOUT] = {"DS_MODEL_DROPOUT", ARCH_BIT(DS_ARCH_PIXELCNNPP)},
+    [DS_MODEL_COND_SHARE] = {"DS_MODEL_COND_SHARE", ARCH_BIT(DS_ARCH_MADE)},
 };
 
 static const char *arch_name(int32_t arch) {
@@ -109,6 +111,7 @@ ds_status ds_model_config_get_int(const ds_model_config *cfg, int32_t option, in
     case DS_MODEL_GATED: *value = cfg->gated; break;
     case DS_MODEL_COND_LAYOUT: *value = cfg->cond_layout; break;
     case DS_MODEL_COND_CONVS: *value = cfg->cond_convs; break;
+    case DS_MODEL_SEED: *value = (int64_t)cfg->seed; break; /* 0 unless set: derived per model */
     default: return unreadable(__func__, option);
   }
   return DS_OK;
@@ -125,6 +128,7 @@ ds_status ds_model_config_get_float(const ds_model_config *cfg, int32_t option, 
     case DS_MODEL_BIN_LO: *value = cfg->bin_lo; break;
     case DS_MODEL_BIN_HI: *value = cfg->bin_hi; break;
     case DS_MODEL_DROPOUT: *value = cfg->dropout; break;
+    case DS_MODEL_COND_SHARE: *value = cfg->cond_share; break;
     default: return unreadable(__func__, option);
   }
   return DS_OK;
@@ -165,6 +169,8 @@ ds_status ds_trainer_config_get_int(const ds_trainer_config *cfg, int32_t option
     case DS_TRAIN_BATCH: *value = cfg->batch; return DS_OK;
     case DS_TRAIN_TOTAL_STEPS: *value = cfg->total_steps; return DS_OK;
     case DS_TRAIN_SCHEDULE: *value = cfg->schedule; return DS_OK;
+    case DS_TRAIN_SEED: *value = (int64_t)cfg->seed; return DS_OK; /* 0 unless set */
+    case DS_TRAIN_DATA_INIT: *value = cfg->data_init; return DS_OK;
     default:
       return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT, "%s: option %d is not a ds_trainer_option",
                       __func__, (int)option);
@@ -184,6 +190,7 @@ ds_status ds_trainer_config_get_float(const ds_trainer_config *cfg, int32_t opti
     case DS_TRAIN_LR_DECAY: *value = cfg->lr_decay; return DS_OK;
     case DS_TRAIN_LR_MIN: *value = cfg->lr_min; return DS_OK;
     case DS_TRAIN_CLIP_NORM: *value = cfg->clip_norm; return DS_OK;
+    case DS_TRAIN_EMA_DECAY: *value = cfg->ema_decay; return DS_OK;
     default:
       return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
                       "%s: option %d is not a ds_trainer_float_option", __func__, (int)option);

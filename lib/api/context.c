@@ -1,5 +1,6 @@
 /* ds_context and its options. */
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -115,6 +116,7 @@ ds_status ds_context_create(const ds_context_options *opts, ds_context **out) {
   ctx->log_user = opts->log_user;
   ctx->log_level = opts->log_level;
   ctx->seed = opts->seed;
+  atomic_init(&ctx->objects_created, 0);
   if (pthread_mutex_init(&ctx->error_lock, NULL)) {
     ds__free(ctx, ctx);
     return ds__fail(NULL, DS_ERR_THREAD, "%s: cannot create a mutex", __func__);

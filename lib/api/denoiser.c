@@ -17,6 +17,8 @@ ds_status ds_denoiser_create_gradient(const ds_model *stage1, const ds_smoother 
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
                     "%s: the gradient denoiser needs an unconditional model with a continuous head",
                     __func__);
+  ds_status st = ds__check_smoothing(stage1, sm, __func__, "stage-1 model");
+  if (st != DS_OK) return st;
   ds_denoiser *dn = ds__calloc(ctx, 1, sizeof *dn);
   if (!dn) return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", __func__);
   dn->ctx = ctx;
@@ -97,6 +99,9 @@ ds_status ds_two_stage_log_prob_bound(const ds_model *stage1, const ds_model *st
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT, "%s: k_samples = %d is outside 1..1000000",
                     __func__, (int)k_samples);
   DS_CHECK_FINITE_F32(ctx, x, n * D, D);
+  st = ds__check_smoothing(stage1, sm, __func__, "stage-1 model");
+  if (st == DS_OK) st = ds__check_smoothing(stage2, sm, __func__, "stage-2 model");
+  if (st != DS_OK) return st;
   return ds__two_stage_bound(stage1, stage2, sm, x, n, k_samples, stream, bound);
 }
 

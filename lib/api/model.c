@@ -18,6 +18,7 @@ ds_status ds_model_create(ds_context *ctx, const ds_model_config *cfg, ds_model 
   st = ds__model_alloc(ctx, &full, -1, &m);
   if (st != DS_OK) return st;
   m->arch->init(m, m->seed, m->params);
+  m->fresh_init = 1;
   *out = m;
   return DS_OK;
 }
@@ -27,6 +28,51 @@ int64_t ds_model_dim(const ds_model *model) { return model ? model->cfg.dim : 0;
 int64_t ds_model_cond_dim(const ds_model *model) { return model ? model->cfg.cond_dim : 0; }
 int64_t ds_model_param_count(const ds_model *model) {
   return model ? model->param_count : 0;
+}
+int64_t ds_model_free_param_count(const ds_model *model) {
+  return model ? ds__model_free_param_count(model) : 0;
+}
+uint64_t ds_model_seed(const ds_model *model) { return model ? model->seed : 0; }
+
+ds_status ds_model_get_weights(const ds_model *model, float *weights, int64_t count) {
+  DS_CHECK_NOT_NULL(NULL, model);
+  DS_CHECK_NOT_NULL(model->ctx, weights);
+  if (count != model->param_count)
+    return ds__fail(model->ctx, DS_ERR_SHAPE_MISMATCH,
+                    "%s: count = %lld, the model has %lld weights (ds_model_param_count)",
+                    __func__, (long long)count, (long long)model->param_count);
+  memcpy(weights, model->params, sizeof(float) * (size_t)count);
+  return DS_OK;
+}
+
+ds_status ds_model_set_weights(ds_model *model, const float *weights, int64_t count) {
+  DS_CHECK_NOT_NULL(NULL, model);
+  DS_CHECK_NOT_NULL(model->ctx, weights);
+  if (count != model->param_count)
+    return ds__fail(model->ctx, DS_ERR_SHAPE_MISMATCH,
+                    "%s: count = %lld, the model has %lld weights (ds_model_param_count)",
+                    __func__, (long long)count, (long long)model->param_count);
+  for (int64_t k = 0; k < count; k++) {
+    if (!isfinite(weights[k]))
+      return ds__fail(model->ctx, DS_ERR_NUMERIC, "%s: weights[%lld] is %s", __func__,
+                      (long long)k, isnan(weights[k]) ? "NaN" : "infinite");
+    if (model->mask[k] == 0.0f && weights[k] != 0.0f)
+      return ds__fail(model->ctx, DS_ERR_INVALID_ARGUMENT,
+                      "%s: weights[%lld] = %g is a structurally zero (masked) weight and must be "
+                      "0", __func__, (long long)k, (double)weights[k]);
+  }
+  memcpy(model->params, weights, sizeof(float) * (size_t)count);
+  model->fresh_init = 0;
+  return DS_OK;
+}
+
+ds_status ds_model_smoothing(const ds_model *model, int32_t *family, double *sigma) {
+  DS_CHECK_NOT_NULL(NULL, model);
+  DS_CHECK_NOT_NULL(model->ctx, family);
+  DS_CHECK_NOT_NULL(model->ctx, sigma);
+  *family = model->smooth_family;
+  *sigma = model->smooth_family < 0 ? 0.0 : model->smooth_sigma;
+  return DS_OK;
 }
 
 /* Shared checks of x (n, D) and cond (n, C). */
@@ -140,5 +186,8 @@ ds_status ds_model_copy_weights(ds_model *dst, const ds_model *src) {
     return ds__fail(dst->ctx, DS_ERR_SHAPE_MISMATCH,
                     "%s: the two models have different configurations", __func__);
   memcpy(dst->params, src->params, sizeof(float) * (size_t)src->param_count);
+  dst->fresh_init = 0;
+  dst->smooth_family = src->smooth_family;
+  dst->smooth_sigma = src->smooth_sigma;
   return DS_OK;
 }

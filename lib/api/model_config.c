@@ -154,6 +154,10 @@ ds_status ds_model_config_set_int(ds_model_config *cfg, int32_t option, int64_t 
     case DS_MODEL_COND_LAYOUT:
     case DS_MODEL_COND_CONVS:
       return set_cond_option(cfg, option, value);
+    case DS_MODEL_SEED: /* every value: its 64 bits are the seed */
+      cfg->seed = (uint64_t)value;
+      cfg->seed_set = 1;
+      return DS_OK;
     default:
       return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
                       "ds_model_config_set_int: option %d is not a ds_model_option", (int)option);
@@ -177,6 +181,17 @@ ds_status ds_model_config_set_float(ds_model_config *cfg, int32_t option, double
         return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
                         "ds_model_config_set_float: DS_MODEL_DROPOUT = %g is outside [0, 1)", value);
       cfg->dropout = (float)value;
+      return DS_OK;
+    case DS_MODEL_COND_SHARE:
+      if (cfg->arch != DS_ARCH_MADE)
+        return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                        "ds_model_config_set_float: DS_MODEL_COND_SHARE applies to DS_ARCH_MADE "
+                        "only");
+      if (!(value >= 0.0 && value < 1.0))
+        return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
+                        "ds_model_config_set_float: DS_MODEL_COND_SHARE = %g is outside [0, 1) "
+                        "(0 = the default degree cycle)", value);
+      cfg->cond_share = (float)value;
       return DS_OK;
     default:
       return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,

@@ -1,6 +1,7 @@
 /* ds_trainer and ds_trainer_config entry points. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api/check.h"
 #include "model/trainer.h"
@@ -25,6 +26,11 @@ ds_status ds_trainer_config_set_int(ds_trainer_config *cfg, int32_t option, int6
     case DS_TRAIN_BATCH: name = "DS_TRAIN_BATCH"; lo = 1; hi = (int64_t)1 << 20; break;
     case DS_TRAIN_TOTAL_STEPS: name = "DS_TRAIN_TOTAL_STEPS"; lo = 1; hi = INT64_MAX / 2; break;
     case DS_TRAIN_SCHEDULE: name = "DS_TRAIN_SCHEDULE"; lo = DS_LR_CONSTANT; hi = DS_LR_COSINE; break;
+    case DS_TRAIN_SEED: /* every value: its 64 bits are the seed */
+      cfg->seed = (uint64_t)value;
+      cfg->seed_set = 1;
+      return DS_OK;
+    case DS_TRAIN_DATA_INIT: name = "DS_TRAIN_DATA_INIT"; lo = 0; hi = 1; break;
     default:
       return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
                       "%s: option %d is not a ds_trainer_option", __func__, (int)option);
@@ -33,7 +39,10 @@ ds_status ds_trainer_config_set_int(ds_trainer_config *cfg, int32_t option, int6
     return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT, "%s: %s = %lld is outside %lld..%lld",
                     __func__, name, (long long)value, (long long)lo, (long long)hi);
   if (option == DS_TRAIN_BATCH) cfg->batch = value;
-  else if (option == DS_TRAIN_TOTAL_STEPS) cfg->total_steps = value;
+  else if (option == DS_TRAIN_TOTAL_STEPS) {
+    cfg->total_steps = value;
+    cfg->total_steps_set = 1;
+  } else if (option == DS_TRAIN_DATA_INIT) cfg->data_init = (int32_t)value;
   else cfg->schedule = (int32_t)value;
   return DS_OK;
 }
@@ -53,6 +62,7 @@ ds_status ds_trainer_config_set_float(ds_trainer_config *cfg, int32_t option, do
     case DS_TRAIN_LR_DECAY: slot = &cfg->lr_decay; name = "DS_TRAIN_LR_DECAY"; range = "in (0, 1]"; ok = value > 0 && value <= 1; break;
     case DS_TRAIN_LR_MIN: slot = &cfg->lr_min; name = "DS_TRAIN_LR_MIN"; range = ">= 0"; ok = value >= 0; break;
     case DS_TRAIN_CLIP_NORM: slot = &cfg->clip_norm; name = "DS_TRAIN_CLIP_NORM"; range = ">= 0"; ok = value >= 0; break;
+    case DS_TRAIN_EMA_DECAY: slot = &cfg->ema_decay; name = "DS_TRAIN_EMA_DECAY"; range = "in [0, 1) as a float"; ok = value >= 0 && (float)value < 1.0f; break;
     default:
       return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
                       "%s: option %d is not a ds_trainer_float_option", __func__, (int)option);
@@ -127,6 +137,39 @@ ds_status ds_trainer_train(ds_trainer *trainer, const float *x, const float *con
 }
 
 int64_t ds_trainer_step(const ds_trainer *trainer) { return trainer ? trainer->step : 0; }
+
+uint64_t ds_trainer_seed(const ds_trainer *trainer) { return trainer ? trainer->seed : 0; }
+
+ds_status ds_trainer_train_source(ds_trainer *trainer, ds_batch_fn fn, void *user,
+                                  int64_t steps, double *loss_out) {
+  DS_CHECK_NOT_NULL(NULL, trainer);
+  DS_CHECK_NOT_NULL(trainer->model->ctx, fn);
+  if (steps < 0)
+    return ds__fail(trainer->model->ctx, DS_ERR_INVALID_ARGUMENT, "%s: steps = %lld must be >= 0",
+                    __func__, (long long)steps);
+  return ds__trainer_train_source(trainer, fn, user, steps, loss_out);
+}
+
+ds_status ds_trainer_ema_to_model(const ds_trainer *trainer, ds_model *dst) {
+  DS_CHECK_NOT_NULL(NULL, trainer);
+  ds_context *ctx = trainer->model->ctx;
+  DS_CHECK_NOT_NULL(ctx, dst);
+  if (!trainer->ema)
+    return ds__fail(ctx, DS_ERR_BAD_STATE,
+                    "%s: the trainer keeps no averaged weights (set DS_TRAIN_EMA_DECAY > 0)",
+                    __func__);
+  if (!trainer->ema_ready)
+    return ds__fail(ctx, DS_ERR_BAD_STATE, "%s: no step has been taken since the average began",
+                    __func__);
+  if (!ds__model_config_equal(&dst->cfg, &trainer->model->cfg))
+    return ds__fail(ctx, DS_ERR_SHAPE_MISMATCH,
+                    "%s: dst has another configuration than the trained model", __func__);
+  memcpy(dst->params, trainer->ema, sizeof(float) * (size_t)dst->param_count);
+  dst->fresh_init = 0;
+  dst->smooth_family = trainer->model->smooth_family;
+  dst->smooth_sigma = trainer->model->smooth_sigma;
+  return DS_OK;
+}
 
 ds_status ds_trainer_evaluate(ds_trainer *trainer, const float *x, const float *cond, int64_t n,
                               uint64_t stream, double *mean_nll) {

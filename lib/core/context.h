@@ -4,6 +4,7 @@
 #define DS_CORE_CONTEXT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +23,7 @@ struct ds_context {
   void *log_user;
   int32_t log_level;
   uint64_t seed;
+  _Atomic uint64_t objects_created; /* models and trainers made so far (core/seed.h) */
   ds__pool *pool;
   pthread_mutex_t error_lock; /* guards error[] */
   char error[DS__ERROR_CAPACITY];

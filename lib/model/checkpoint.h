@@ -19,8 +19,11 @@
 #include "core/context.h"
 
 /* 2: the PixelCNN++ section ends with the conditioning layout and convs (model_io.c);
- * version 1 files are read with their defaults. */
-#define DS__CHECKPOINT_VERSION 2u
+ * version 1 files are read with their defaults.
+ * 3: MADE's section ends with DS_MODEL_COND_SHARE, the model record with the smoothing it
+ * was trained on (family, sigma), a trainer's record with its averaged weights (EMA);
+ * version 1 and 2 files are read with none. */
+#define DS__CHECKPOINT_VERSION 3u
 enum { DS__CHECKPOINT_MODEL = 1, DS__CHECKPOINT_TRAINER = 2 };
 
 /* Growable little-endian byte writer; on allocation failure `failed` is set and further

@@ -77,6 +77,11 @@ ds_status ds__model_config_validate(ds_context *ctx, const ds_model_config *cfg)
                     "ds_model_create: DS_MODEL_BIN_LO = %g must be below DS_MODEL_BIN_HI = %g",
                     (double)cfg->bin_lo, (double)cfg->bin_hi);
   if (ds__arch_is_image(cfg->arch)) return validate_pixelcnn(ctx, cfg);
+  if (cfg->cond_share > 0.0f && (cfg->cond_dim == 0 || cfg->dim < 2))
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                    "ds_model_create: DS_MODEL_COND_SHARE = %g needs a conditional MADE "
+                    "(DS_MODEL_COND_DIM >= 1) with DS_MODEL_DIM >= 2 (got C = %lld, D = %lld)",
+                    (double)cfg->cond_share, (long long)cfg->cond_dim, (long long)cfg->dim);
   int64_t out = cfg->dim * 3 * cfg->components;
   int64_t in = cfg->dim + cfg->cond_dim, params = 0;
   for (int32_t l = 0; l <= cfg->hidden_count; l++) {
@@ -98,7 +103,7 @@ int ds__model_config_equal(const ds_model_config *a, const ds_model_config *b) {
       a->channels != b->channels || a->height != b->height || a->width != b->width ||
       a->filters != b->filters || a->resnets != b->resnets || a->dropout != b->dropout ||
       a->cond_layout != b->cond_layout || a->cond_convs != b->cond_convs ||
-      a->layers != b->layers || a->gated != b->gated)
+      a->layers != b->layers || a->gated != b->gated || a->cond_share != b->cond_share)
     return 0;
   for (int32_t l = 0; l < a->hidden_count; l++)
     if (a->hidden[l] != b->hidden[l]) return 0;

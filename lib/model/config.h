@@ -30,6 +30,11 @@ struct ds_model_config {
   int32_t cond_convs;  /* DS_ARCH_PIXELCNNPP: unmasked 3x3 convs over x~ (DS_COND_CHANNELS) */
   int32_t layers;      /* DS_ARCH_PIXELCNN: masked 3x3 blocks */
   int32_t gated;       /* DS_ARCH_PIXELCNN: 1 gated blocks, 0 residual act blocks */
+  /* since 0.3 */
+  float cond_share;    /* MADE with C > 0: share of hidden units that see only c (0 = the
+                          degree cycle of 0.2, i.e. 1/D of them) */
+  int32_t seed_set;    /* 1: `seed` was set (DS_MODEL_SEED); else derived per model */
+  uint64_t seed;       /* not part of the model's shape: not compared, not saved */
 };
 
 #define DS__MAX_COND_CONVS 16

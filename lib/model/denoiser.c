@@ -95,6 +95,63 @@ ds_status ds__two_stage_bound(const ds_model *stage1, const ds_model *stage2,
   return st;
 }
 
+/* The box must hold the stage-1 mass: Riemann mass of p1 on the grid at least
+ * 1 - DS__GRID_MASS_TOL (a coarse grid may overshoot 1; only a shortfall is refused). */
+#define DS__GRID_MASS_TOL 1e-2
+/* ... and no point's integrand p1(x~) p2(x | x~) may still be large on the box's edge: on
+ * the outermost ring of grid points it must stay below DS__GRID_EDGE_TOL of its maximum
+ * (about 3 standard deviations out for a Gaussian bump, whatever the spacing). */
+#define DS__GRID_EDGE_TOL 1e-2
+
+static ds_status check_stage1_mass(ds_context *ctx, const char *fn, const double *lp1,
+                                   int64_t G, double log_cell, double lo, double hi) {
+  double mass = exp(log_sum_exp(lp1, G) + log_cell);
+  if (mass >= 1.0 - DS__GRID_MASS_TOL) return DS_OK;
+  return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                  "%s: the box [%g, %g] holds only %.4f of stage 1's probability mass (at least "
+                  "%.2f needed); widen the box", fn, lo, hi, mass, 1.0 - DS__GRID_MASS_TOL);
+}
+
+/* Point i (x, D values) inside the box, and its integrand (log values over the grid)
+ * small on the boundary ring relative to its largest value. */
+static ds_status check_point_covered(ds_context *ctx, const char *fn, const float *x,
+                                     int64_t D, int64_t i, const double *log_integrand,
+                                     int32_t points, double lo, double hi) {
+  for (int64_t d = 0; d < D; d++)
+    if (!((double)x[d] >= lo && (double)x[d] <= hi))
+      return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                      "%s: x[%lld][%lld] = %g lies outside the box [%g, %g]; widen the box", fn,
+                      (long long)i, (long long)d, (double)x[d], lo, hi);
+  int64_t G = D == 1 ? points : (int64_t)points * points;
+  double top = -INFINITY, edge = -INFINITY;
+  for (int64_t g = 0; g < G; g++) {
+    int64_t a = g % points, b = g / points;
+    int on_edge = a == 0 || a == points - 1 || (D == 2 && (b == 0 || b == points - 1));
+    if (log_integrand[g] > top) top = log_integrand[g];
+    if (on_edge && log_integrand[g] > edge) edge = log_integrand[g];
+  }
+  double ratio = exp(edge - top);
+  if (!(ratio <= DS__GRID_EDGE_TOL))
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
+                    "%s: the integrand p1(x~) p2(x | x~) of example %lld is still %.2g of its "
+                    "maximum on the edge of the box [%g, %g] (at most %g allowed): the box cuts "
+                    "off mass around that point; widen it", fn, (long long)i, ratio, lo, hi,
+                    DS__GRID_EDGE_TOL);
+  return DS_OK;
+}
+
+ds_status ds__check_smoothing(const ds_model *m, const ds_smoother *sm, const char *fn,
+                              const char *role) {
+  if (m->smooth_family < 0) return DS_OK;
+  double rel = fabs(m->smooth_sigma - sm->sigma) / m->smooth_sigma;
+  if (m->smooth_family == sm->family && rel <= 1e-9) return DS_OK;
+  static const char *names[] = {"Gaussian", "Laplace", "uniform"};
+  return ds__fail(m->ctx, DS_ERR_INVALID_ARGUMENT,
+                  "%s: the %s was trained on %s noise with sigma %g but the smoother is %s with "
+                  "sigma %g; use the smoother it was trained with", fn, role,
+                  names[m->smooth_family], m->smooth_sigma, names[sm->family], sm->sigma);
+}
+
 ds_status ds__two_stage_grid(const ds_model *stage1, const ds_model *stage2, const float *x,
                              int64_t n, double lo, double hi, int32_t points, double *log_prob) {
   const char *fn = "ds_two_stage_log_prob_grid";
@@ -116,6 +173,7 @@ ds_status ds__two_stage_grid(const ds_model *stage1, const ds_model *stage2, con
     }
     st = ds__model_evaluate(stage1, fn, grid, NULL, G, NULL, 0, lp1);
   }
+  if (st == DS_OK) st = check_stage1_mass(ctx, fn, lp1, G, log_cell, lo, hi);
   /* trapezoid-free Riemann sum: the integrand vanishes at the box edges when the box
    * covers the mass, where the rule is spectrally accurate */
   for (int64_t i = 0; st == DS_OK && i < n; i++) {
@@ -124,6 +182,7 @@ ds_status ds__two_stage_grid(const ds_model *stage1, const ds_model *stage2, con
     if (st != DS_OK) break;
     for (int64_t g = 0; g < G; g++) lp2[g] += lp1[g];
     out[i] = log_sum_exp(lp2, G) + log_cell;
+    st = check_point_covered(ctx, fn, x + i * D, D, i, lp2, points, lo, hi);
   }
   for (int64_t i = 0; st == DS_OK && i < n; i++)
     if (!isfinite(out[i]))

@@ -25,6 +25,12 @@ ds_status ds__denoiser_apply(const ds_denoiser *dn, const char *fn, const float 
 ds_status ds__two_stage_bound(const ds_model *stage1, const ds_model *stage2,
                               const ds_smoother *sm, const float *x, int64_t n, int32_t k,
                               uint64_t stream, double *bound);
+/* INVALID_ARGUMENT (detail on m->ctx, naming `fn` and the model's `role`) if m records
+ * a smoothing (trained as stage 1 or 2) other than sm's family and sigma. */
+ds_status ds__check_smoothing(const ds_model *m, const ds_smoother *sm, const char *fn,
+                              const char *role);
+/* Quadrature; INVALID_ARGUMENT when the box misses a point, stage 1's mass or the mass of
+ * a point's integrand (see denoiser.c). */
 ds_status ds__two_stage_grid(const ds_model *stage1, const ds_model *stage2, const float *x,
                              int64_t n, double lo, double hi, int32_t points, double *log_prob);
 

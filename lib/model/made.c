@@ -15,6 +15,7 @@ void ds__made_layout(ds__made *m, const ds_model_config *cfg) {
   m->in_dim = cfg->dim + cfg->cond_dim;
   m->out_dim = 3 * (int64_t)cfg->components * cfg->dim;
   m->activation = cfg->activation;
+  m->cond_share = cfg->cond_dim > 0 && cfg->dim >= 2 ? cfg->cond_share : 0.0f;
   m->layer_count = cfg->hidden_count + 1;
   int64_t in = m->in_dim, offset = 0, per_row = m->in_dim, widest = m->in_dim;
   for (int32_t l = 0; l < m->layer_count; l++) {
@@ -36,8 +37,14 @@ void ds__made_layout(ds__made *m, const ds_model_config *cfg) {
   m->floats_per_row = per_row + 2 * widest;
 }
 
-/* Degree of unit k in a hidden layer (see made.h). */
-static int64_t hidden_degree(const ds__made *m, int64_t k) {
+/* Degree of unit k in a hidden layer of `width` units (see made.h). */
+static int64_t hidden_degree(const ds__made *m, int64_t width, int64_t k) {
+  if (m->cond_share > 0.0f) { /* the first n0 units see only c, the rest cycle 1..D-1 */
+    int64_t n0 = (int64_t)llround((double)m->cond_share * (double)width);
+    if (n0 > width - 1) n0 = width - 1;
+    if (n0 < 1) n0 = 1;
+    return k < n0 ? 0 : 1 + (k - n0) % (m->dim - 1);
+  }
   int64_t lo = (m->cond_dim > 0 || m->dim == 1) ? 0 : 1;
   int64_t span = m->dim - lo; /* degrees lo..D-1 */
   return span <= 0 ? 0 : lo + k % span;
@@ -51,10 +58,10 @@ void ds__made_masks(const ds__made *m, float *mask) {
     for (int64_t o = 0; o < L->out; o++) {
       for (int64_t i = 0; i < L->in; i++) {
         /* degree of the input unit: x_d has d + 1, c has 0, hidden units their own */
-        int64_t din = l == 0 ? (i < m->dim ? i + 1 : 0) : hidden_degree(m, i);
+        int64_t din = l == 0 ? (i < m->dim ? i + 1 : 0) : hidden_degree(m, L->in, i);
         int allowed;
         if (last) allowed = din < o / per_dim + 1; /* output of dimension d (degree d+1) */
-        else allowed = hidden_degree(m, o) >= din;
+        else allowed = hidden_degree(m, L->out, o) >= din;
         mask[L->w_offset + o * L->in + i] = allowed ? 1.0f : 0.0f;
       }
       mask[L->b_offset + o] = 1.0f;

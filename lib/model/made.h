@@ -24,6 +24,7 @@ typedef struct ds__made {
   int64_t dim, cond_dim, in_dim, out_dim; /* in_dim = D + C, out_dim = 3 K D */
   int64_t param_count;
   int32_t activation;
+  float cond_share;       /* > 0: share of each hidden layer's units of degree 0 (C > 0, D >= 2) */
   int64_t widest;         /* max(D + C, every layer width) */
   int64_t floats_per_row; /* buffer floats one row needs in ds__made_buffers */
 } ds__made;
@@ -31,7 +32,9 @@ typedef struct ds__made {
 void ds__made_layout(ds__made *m, const ds_model_config *cfg);
 /* mask (param_count): 1 where a weight may be non-zero, 0 where MADE forbids it; biases 1.
  * Hidden unit k of every layer has degree deg(k) cycling through [lo, D - 1], lo = 0 when
- * there is a conditioning input (those units see only c) or D = 1, else 1. */
+ * there is a conditioning input (those units see only c) or D = 1, else 1. With
+ * cond_share > 0 the first round(cond_share * width) units (at least 1, at most width - 1)
+ * have degree 0 and the others cycle through [1, D - 1]. */
 void ds__made_masks(const ds__made *m, float *mask);
 /* Uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) weights from (seed, init stream), then masked. */
 void ds__made_init(const ds__made *m, uint64_t seed, const float *mask, float *params);

@@ -6,6 +6,7 @@
 #include "core/philox.h"
 #include "core/pool.h"
 #include "core/finite.h"
+#include "core/seed.h"
 #include "model/pixelcnn.h"
 
 const ds__arch *ds__arch_for(int32_t arch) {
@@ -23,7 +24,8 @@ ds_status ds__model_alloc(ds_context *ctx, const ds_model_config *cfg, int64_t s
   if (!m) return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "ds_model: out of memory");
   m->ctx = ctx;
   m->cfg = *cfg;
-  m->seed = ctx->seed;
+  m->seed = cfg->seed_set ? cfg->seed : ds__context_next_seed(ctx);
+  m->smooth_family = -1;
   m->arch = ds__arch_for(cfg->arch);
   m->bins.count = cfg->bins;
   m->bins.lo = cfg->bin_lo;

@@ -26,9 +26,13 @@ struct ds_model {
   int32_t group_dims;    /* 1 or 3 */
   int32_t group_params;  /* 3K or 10K */
   ds__bins bins;   /* discretized head */
-  uint64_t seed;   /* sampling seed: the context's at create/load */
+  uint64_t seed;   /* init, sampling and dropout seed: DS_MODEL_SEED or derived per model
+                      from the context (core/seed.h) at create/load */
   float *params;   /* (param_count) */
   float *mask;     /* (param_count), 1 = free weight */
+  int32_t fresh_init;    /* 1: weights are ds_model_create's; a trainer may data-initialise */
+  int32_t smooth_family; /* smoothing the model was trained on (stage 1), -1 = none known */
+  double smooth_sigma;
 };
 
 /* Activations for up to `capacity` rows. */
@@ -124,5 +128,14 @@ ds_status ds__model_sample(const ds_model *m, const char *fn, const float *cond,
 /* Replace every weight with params (param_count), e.g. from a reference implementation.
  * DS_ERR_INVALID_ARGUMENT if a value is not finite or breaks the mask. */
 ds_status ds__model_set_params(ds_model *m, const float *params, int64_t count);
+
+/* Data-dependent initialisation of the output heads from a batch of targets x (rows, D):
+ * every dimension's (or channel's) mixture means go to the quantiles (k + 1/2)/K of its
+ * values and the log-scales to a spread that makes the mixture's variance the data's; the
+ * weights stay uniform. Deterministic (a sort per dimension on the calling thread). */
+void ds__model_data_init(ds_model *m, const float *x, int64_t rows);
+
+/* Free (unmasked) weights. */
+int64_t ds__model_free_param_count(const ds_model *m);
 
 #endif

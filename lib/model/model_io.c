@@ -33,9 +33,14 @@ void ds__model_serialize(const ds_model *m, ds__writer *w) {
     ds__writer_u32(w, (uint32_t)c->filters);
     ds__writer_u32(w, (uint32_t)c->layers);
     ds__writer_u32(w, (uint32_t)c->gated);
+  } else {
+    ds__writer_f32(w, c->cond_share); /* format version 3 */
   }
   ds__writer_u64(w, (uint64_t)m->param_count);
   ds__writer_floats(w, m->params, m->param_count);
+  /* format version 3: the smoothing the model was trained on */
+  ds__writer_u32(w, m->smooth_family < 0 ? UINT32_MAX : (uint32_t)m->smooth_family);
+  ds__writer_f64(w, m->smooth_family < 0 ? 0.0 : m->smooth_sigma);
 }
 
 /* Apply one stored option through the public setter so stored values obey the same
@@ -111,7 +116,30 @@ static ds_status read_config(ds_context *ctx, const char *fn, ds__reader *r,
     APPLY(ds_model_config_set_int(cfg, DS_MODEL_FILTERS, f));
     APPLY(ds_model_config_set_int(cfg, DS_MODEL_LAYERS, layers));
     APPLY(ds_model_config_set_int(cfg, DS_MODEL_GATED, gated));
+  } else if (r->version >= 3) {
+    float share = ds__reader_f32(r);
+    if (r->failed)
+      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the MADE section", fn);
+    if (share != 0.0f) APPLY(ds_model_config_set_float(cfg, DS_MODEL_COND_SHARE, share));
   }
+  return DS_OK;
+}
+
+/* Version 3: family (UINT32_MAX = none) and sigma after the weights. */
+static ds_status read_smoothing(ds_context *ctx, const char *fn, ds__reader *r, ds_model *m) {
+  if (r->version < 3) return DS_OK;
+  uint32_t family = ds__reader_u32(r);
+  double sigma = ds__reader_f64(r);
+  if (r->failed)
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the smoothing record",
+                    fn);
+  if (family == UINT32_MAX) return DS_OK;
+  if (family > DS_NOISE_UNIFORM || !(sigma >= 1e-30 && sigma <= 1e30))
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT,
+                    "%s: checkpoint records an invalid smoothing (family %u, sigma %g)", fn,
+                    family, sigma);
+  m->smooth_family = (int32_t)family;
+  m->smooth_sigma = sigma;
   return DS_OK;
 }
 
@@ -139,6 +167,11 @@ ds_status ds__model_deserialize(ds_context *ctx, const char *fn, ds__reader *r, 
       return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: weight %lld in checkpoint is %s", fn,
                       (long long)k, what);
     }
+  }
+  st = read_smoothing(ctx, fn, r, m);
+  if (st != DS_OK) {
+    ds__model_free(m);
+    return st;
   }
   *out = m;
   return DS_OK;

@@ -9,7 +9,7 @@ typedef struct noise_job {
   const float *x;
   float *out;
   int64_t count, first;
-  uint64_t stream;
+  uint64_t seed, stream;
 } noise_job;
 
 static void add_noise_range(void *p, int32_t t, int32_t threads) {
@@ -19,7 +19,7 @@ static void add_noise_range(void *p, int32_t t, int32_t threads) {
   double support = ds__noise_support(job->sm->family, job->sm->sigma);
   for (int64_t k = begin; k < end; k++) {
     float x = job->x[k];
-    float xt = (float)((double)x + ds__noise_draw(job->sm->family, job->sm->sigma, job->sm->seed,
+    float xt = (float)((double)x + ds__noise_draw(job->sm->family, job->sm->sigma, job->seed,
                                                   job->stream, (uint64_t)(job->first + k)));
     /* rounding to float can carry a uniform draw just past the support's edge, where
        q(x~ | x) = 0: step back inside so the library's own samples always have a density */
@@ -28,8 +28,14 @@ static void add_noise_range(void *p, int32_t t, int32_t threads) {
   }
 }
 
+void ds__smoother_add_noise_seeded(const ds_smoother *sm, uint64_t seed, const float *x,
+                                   int64_t count, uint64_t stream, int64_t first,
+                                   float *x_tilde) {
+  noise_job job = {sm, x, x_tilde, count, first, seed, stream};
+  ds__pool_run(sm->ctx->pool, add_noise_range, &job);
+}
+
 void ds__smoother_add_noise(const ds_smoother *sm, const float *x, int64_t count,
                             uint64_t stream, int64_t first, float *x_tilde) {
-  noise_job job = {sm, x, x_tilde, count, first, stream};
-  ds__pool_run(sm->ctx->pool, add_noise_range, &job);
+  ds__smoother_add_noise_seeded(sm, sm->seed, x, count, stream, first, x_tilde);
 }

@@ -18,5 +18,9 @@ struct ds_smoother {
  * pool; `first` lets a caller working in blocks address the same noise as one big call. */
 void ds__smoother_add_noise(const ds_smoother *sm, const float *x, int64_t count,
                             uint64_t stream, int64_t first, float *x_tilde);
+/* The same noise family and scale with another key: a trainer's own noise (core/seed.h). */
+void ds__smoother_add_noise_seeded(const ds_smoother *sm, uint64_t seed, const float *x,
+                                   int64_t count, uint64_t stream, int64_t first,
+                                   float *x_tilde);
 
 #endif

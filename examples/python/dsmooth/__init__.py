@@ -135,6 +135,7 @@ class ModelOption(enum.IntEnum):
     GATED = 13
     COND_LAYOUT = 14
     COND_CONVS = 15
+    SEED = 16
 
 
 class ModelFloatOption(enum.IntEnum):
@@ -143,6 +144,7 @@ class ModelFloatOption(enum.IntEnum):
     BIN_LO = 0
     BIN_HI = 1
     DROPOUT = 2
+    COND_SHARE = 3
 
 
 class CondLayout(enum.IntEnum):
@@ -183,6 +185,8 @@ class TrainerOption(enum.IntEnum):
     BATCH = 0
     TOTAL_STEPS = 1
     SCHEDULE = 2
+    SEED = 3
+    DATA_INIT = 4
 
 
 class TrainerFloatOption(enum.IntEnum):
@@ -196,6 +200,7 @@ class TrainerFloatOption(enum.IntEnum):
     LR_DECAY = 5
     LR_MIN = 6
     CLIP_NORM = 7
+    EMA_DECAY = 8
 
 
 class ConditionalOutput(enum.IntEnum):

@@ -100,6 +100,7 @@ FREE_FN = ctypes.CFUNCTYPE(None, vp, vp)
 # ds_collective_fn(user, op, send, recv, count, counts): data-parallel training (0.3)
 COLLECTIVE_FN = ctypes.CFUNCTYPE(c_int32, vp, c_int32, vp, vp, c_int64,
                                  ctypes.POINTER(c_int64))
+BATCH_FN = ctypes.CFUNCTYPE(c_int32, vp, c_int64, c_int64, vp, vp)
 
 _PROTOTYPES = {
     # version and status
@@ -154,6 +155,11 @@ _PROTOTYPES = {
     "ds_model_save": (st, [vp, c_char_p]),
     "ds_model_load": (st, [vp, c_char_p, pvp]),
     "ds_model_copy_weights": (st, [vp, vp]),
+    "ds_model_free_param_count": (c_int64, [vp]),
+    "ds_model_seed": (c_uint64, [vp]),
+    "ds_model_get_weights": (st, [vp, vp, c_int64]),
+    "ds_model_set_weights": (st, [vp, vp, c_int64]),
+    "ds_model_smoothing": (st, [vp, vp, pdouble]),
     # trainer
     "ds_trainer_config_create": (st, [pvp]),
     "ds_trainer_config_free": (None, [vp]),
@@ -167,6 +173,9 @@ _PROTOTYPES = {
     "ds_trainer_set_progress": (st, [vp, PROGRESS_FN, vp, c_int64]),
     "ds_trainer_train": (st, [vp, vp, vp, c_int64, c_int64, pdouble]),
     "ds_trainer_step": (c_int64, [vp]),
+    "ds_trainer_train_source": (st, [vp, BATCH_FN, vp, c_int64, pdouble]),
+    "ds_trainer_seed": (c_uint64, [vp]),
+    "ds_trainer_ema_to_model": (st, [vp, vp]),
     "ds_trainer_evaluate": (st, [vp, vp, vp, c_int64, c_uint64, pdouble]),
     "ds_trainer_save": (st, [vp, c_char_p]),
     "ds_trainer_resume": (st, [vp, c_char_p]),

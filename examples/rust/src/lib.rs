@@ -150,9 +150,9 @@ c_enum!(/// Integer options of a model configuration.
     ModelOption { Dim = 0, CondDim = 1, Components = 2, Head = 3, Bins = 4,
                   Activation = 5, Residual = 6, Channels = 7, Height = 8, Width = 9,
                   Filters = 10, Resnets = 11, Layers = 12, Gated = 13, CondLayout = 14,
-                  CondConvs = 15 });
+                  CondConvs = 15, Seed = 16 });
 c_enum!(/// Floating-point options of a model configuration.
-    ModelFloatOption { BinLo = 0, BinHi = 1, Dropout = 2 });
+    ModelFloatOption { BinLo = 0, BinHi = 1, Dropout = 2, CondShare = 3 });
 c_enum!(/// How a conditional PixelCNN++ sees x~ (the value of ModelOption::CondLayout).
     CondLayout { Channels = 0, Stacked = 1 });
 c_enum!(/// Exact score or the local (diagonal) approximation.
@@ -162,10 +162,10 @@ c_enum!(/// How sampling inverts each conditional.
 c_enum!(/// Learning-rate schedule of a trainer.
     LrSchedule { Constant = 0, Exponential = 1, Cosine = 2 });
 c_enum!(/// Integer options of a trainer configuration.
-    TrainerOption { Batch = 0, TotalSteps = 1, Schedule = 2 });
+    TrainerOption { Batch = 0, TotalSteps = 1, Schedule = 2, Seed = 3, DataInit = 4 });
 c_enum!(/// Floating-point options of a trainer configuration.
     TrainerFloatOption { Lr = 0, Beta1 = 1, Beta2 = 2, Epsilon = 3, WeightDecay = 4,
-                             LrDecay = 5, LrMin = 6, ClipNorm = 7 });
+                             LrDecay = 5, LrMin = 6, ClipNorm = 7, EmaDecay = 8 });
 c_enum!(/// What a conditional denoiser returns: a sample of p2(x | x~) or its mean.
     ConditionalOutput { Sample = 0, Mean = 1 });
 

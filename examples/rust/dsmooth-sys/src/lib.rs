@@ -76,6 +76,10 @@ pub type ds_log_fn = Option<unsafe extern "C" fn(*mut c_void, i32, *const c_char
 /// training (`ds_trainer_set_progress`).
 pub type ds_progress_fn =
     Option<unsafe extern "C" fn(*mut c_void, i64, i64, f64, f64) -> i32>;
+/// `ds_batch_fn`: fills one training batch on demand (`user, step, batch, x, cond`);
+/// see `ds_trainer_train_source` in `include/dsmooth.h`.
+pub type ds_batch_fn =
+    Option<unsafe extern "C" fn(*mut c_void, i64, i64, *mut f32, *mut f32) -> i32>;
 /// `ds_collective_fn`: the collective a distributed trainer asks its engine for
 /// (`user, op, send, recv, count, counts`); see `include/dsmooth.h`.
 pub type ds_collective_fn = Option<
@@ -201,6 +205,27 @@ extern "C" {
     /// `ds_status ds_trainer_config_set_float(ds_trainer_config *cfg, int32_t option, double value)`: see its comment in `include/dsmooth.h`.
     pub fn ds_trainer_config_set_float(cfg: *mut ds_trainer_config, option: i32,
         value: f64) -> ds_status;
+    /// `int64_t ds_model_free_param_count(const ds_model *model)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_model_free_param_count(model: *const ds_model) -> i64;
+    /// `uint64_t ds_model_seed(const ds_model *model)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_model_seed(model: *const ds_model) -> u64;
+    /// `ds_status ds_model_get_weights(const ds_model *model, float *weights, int64_t count)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_model_get_weights(model: *const ds_model, weights: *mut f32,
+        count: i64) -> ds_status;
+    /// `ds_status ds_model_set_weights(ds_model *model, const float *weights, int64_t count)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_model_set_weights(model: *mut ds_model, weights: *const f32,
+        count: i64) -> ds_status;
+    /// `ds_status ds_model_smoothing(const ds_model *model, int32_t *family, double *sigma)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_model_smoothing(model: *const ds_model, family: *mut i32,
+        sigma: *mut f64) -> ds_status;
+    /// `ds_status ds_trainer_train_source(ds_trainer *trainer, ds_batch_fn fn, void *user, int64_t steps, double *loss_out)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_trainer_train_source(trainer: *mut ds_trainer, f: ds_batch_fn,
+        user: *mut c_void, steps: i64, loss_out: *mut f64) -> ds_status;
+    /// `uint64_t ds_trainer_seed(const ds_trainer *trainer)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_trainer_seed(trainer: *const ds_trainer) -> u64;
+    /// `ds_status ds_trainer_ema_to_model(const ds_trainer *trainer, ds_model *dst)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_trainer_ema_to_model(trainer: *const ds_trainer,
+        dst: *mut ds_model) -> ds_status;
     /// `ds_status ds_trainer_set_distributed(ds_trainer *trainer, int32_t rank, int32_t world, int32_t reduction, int64_t grad_blocks, ds_collective_fn fn, void *user)`: see its comment in `include/dsmooth.h`.
     pub fn ds_trainer_set_distributed(trainer: *mut ds_trainer, rank: i32, world: i32,
         reduction: i32, grad_blocks: i64, f: ds_collective_fn, user: *mut c_void)
