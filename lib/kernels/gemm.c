@@ -1,6 +1,7 @@
 #include "kernels/gemm.h"
 
 #include "kernels/gemm_kernel.h"
+#include "kernels/short_copy.h"
 
 #include <string.h>
 
@@ -54,7 +55,7 @@ static void pack_b(int trans, const float *B, int64_t ldb, int64_t k0, int64_t k
     for (int64_t k = 0; k < kc; k++) {
       const float *restrict src = B + (k0 + k) * ldb + j0;
       for (int64_t p = 0; p < full; p += nr)
-        memcpy(Bp + p * kc + k * nr, src + p, sizeof(float) * nr);
+        ds__copy_short(Bp + p * kc + k * nr, src + p, nr);
       if (full < n) {
         float *d = Bp + full * kc + k * nr;
         for (int64_t c = 0; c < nr; c++) d[c] = full + c < n ? src[full + c] : 0.0f;
@@ -119,15 +120,24 @@ static void gemm_block(const gemm_job *g, int64_t i0, int64_t i1, int64_t j0, in
       pack_a(g->trans_a, g->A, g->lda, ic, mc, pc, kc, Ap, mr);
       for (int64_t jc = j0; jc < j1; jc += NC) {
         int64_t nc = j1 - jc < NC ? j1 - jc : NC;
+        /* A row-major B is read in place by full panels (packing it would copy the whole
+           im2col matrix once more); only a partial last panel is packed, zero-padded. */
+        const int64_t direct = !g->packed_b && !g->trans_b ? nc / nr * nr : 0;
         const float *bp = Bp;
         if (g->packed_b) bp = g->packed_b + pc * padded_n(g->N, nr) + jc * kc;
-        else pack_b(g->trans_b, g->B, g->ldb, pc, kc, jc, nc, Bp, g->kern);
+        else if (!direct) pack_b(g->trans_b, g->B, g->ldb, pc, kc, jc, nc, Bp, g->kern);
+        else if (direct < nc)
+          pack_b(0, g->B, g->ldb, pc, kc, jc + direct, nc - direct, Bp, g->kern);
         for (int64_t jr = 0; jr < nc; jr += nr) {
           int64_t n = nc - jr < nr ? nc - jr : nr;
+          const float *b = jr < direct ? g->B + pc * g->ldb + jc + jr
+                           : direct      ? Bp /* the packed partial panel */
+                                         : bp + jr * kc;
+          int64_t ldb = jr < direct ? g->ldb : nr;
           for (int64_t ir = 0; ir < mc; ir += mr) {
             int64_t m = mc - ir < mr ? mc - ir : mr;
-            g->kern->run(kc, Ap + ir * kc, bp + jr * kc, g->C + (ic + ir) * g->ldc + jc + jr,
-                      g->ldc, m, n, g->alpha, pc == 0 && g->beta == 0.0f);
+            g->kern->run(kc, Ap + ir * kc, b, ldb, g->C + (ic + ir) * g->ldc + jc + jr, g->ldc,
+                         m, n, g->alpha, pc == 0 && g->beta == 0.0f);
           }
         }
       }

@@ -13,11 +13,11 @@
 /* The AVX2 and generic kernels' tile. */
 enum { DS_GEMM_MR = 6, DS_GEMM_NR = 16 };
 
-static void kernel_generic(int64_t kc, const float *Ap, const float *Bp, float *C,
+static void kernel_generic(int64_t kc, const float *Ap, const float *Bp, int64_t ldb, float *C,
                            int64_t ldc, int64_t m, int64_t n, float alpha, int overwrite) {
   float acc[DS_GEMM_MR][DS_GEMM_NR] = {{0}};
   for (int64_t k = 0; k < kc; k++) {
-    const float *a = Ap + k * DS_GEMM_MR, *b = Bp + k * DS_GEMM_NR;
+    const float *a = Ap + k * DS_GEMM_MR, *b = Bp + k * ldb;
     for (int r = 0; r < DS_GEMM_MR; r++)
       for (int c = 0; c < DS_GEMM_NR; c++) acc[r][c] += a[r] * b[c];
   }
@@ -29,7 +29,8 @@ static void kernel_generic(int64_t kc, const float *Ap, const float *Bp, float *
 #ifdef DS_HAVE_AVX2_KERNEL
 /* 6 x 16 tile in 12 ymm accumulators; per k: 2 loads of B, 6 broadcasts of A, 12 FMAs. */
 __attribute__((target("avx2,fma"))) static void kernel_avx2(int64_t kc, const float *Ap,
-                                                             const float *Bp, float *C,
+                                                             const float *Bp, int64_t ldb,
+                                                             float *C,
                                                              int64_t ldc, int64_t m, int64_t n,
                                                              float alpha, int overwrite) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
@@ -40,8 +41,8 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int64_t kc, const fl
   __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
   for (int64_t k = 0; k < kc; k++) {
     const float *a = Ap + k * DS_GEMM_MR;
-    __m256 b0 = _mm256_loadu_ps(Bp + k * DS_GEMM_NR);
-    __m256 b1 = _mm256_loadu_ps(Bp + k * DS_GEMM_NR + 8);
+    __m256 b0 = _mm256_loadu_ps(Bp + k * ldb);
+    __m256 b1 = _mm256_loadu_ps(Bp + k * ldb + 8);
     __m256 x = _mm256_broadcast_ss(a + 0);
     c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
     x = _mm256_broadcast_ss(a + 1);
@@ -95,7 +96,8 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int64_t kc, const fl
 enum { AVX512_MR = 8, AVX512_NR = 32 };
 
 __attribute__((target("avx512f"))) static void kernel_avx512(int64_t kc, const float *Ap,
-                                                              const float *Bp, float *C,
+                                                              const float *Bp, int64_t ldb,
+                                                              float *C,
                                                               int64_t ldc, int64_t m, int64_t n,
                                                               float alpha, int overwrite) {
   __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
@@ -108,8 +110,8 @@ __attribute__((target("avx512f"))) static void kernel_avx512(int64_t kc, const f
   __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; k++) {
     const float *a = Ap + k * AVX512_MR;
-    __m512 b0 = _mm512_loadu_ps(Bp + k * AVX512_NR);
-    __m512 b1 = _mm512_loadu_ps(Bp + k * AVX512_NR + 16);
+    __m512 b0 = _mm512_loadu_ps(Bp + k * ldb);
+    __m512 b1 = _mm512_loadu_ps(Bp + k * ldb + 16);
     __m512 x = _mm512_set1_ps(a[0]);
     c00 = _mm512_fmadd_ps(x, b0, c00); c01 = _mm512_fmadd_ps(x, b1, c01);
     x = _mm512_set1_ps(a[1]);

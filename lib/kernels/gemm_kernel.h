@@ -1,6 +1,7 @@
-/* GEMM micro-kernels: C (m, n) += alpha * Ap (MR, kc)^T-packed * Bp (kc, NR)-packed for one
+/* GEMM micro-kernels: C (m, n) += alpha * Ap (MR, kc)^T-packed * Bp (kc, NR) for one
  * MR x NR tile (m <= MR, n <= NR valid); with overwrite, C = alpha * (...) without reading C.
- * Ap holds kc groups of MR floats, Bp kc groups of NR (MR, NR are the kernel's own). Each C
+ * Ap holds kc groups of MR floats; row k of Bp is the NR floats at Bp + k * ldb (ldb = NR
+ * when packed; a row-major B with full panels is read in place). MR, NR are the kernel's. Each C
  * element is summed over k = 0..kc-1 in order, then added to C with one multiply-add.
  *
  * Three kernels; the best the CPU and OS support is chosen at run time (cpuid, and xgetbv
@@ -17,8 +18,8 @@
 
 #include <stdint.h>
 
-typedef void (*ds__gemm_kernel_fn)(int64_t kc, const float *Ap, const float *Bp, float *C,
-                                   int64_t ldc, int64_t m, int64_t n, float alpha,
+typedef void (*ds__gemm_kernel_fn)(int64_t kc, const float *Ap, const float *Bp, int64_t ldb,
+                                   float *C, int64_t ldc, int64_t m, int64_t n, float alpha,
                                    int overwrite);
 
 /* Packs one full NR-wide panel of a transposed operand: dst[k*NR + c] = B[c*ldb + k] for
