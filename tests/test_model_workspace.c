@@ -1,6 +1,7 @@
 /* Evaluation workspaces kept by the model between calls (model.c's cache): results never
  * depend on what an earlier call left behind (growing batches, log-prob and score
- * interleaved), one model shared by more threads than the cache has slots gives every
+ * interleaved), one image gives the same bits on any number of threads, one model
+ * shared by more threads than the cache has slots gives every
  * thread the bits of a lone call (run under TSan with the `threads` label), and an
  * allocation failure with a warm cache is clean and leaves the model usable. */
 #include <setjmp.h>
@@ -22,13 +23,35 @@ static ds_model *model(ds_context *ctx) {
 }
 
 /* log-prob of rows [0, n) and exact score from a model that has never run before */
-static void fresh(int64_t n, const float *x, double *lp, float *score) {
-  ds_context *ctx = test_context(2, 3);
+static void fresh_threads(int32_t threads, int64_t n, const float *x, double *lp, float *score) {
+  ds_context *ctx = test_context(threads, 3);
   ds_model *m = model(ctx);
   assert_int_equal(ds_model_log_prob(m, x, NULL, n, lp), DS_OK);
   assert_int_equal(ds_model_score(m, x, NULL, n, DS_SCORE_EXACT, score, NULL), DS_OK);
   ds_model_free(m);
   ds_context_free(ctx);
+}
+
+static void fresh(int64_t n, const float *x, double *lp, float *score) {
+  fresh_threads(2, n, x, lp, score);
+}
+
+/* Fewer images than threads: the work of one image is split (GEMM panels, im2col rows,
+ * col2im channels, pointwise ranges), with the bits of one thread. */
+static void one_image_same_bits_for_any_thread_count(void **state) {
+  (void)state;
+  float x[2 * D], s1[2 * D], sn[2 * D];
+  double lp1[2], lpn[2];
+  stripe_images(x, 2, 1, H, W, 8);
+  for (int64_t n = 1; n <= 2; n++) {
+    fresh_threads(1, n, x, lp1, s1);
+    const int32_t counts[] = {2, 3, 8};
+    for (int c = 0; c < 3; c++) {
+      fresh_threads(counts[c], n, x, lpn, sn);
+      assert_memory_equal(lp1, lpn, sizeof(double) * (size_t)n);
+      assert_memory_equal(s1, sn, sizeof(float) * (size_t)(n * D));
+    }
+  }
 }
 
 static void reused_workspaces_give_fresh_bits(void **state) {
@@ -146,6 +169,7 @@ static void allocation_failure_with_a_warm_cache_is_clean(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(reused_workspaces_give_fresh_bits),
+      cmocka_unit_test(one_image_same_bits_for_any_thread_count),
       cmocka_unit_test(shared_model_gives_every_thread_its_own_bits),
       cmocka_unit_test(allocation_failure_with_a_warm_cache_is_clean),
   };
