@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "dsmooth.h"
+#include "kernels/gemm_kernel.h" /* which micro-kernel the products use */
 
 static double now(void) {
   struct timespec ts;
@@ -133,7 +134,8 @@ int main(int argc, char **argv) {
   for (int64_t i = 0; i < n * D; i++) x[i] = (float)(rand() % 256) / 127.5f - 1.0f;
 
   ds_model *m = make(ctx, size, filters, resnets, K, DS_HEAD_DISCRETIZED);
-  printf("libdsmooth threads=%d batch=%lld reps=%lld", threads, (long long)batch, (long long)reps);
+  printf("libdsmooth threads=%d batch=%lld reps=%lld gemm_kernel=%s", threads, (long long)batch,
+         (long long)reps, ds__gemm_kernel_active()->name);
   fflush(stdout);
   if (!only_sample) {
     op_ctx oc = {ctx, m, NULL, x, s, lp, batch};
