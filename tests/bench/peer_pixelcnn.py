@@ -4,7 +4,8 @@ tests/golden/make_pixelcnn_golden.py, float32 here), the same sizes, at the thre
 given: Adam training images/s (discretized head), log-prob images/s, exact-score images/s
 (continuous head, backprop to the input), optionally naive pixel-by-pixel sampling time.
 Timing as pixelcnn_bench: the first call of each operation timed alone (first_*_ms), one
-more warm-up call, then --reps steady-state calls on one batch; images/s = batch / median.
+more warm-up call, then --reps steady-state calls on one batch; images/s = batch / median
+wall seconds, images/cpu_s = batch / median CPU seconds of the process.
 peak_rss_mib is the process's peak resident memory (includes the PyTorch runtime).
 Run with Debian's /usr/bin/python3 (python3-torch)."""
 import argparse
@@ -81,13 +82,15 @@ def main():
         fn()
         first = time.perf_counter() - t0
         fn()
-        sec = []
+        sec, cpu = [], []
         for _ in range(a.reps):
+            c0 = time.process_time()
             t0 = time.perf_counter()
             fn()
             sec.append(time.perf_counter() - t0)
-        line += " %s_images_per_s=%.1f first_%s_ms=%.1f" % (
-            name, B / statistics.median(sec), name, 1e3 * first)
+            cpu.append(time.process_time() - c0)
+        line += " %s_images_per_s=%.1f %s_images_per_cpu_s=%.1f first_%s_ms=%.1f" % (
+            name, B / statistics.median(sec), name, B / statistics.median(cpu), name, 1e3 * first)
 
     if not a.only_sample:
         calls = [0]

@@ -55,6 +55,12 @@ static ds_model *make(ds_context *ctx, int64_t size, int64_t filters, int64_t re
   return m;
 }
 
+static double cpu_now(void) { /* CPU seconds of the process, all threads */
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
@@ -80,26 +86,32 @@ static ds_status op_score(op_ctx *o) {
   return ds_model_score(o->m, o->x, NULL, o->batch, DS_SCORE_EXACT, o->s, NULL);
 }
 
-/* first call, one warm-up, then reps timed calls: prints first_<name>_ms and
- * <name>_images_per_s (batch / median). */
+/* first call, one warm-up, then reps timed calls: prints first_<name>_ms,
+ * <name>_images_per_s (batch / median wall seconds) and <name>_images_per_cpu_s (batch /
+ * median CPU seconds of the process: what other processes on a loaded machine inflate
+ * least; the same work on 2 threads shows up as more CPU seconds if a thread waits). */
 static void time_op(const char *name, op_fn fn, op_ctx *o, int64_t reps) {
   ds_context *ctx = o->ctx;
   double t0 = now();
   CHECK(fn(o));
   double first = now() - t0;
   CHECK(fn(o));
-  double *sec = malloc(sizeof(double) * (size_t)reps);
+  double *sec = malloc(sizeof(double) * (size_t)reps), *cpu = malloc(sizeof(double) * (size_t)reps);
   for (int64_t r = 0; r < reps; r++) {
+    double c0 = cpu_now();
     t0 = now();
     CHECK(fn(o));
     sec[r] = now() - t0;
+    cpu[r] = cpu_now() - c0;
   }
   qsort(sec, (size_t)reps, sizeof *sec, cmp_double);
+  qsort(cpu, (size_t)reps, sizeof *cpu, cmp_double);
   double med = reps % 2 ? sec[reps / 2] : 0.5 * (sec[reps / 2 - 1] + sec[reps / 2]);
-  printf(" %s_images_per_s=%.1f first_%s_ms=%.1f", name, (double)o->batch / med, name,
-         1e3 * first);
+  double med_cpu = reps % 2 ? cpu[reps / 2] : 0.5 * (cpu[reps / 2 - 1] + cpu[reps / 2]);
+  printf(" %s_images_per_s=%.1f %s_images_per_cpu_s=%.1f first_%s_ms=%.1f", name,
+         (double)o->batch / med, name, (double)o->batch / med_cpu, name, 1e3 * first);
   fflush(stdout);
-  free(sec);
+  free(sec), free(cpu);
 }
 
 int main(int argc, char **argv) {

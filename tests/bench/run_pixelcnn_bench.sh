@@ -4,7 +4,9 @@
 # for sampling PyTorch's naive seconds over ours).
 #   tests/bench/run_pixelcnn_bench.sh [BUILD_DIR] [extra pixelcnn_bench flags...]
 # Both sides time the same way: the first call of each operation alone (first_*_ms), one
-# warm-up call, then --reps (default 7) steady-state calls; images/s = batch / median.
+# warm-up call, then --reps (default 7) steady-state calls; images/s = batch / median wall
+# seconds; images_per_cpu_s = batch / median CPU seconds of the process (all threads), the
+# figure a loaded machine distorts least.
 # Peak resident memory of each process is printed beside (PyTorch's includes its runtime).
 # Defaults: 28x28, 2 resnets, 32 filters, K = 5. Environment: BATCHES="32 1", THREADS="1 2".
 # Sampling: --sample 16 --only-sample 1 (cached sampler vs PyTorch's naive pixel-by-pixel
@@ -34,7 +36,8 @@ awk '
   { side = $1; for (i = 2; i <= NF; i++) { split($i, kv, "="); v[side, kv[1]] = kv[2] }
     if (side == "pytorch") {
       line = "ratio threads=" v["pytorch", "threads"] " batch=" v["pytorch", "batch"]
-      n = split("train_images_per_s logprob_images_per_s exact_score_images_per_s", keys, " ")
+      n = split("train_images_per_s logprob_images_per_s exact_score_images_per_s " \
+                "train_images_per_cpu_s logprob_images_per_cpu_s exact_score_images_per_cpu_s", keys, " ")
       for (k = 1; k <= n; k++)
         if (v["pytorch", keys[k]] > 0 && v["libdsmooth", keys[k]] != "")
           line = line sprintf(" %s=%.2f", keys[k], v["libdsmooth", keys[k]] / v["pytorch", keys[k]])
