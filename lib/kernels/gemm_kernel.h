@@ -40,8 +40,6 @@ typedef struct ds__gemm_kernel {
   ds__gemm_pack_bt_fn pack_bt;
 } ds__gemm_kernel;
 
-enum { DS_GEMM_MR_MAX = 8, DS_GEMM_NR_MAX = 32 };
-
 /* The kernel every product uses now. */
 const ds__gemm_kernel *ds__gemm_kernel_active(void);
 /* Whether this CPU (and OS) can run kernel `id`. */
