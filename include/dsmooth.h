@@ -37,7 +37,12 @@
  *  handles of the same context are safe: they take turns on the pool (each call runs with
  *  all of the pool's threads, one call at a time). For true concurrency give each
  *  application thread its own context. Results never depend on the number of threads:
- *  every output is bitwise identical for 1, 2, 3 or N threads.
+ *  every output is bitwise identical for 1, 2, 3 or N threads. They may differ in the last
+ *  bits between CPUs: matrix products use the widest micro-kernel the CPU has, chosen at
+ *  run time (AVX-512 and AVX2+FMA give identical bits, the portable C kernel of a CPU
+ *  without FMA does not); DS_GEMM_KERNEL=avx512|avx2|generic in the environment forces one.
+ *  A model keeps its evaluation workspaces between calls (freed by ds_model_free), so
+ *  repeated log_prob / score calls allocate nothing.
  *  A call that changes a handle (a setter, ds_model_copy_weights on dst, ds_trainer_train,
  *  ds_trainer_resume, X_free) must not overlap any other call on that handle; calls that
  *  only read (marked const) may overlap each other. Options and configuration objects are

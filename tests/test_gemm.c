@@ -1,7 +1,11 @@
 /* ds__gemm against its double-precision reference for all transposes, odd sizes, alpha and
  * beta; bitwise identical results for 1, 2, 3 and 8 threads; the prepacked-B product gives
- * ds__gemm's bits. */
+ * ds__gemm's bits. Each with every micro-kernel this CPU runs (generic, AVX2, AVX-512; one
+ * it lacks is skipped with a message); AVX2 and AVX-512 give the same bits; the automatic
+ * choice is the widest kernel, or the one DS_GEMM_KERNEL names. */
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +13,21 @@
 
 #include "core/context.h"
 #include "kernels/gemm.h"
+#include "kernels/gemm_kernel.h"
 #include "test_util.h"
+
+static const char *const kernel_names[DS__GEMM_KERNELS] = {"generic", "avx2", "avx512"};
+
+/* Force kernel id for the next products; 0 (with a message) if this CPU lacks it. */
+static int use_kernel(int id) {
+  if (!ds__gemm_kernel_available(id)) {
+    print_message("gemm kernel %s: skipped, this CPU (or OS) lacks it\n", kernel_names[id]);
+    return 0;
+  }
+  assert_true(ds__gemm_kernel_force(id));
+  assert_string_equal(ds__gemm_kernel_active()->name, kernel_names[id]);
+  return 1;
+}
 
 static uint64_t rng_state = 88172645463325252ull;
 static float urand(void) {
@@ -17,11 +35,19 @@ static float urand(void) {
   return (float)((rng_state >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
 }
 
+static void matches_reference_with(void);
 static void matches_reference(void **state) {
   (void)state;
+  for (int id = 0; id < DS__GEMM_KERNELS; id++)
+    if (use_kernel(id)) matches_reference_with();
+  ds__gemm_kernel_force(-1);
+}
+
+static void matches_reference_with(void) {
   ds_context *ctx = test_context(3, 0);
   const int64_t sizes[][3] = {{1, 1, 1}, {7, 5, 3}, {6, 16, 256}, {13, 33, 300},
-                              {97, 200, 513}, {5, 400, 17}, {130, 3, 70}};
+                              {97, 200, 513}, {5, 400, 17}, {130, 3, 70}, {9, 50, 40},
+                              {3, 31, 7}, {17, 222, 65}};
   for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
     for (int ta = 0; ta < 2; ta++)
       for (int tb = 0; tb < 2; tb++) {
@@ -48,8 +74,15 @@ static void matches_reference(void **state) {
   ds_context_free(ctx);
 }
 
+static void bitwise_identical_across_threads_with(void);
 static void bitwise_identical_across_threads(void **state) {
   (void)state;
+  for (int id = 0; id < DS__GEMM_KERNELS; id++)
+    if (use_kernel(id)) bitwise_identical_across_threads_with();
+  ds__gemm_kernel_force(-1);
+}
+
+static void bitwise_identical_across_threads_with(void) {
   const int64_t M = 75, N = 301, K = 600;
   float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
   float *C1 = malloc(sizeof(float) * M * N), *Cn = malloc(sizeof(float) * M * N);
@@ -74,8 +107,15 @@ static void bitwise_identical_across_threads(void **state) {
 
 /* ds__gemm_packed_b == ds__gemm bit for bit (the cached sampler relies on it): several K
  * and N blocks, partial panels, both transposes of A and B, beta 0 and 1. */
+static void packed_b_gives_the_same_bits_with(void);
 static void packed_b_gives_the_same_bits(void **state) {
   (void)state;
+  for (int id = 0; id < DS__GEMM_KERNELS; id++)
+    if (use_kernel(id)) packed_b_gives_the_same_bits_with();
+  ds__gemm_kernel_force(-1);
+}
+
+static void packed_b_gives_the_same_bits_with(void) {
   const int64_t sizes[][3] = {{1, 1, 1}, {7, 5, 3}, {9, 64, 384}, {13, 200, 600}, {40, 17, 257}};
   for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
     for (int ta = 0; ta < 2; ta++)
@@ -99,8 +139,50 @@ static void packed_b_gives_the_same_bits(void **state) {
         }
 }
 
+/* Same fused multiply-adds in the same order: AVX-512 == AVX2 bit for bit (the golden
+ * files and the cached sampler's equality do not depend on which of the two a CPU has). */
+static void avx512_gives_the_avx2_bits(void **state) {
+  (void)state;
+  if (!ds__gemm_kernel_available(DS__GEMM_AVX512) || !ds__gemm_kernel_available(DS__GEMM_AVX2)) {
+    print_message("avx512 vs avx2: skipped, this CPU lacks AVX-512\n");
+    return;
+  }
+  const int64_t M = 37, N = 301, K = 530;
+  float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+  float *C2 = malloc(sizeof(float) * M * N), *C5 = malloc(sizeof(float) * M * N);
+  for (int64_t i = 0; i < M * K; i++) A[i] = urand();
+  for (int64_t i = 0; i < K * N; i++) B[i] = urand();
+  for (int beta = 0; beta < 2; beta++) {
+    for (int64_t i = 0; i < M * N; i++) C2[i] = C5[i] = urand();
+    ds__gemm_kernel_force(DS__GEMM_AVX2);
+    ds__gemm(NULL, 0, 0, M, N, K, 0.5f, A, K, B, N, (float)beta, C2, N);
+    ds__gemm_kernel_force(DS__GEMM_AVX512);
+    ds__gemm(NULL, 0, 0, M, N, K, 0.5f, A, K, B, N, (float)beta, C5, N);
+    assert_memory_equal(C2, C5, sizeof(float) * (size_t)(M * N));
+  }
+  ds__gemm_kernel_force(-1);
+  free(A), free(B), free(C2), free(C5);
+}
+
+static void automatic_choice(void **state) {
+  (void)state;
+  assert_true(ds__gemm_kernel_force(-1));
+  const char *env = getenv("DS_GEMM_KERNEL"), *name = ds__gemm_kernel_active()->name;
+  print_message("gemm kernel in use: %s (DS_GEMM_KERNEL=%s)\n", name, env ? env : "");
+  int env_names_one = 0;
+  for (int id = 0; env && id < DS__GEMM_KERNELS; id++)
+    env_names_one |= !strcmp(env, kernel_names[id]) && ds__gemm_kernel_available(id);
+  if (env_names_one) assert_string_equal(name, env);
+  else if (ds__gemm_kernel_available(DS__GEMM_AVX512)) assert_string_equal(name, "avx512");
+  else if (ds__gemm_kernel_available(DS__GEMM_AVX2)) assert_string_equal(name, "avx2");
+  else assert_string_equal(name, "generic");
+  assert_false(ds__gemm_kernel_force(DS__GEMM_KERNELS));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(automatic_choice),
+      cmocka_unit_test(avx512_gives_the_avx2_bits),
       cmocka_unit_test(matches_reference),
       cmocka_unit_test(bitwise_identical_across_threads),
       cmocka_unit_test(packed_b_gives_the_same_bits),

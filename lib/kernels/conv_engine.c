@@ -28,6 +28,65 @@ typedef struct engine_job {
   int64_t img_stride;
 } engine_job;
 
+/* ---- fewer images than threads: the copies around a product split inside the image ------ */
+
+typedef struct copy_job {
+  const engine_job *j;
+  int64_t b0, n, ld;
+  float *col;
+} copy_job;
+
+/* col (Kc, n*P) = im2col of images b0..b0+n-1, rows of Kc split over the parts */
+static void im2col_part(void *arg, int32_t t, int32_t threads) {
+  const copy_job *c = arg;
+  const ds__conv_geom *g = c->j->g;
+  const int64_t kc = g->c * g->kh * g->kw, p = g->oh * g->ow;
+  int64_t k0, k1;
+  ds__split_range(kc, t, threads, &k0, &k1);
+  for (int64_t i = 0; i < c->n && k0 < k1; i++)
+    ds__im2col(g, c->j->in + (c->b0 + i) * c->j->in_stride, k0, k1, c->col + k0 * c->ld + i * p,
+               c->ld);
+}
+
+static void im2col_images(const engine_job *j, int64_t b0, int64_t n, int64_t ld, float *col,
+                          ds__pool *pool) {
+  copy_job c = {j, b0, n, ld, col};
+  if (pool) ds__pool_run(pool, im2col_part, &c);
+  else im2col_part(&c, 0, 1);
+}
+
+/* img_b = [bias +] [img_b +] col2im(col) for the n images, split over image channels (each
+ * pixel is summed by one part, in the same order as col2im of the whole image) */
+static void col2im_part(void *arg, int32_t t, int32_t threads) {
+  const copy_job *c = arg;
+  const engine_job *j = c->j;
+  const ds__conv_geom *g = j->g;
+  const int64_t kk = g->kh * g->kw, p = g->oh * g->ow, hw = g->h * g->w;
+  int64_t c0, c1;
+  ds__split_range(g->c, t, threads, &c0, &c1);
+  if (c0 >= c1) return;
+  ds__conv_geom part = *g;
+  part.c = c1 - c0;
+  for (int64_t i = 0; i < c->n; i++) {
+    float *o = j->out + (c->b0 + i) * j->out_stride;
+    for (int64_t ch = c0; ch < c1; ch++) {
+      float bv = j->bias ? j->bias[ch] : 0.0f;
+      if (!j->accumulate)
+        for (int64_t q = 0; q < hw; q++) o[ch * hw + q] = bv;
+      else if (j->bias)
+        for (int64_t q = 0; q < hw; q++) o[ch * hw + q] += bv;
+    }
+    ds__col2im(&part, c->col + c0 * kk * c->ld + i * p, c->ld, o + c0 * hw);
+  }
+}
+
+static void col2im_images(const engine_job *j, int64_t b0, int64_t n, int64_t ld, float *col,
+                          ds__pool *pool) {
+  copy_job c = {j, b0, n, ld, col};
+  if (pool) ds__pool_run(pool, col2im_part, &c);
+  else col2im_part(&c, 0, 1);
+}
+
 /* ---- gather_gemm: out_b (M, P) (+)= op(A) im2col(img_b) + bias --------------------------- */
 
 static void gather_group(const engine_job *j, int64_t b0, int64_t n, float *ws,
@@ -37,9 +96,7 @@ static void gather_group(const engine_job *j, int64_t b0, int64_t n, float *ws,
   float *col = ws, *c = ws + kc * ld; /* col (Kc, n*P), c (M, n*P) */
   const float *b_mat = col;
   if (n == 1 && ds__im2col_is_identity(g)) b_mat = j->in + b0 * j->in_stride;
-  else
-    for (int64_t i = 0; i < n; i++)
-      ds__im2col(g, j->in + (b0 + i) * j->in_stride, 0, kc, col + i * p, ld);
+  else im2col_images(j, b0, n, ld, col, gemm_pool);
   /* initial value of each output element: bias, the existing output, or both */
   float *dst = n == 1 ? j->out + b0 * j->out_stride : c;
   int64_t ldd = n == 1 ? p : ld;
@@ -95,7 +152,7 @@ void ds__conv_gather_gemm(ds__pool *pool, const ds__conv_geom *g, int64_t batch,
 static void scatter_group(const engine_job *j, int64_t b0, int64_t n, float *ws,
                           ds__pool *gemm_pool) {
   const ds__conv_geom *g = j->g;
-  const int64_t kc = g->c * g->kh * g->kw, p = g->oh * g->ow, ld = n * p, hw = g->h * g->w;
+  const int64_t kc = g->c * g->kh * g->kw, p = g->oh * g->ow, ld = n * p;
   float *col = ws, *s = ws + kc * ld; /* col (Kc, n*P), s (M, n*P) */
   const float *src = j->in + b0 * j->in_stride;
   if (n == 1 && ds__im2col_is_identity(g) && !j->bias && !j->accumulate) {
@@ -112,17 +169,7 @@ static void scatter_group(const engine_job *j, int64_t b0, int64_t n, float *ws,
                sizeof(float) * (size_t)p);
   ds__gemm(gemm_pool, j->trans_a, 0, kc, ld, j->m, 1.0f, j->a, j->lda, n > 1 ? s : src, ld,
            0.0f, col, ld);
-  for (int64_t i = 0; i < n; i++) {
-    float *o = j->out + (b0 + i) * j->out_stride;
-    if (!j->accumulate) {
-      for (int64_t c = 0; c < g->c; c++)
-        for (int64_t q = 0; q < hw; q++) o[c * hw + q] = j->bias ? j->bias[c] : 0.0f;
-    } else if (j->bias) {
-      for (int64_t c = 0; c < g->c; c++)
-        for (int64_t q = 0; q < hw; q++) o[c * hw + q] += j->bias[c];
-    }
-    ds__col2im(g, col + i * p, ld, o);
-  }
+  col2im_images(j, b0, n, ld, col, gemm_pool);
 }
 
 static void scatter_worker(void *arg, int32_t t, int32_t threads) {

@@ -8,7 +8,8 @@
  *
  * Small patch grids are processed several images at a time (G = 1024 / P images side by
  * side as columns of one product) so the products stay wide. Images are split over the
- * pool's threads (the products split instead when there are fewer images than threads);
+ * pool's threads (with fewer images than threads the work inside an image is split
+ * instead: GEMM column panels, im2col rows of Kc, col2im image channels);
  * weight_grad splits Kc. Every output element is summed in an order fixed by the shapes
  * alone: bitwise identical for any thread count. ws holds ds__conv_engine_ws(g, M, batch)
  * floats per thread.
@@ -18,7 +19,7 @@
  * will run it; a size computed for the largest batch also serves any smaller batch; the
  * contents are scratch, not kept between calls, so one buffer of the maximum size over all
  * ops can serve every op of a network run sequentially (never two calls at once). The
- * GEMM's packing buffers live on the calling thread's stack (about 336 KiB). */
+ * GEMM's packing buffers are per thread (about 336 KiB, thread-local). */
 #ifndef DS_KERNELS_CONV_ENGINE_H
 #define DS_KERNELS_CONV_ENGINE_H
 

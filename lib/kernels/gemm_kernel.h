@@ -1,26 +1,52 @@
-/* GEMM micro-kernels: C (m, n) += alpha * Ap (MR, kc)^T-packed * Bp (kc, NR)-packed for one
+/* GEMM micro-kernels: C (m, n) += alpha * Ap (MR, kc)^T-packed * Bp (kc, NR) for one
  * MR x NR tile (m <= MR, n <= NR valid); with overwrite, C = alpha * (...) without reading C.
- * Ap holds kc groups of MR floats, Bp kc groups of NR. Each C element is summed over
- * k = 0..kc-1 in order, then added to C with one fused multiply-add.
- * An AVX2+FMA kernel is chosen at run time when the CPU has it; otherwise a portable one. */
+ * Ap holds kc groups of MR floats; row k of Bp is the NR floats at Bp + k * ldb (ldb = NR
+ * when packed; a row-major B with full panels is read in place). MR, NR are the kernel's. Each C
+ * element is summed over k = 0..kc-1 in order, then added to C with one multiply-add.
+ *
+ * Three kernels; the best the CPU and OS support is chosen at run time (cpuid, and xgetbv
+ * for the register state the OS saves):
+ *   avx512   8 x 32 in 16 zmm accumulators (AVX-512F; AVX2 for packing)
+ *   avx2     6 x 16 in 12 ymm accumulators (AVX2 + FMA)
+ *   generic  6 x 16 plain C (whatever the compiler makes of it: no FMA on baseline x86-64)
+ * avx512 and avx2 do the same fused multiply-add per element in the same order, so they
+ * give identical bits; generic may differ in the last bits. The environment variable
+ * DS_GEMM_KERNEL=generic|avx2|avx512 (read once, at the first product) or
+ * ds__gemm_kernel_force chooses one instead (a kernel the CPU lacks is not chosen). */
 #ifndef DS_KERNELS_GEMM_KERNEL_H
 #define DS_KERNELS_GEMM_KERNEL_H
 
 #include <stdint.h>
 
-enum { DS_GEMM_MR = 6, DS_GEMM_NR = 16 };
-
-typedef void (*ds__gemm_kernel_fn)(int64_t kc, const float *Ap, const float *Bp, float *C,
-                                   int64_t ldc, int64_t m, int64_t n, float alpha,
+typedef void (*ds__gemm_kernel_fn)(int64_t kc, const float *Ap, const float *Bp, int64_t ldb,
+                                   float *C, int64_t ldc, int64_t m, int64_t n, float alpha,
                                    int overwrite);
-
-ds__gemm_kernel_fn ds__gemm_kernel_select(void);
 
 /* Packs one full NR-wide panel of a transposed operand: dst[k*NR + c] = B[c*ldb + k] for
  * c < NR, k < kc (8x8 register transposes on AVX2). */
 typedef void (*ds__gemm_pack_bt_fn)(const float *B, int64_t ldb, int64_t kc, float *dst);
-ds__gemm_pack_bt_fn ds__gemm_pack_bt_select(void);
-void ds__gemm_kernel_generic(int64_t kc, const float *Ap, const float *Bp, float *C,
-                             int64_t ldc, int64_t m, int64_t n, float alpha, int overwrite);
+
+typedef enum ds__gemm_kernel_id {
+  DS__GEMM_GENERIC = 0,
+  DS__GEMM_AVX2 = 1,
+  DS__GEMM_AVX512 = 2,
+  DS__GEMM_KERNELS = 3
+} ds__gemm_kernel_id;
+
+typedef struct ds__gemm_kernel {
+  const char *name;
+  int32_t mr, nr;
+  ds__gemm_kernel_fn run;
+  ds__gemm_pack_bt_fn pack_bt;
+} ds__gemm_kernel;
+
+/* The kernel every product uses now. */
+const ds__gemm_kernel *ds__gemm_kernel_active(void);
+/* Whether this CPU (and OS) can run kernel `id`. */
+int ds__gemm_kernel_available(ds__gemm_kernel_id id);
+/* Use kernel `id` from now on (tests, benchmarks); -1 returns to the automatic choice.
+ * Returns 0 (and changes nothing) if the CPU cannot run it. Not for use while products
+ * run on other threads, and weights packed with ds__gemm_pack_b must be packed again. */
+int ds__gemm_kernel_force(int id);
 
 #endif

@@ -1,5 +1,7 @@
 #include "kernels/im2col.h"
 
+#include "kernels/short_copy.h"
+
 int ds__im2col_is_identity(const ds__conv_geom *g) {
   return g->kh == 1 && g->kw == 1 && g->stride == 1 && g->pad_t == 0 && g->pad_l == 0 &&
          g->oh == g->h && g->ow == g->w;
@@ -15,11 +17,6 @@ static void valid_range(int64_t off, int64_t s, int64_t w, int64_t ow, int64_t *
   *q0 = a, *q1 = b;
 }
 
-/* Short rows (tens of floats): an inline loop beats a memcpy call. */
-static inline void copy_run(float *restrict d, const float *restrict s, int64_t n) {
-  for (int64_t i = 0; i < n; i++) d[i] = s[i];
-}
-
 void ds__im2col(const ds__conv_geom *g, const float *img, int64_t k0, int64_t k1, float *col,
                 int64_t ldcol) {
   const int64_t kk = g->kh * g->kw, s = g->stride;
@@ -33,14 +30,14 @@ void ds__im2col(const ds__conv_geom *g, const float *img, int64_t k0, int64_t k1
       float *d = dst + p * g->ow;
       int64_t iy = p * s + ky - g->pad_t;
       if (iy < 0 || iy >= g->h) {
-        for (int64_t q = 0; q < g->ow; q++) d[q] = 0.0f;
+        ds__zero_short(d, g->ow);
         continue;
       }
       const float *row = src + iy * g->w;
       const int64_t off = kx - g->pad_l;
       for (int64_t q = 0; q < q0; q++) d[q] = 0.0f;
       if (s == 1 && q1 > q0)
-        copy_run(d + q0, row + q0 + off, q1 - q0);
+        ds__copy_short(d + q0, row + q0 + off, q1 - q0);
       else
         for (int64_t q = q0; q < q1; q++) d[q] = row[q * s + off];
       for (int64_t q = q1; q < g->ow; q++) d[q] = 0.0f;

@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "core/philox.h"
@@ -16,6 +17,90 @@ const ds__arch *ds__arch_for(int32_t arch) {
     case DS_ARCH_PIXELCNN: return &ds__arch_pixelcnn_masked;
     default: return NULL;
   }
+}
+
+/* ---- evaluation workspaces kept between calls ----------------------------------------- */
+
+enum { WS_SLOTS = 4 }; /* concurrent evaluations that keep their workspace */
+
+struct ds__ws_cache {
+  pthread_mutex_t lock; /* guards busy[] and which slot holds what */
+  ds__model_ws slot[WS_SLOTS];
+  int32_t busy[WS_SLOTS];
+};
+
+static struct ds__ws_cache *ws_cache_create(ds_context *ctx) {
+  struct ds__ws_cache *c = ds__calloc(ctx, 1, sizeof *c);
+  if (c && pthread_mutex_init(&c->lock, NULL)) {
+    ds__free(ctx, c);
+    return NULL;
+  }
+  return c;
+}
+
+static void ws_cache_free(ds_model *m) {
+  struct ds__ws_cache *c = m->ws_cache;
+  if (!c) return;
+  for (int i = 0; i < WS_SLOTS; i++) ds__model_ws_free(m, &c->slot[i]);
+  pthread_mutex_destroy(&c->lock);
+  ds__free(m->ctx, c);
+  m->ws_cache = NULL;
+}
+
+static ds_status ws_init_mode(const ds_model *m, int64_t capacity, int32_t backprop,
+                              ds__model_ws *ws);
+
+ds_status ds__model_ws_checkout(const ds_model *m, int64_t capacity, int32_t backprop,
+                                ds__model_ws **out) {
+  struct ds__ws_cache *c = m->ws_cache;
+  int pick = -1;
+  pthread_mutex_lock(&c->lock);
+  for (int i = 0; i < WS_SLOTS && pick < 0; i++) /* a fitting one */
+    if (!c->busy[i] && c->slot[i].capacity >= capacity && (c->slot[i].backprop || !backprop))
+      pick = i;
+  int reuse = pick >= 0;
+  for (int i = 0; i < WS_SLOTS && pick < 0; i++) /* else an empty one, else any free one */
+    if (!c->busy[i] && !c->slot[i].capacity) pick = i;
+  for (int i = 0; i < WS_SLOTS && pick < 0; i++)
+    if (!c->busy[i]) pick = i;
+  if (pick >= 0) c->busy[pick] = 1;
+  pthread_mutex_unlock(&c->lock);
+  if (reuse) {
+    *out = &c->slot[pick];
+    return DS_OK;
+  }
+  ds__model_ws *ws = pick >= 0 ? &c->slot[pick] : ds__calloc(m->ctx, 1, sizeof *ws);
+  ds_status st = ws ? DS_OK : ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY, "ds_model: out of memory");
+  if (pick >= 0) { /* grow: keep the larger size and gradients if the old one had them */
+    int64_t old = ws->capacity;
+    backprop = backprop || ws->backprop;
+    ds__model_ws_free(m, ws);
+    if (old > capacity) capacity = old;
+  }
+  if (st == DS_OK) st = ws_init_mode(m, capacity, backprop, ws);
+  if (st != DS_OK) {
+    if (pick < 0) ds__free(m->ctx, ws);
+    else {
+      pthread_mutex_lock(&c->lock);
+      c->busy[pick] = 0;
+      pthread_mutex_unlock(&c->lock);
+    }
+    return st;
+  }
+  *out = ws;
+  return DS_OK;
+}
+
+void ds__model_ws_checkin(const ds_model *m, ds__model_ws *ws) {
+  struct ds__ws_cache *c = m->ws_cache;
+  if (ws < c->slot || ws >= c->slot + WS_SLOTS) { /* a temporary one */
+    ds__model_ws_free(m, ws);
+    ds__free(m->ctx, ws);
+    return;
+  }
+  pthread_mutex_lock(&c->lock);
+  c->busy[ws - c->slot] = 0;
+  pthread_mutex_unlock(&c->lock);
 }
 
 ds_status ds__model_alloc(ds_context *ctx, const ds_model_config *cfg, int64_t stored_count,
@@ -56,7 +141,8 @@ ds_status ds__model_alloc(ds_context *ctx, const ds_model_config *cfg, int64_t s
   }
   m->params = ds__calloc(ctx, (size_t)m->param_count, sizeof(float));
   m->mask = ds__calloc(ctx, (size_t)m->param_count, sizeof(float));
-  if (!m->params || !m->mask) {
+  m->ws_cache = ws_cache_create(ctx);
+  if (!m->params || !m->mask || !m->ws_cache) {
     int64_t count = m->param_count;
     ds__model_free(m);
     return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "ds_model: out of memory for %lld parameters",
@@ -69,6 +155,7 @@ ds_status ds__model_alloc(ds_context *ctx, const ds_model_config *cfg, int64_t s
 
 void ds__model_free(ds_model *m) {
   if (!m) return;
+  ws_cache_free(m);
   m->arch->teardown(m);
   ds__free(m->ctx, m->params);
   ds__free(m->ctx, m->mask);
@@ -87,9 +174,11 @@ ds_status ds__model_set_params(ds_model *m, const float *params, int64_t count) 
   return DS_OK;
 }
 
-ds_status ds__model_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws) {
+static ds_status ws_init_mode(const ds_model *m, int64_t capacity, int32_t backprop,
+                              ds__model_ws *ws) {
   memset(ws, 0, sizeof *ws);
   ws->capacity = capacity;
+  ws->backprop = backprop;
   ws->dx = ds__calloc(m->ctx, (size_t)(capacity * m->cfg.dim), sizeof(float));
   ds_status st = ws->dx ? m->arch->ws_init(m, capacity, ws)
                         : ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY, "ds_model: out of memory");
@@ -98,6 +187,10 @@ ds_status ds__model_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *w
     memset(ws, 0, sizeof *ws);
   }
   return st;
+}
+
+ds_status ds__model_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws) {
+  return ws_init_mode(m, capacity, 1, ws);
 }
 
 void ds__model_ws_free(const ds_model *m, ds__model_ws *ws) {
@@ -368,15 +461,15 @@ ds_status ds__model_evaluate(const ds_model *m, const char *fn, const float *x, 
                           int64_t n, float *score, int32_t kind, double *log_prob) {
   int64_t D = m->cfg.dim, C = m->cfg.cond_dim, block = ds__model_block_rows(m);
   int64_t cap = n < block ? n : block;
-  ds__model_ws ws;
-  ds_status st = ds__model_ws_init(m, cap, &ws);
+  ds__model_ws *ws;
+  ds_status st = ds__model_ws_checkout(m, cap, score && kind == DS_SCORE_EXACT, &ws);
   if (st != DS_OK) return st;
   double *lp = ds__calloc(m->ctx, (size_t)n, sizeof *lp);
   float *sc = score ? ds__calloc(m->ctx, (size_t)(n * D), sizeof *sc) : NULL;
   if (!lp || (score && !sc)) {
     ds__free(m->ctx, lp);
     ds__free(m->ctx, sc);
-    ds__model_ws_free(m, &ws);
+    ds__model_ws_checkin(m, ws);
     return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory for %lld results", fn,
                     (long long)n);
   }
@@ -384,9 +477,9 @@ ds_status ds__model_evaluate(const ds_model *m, const char *fn, const float *x, 
     int64_t rows = n - i < cap ? n - i : cap;
     ds__eval_request req = {x + i * D, C ? cond + i * C : NULL, rows, lp + i, 0.0f,
                             sc ? sc + i * D : NULL, kind};
-    ds__model_eval(m, &ws, &req);
+    ds__model_eval(m, ws, &req);
   }
-  ds__model_ws_free(m, &ws);
+  ds__model_ws_checkin(m, ws);
   for (int64_t i = 0; i < n; i++)
     if (isnan(lp[i]) || (sc && ds__first_nonfinite_f32(sc + i * D, D) >= 0)) {
       ds__free(m->ctx, lp);
@@ -417,18 +510,18 @@ ds_status ds__model_sample(const ds_model *model, const char *fn, const float *c
       return st;
     }
   } else {
-    ds__model_ws ws;
-    ds_status st = ds__model_ws_init(model, cap, &ws);
+    ds__model_ws *ws;
+    ds_status st = ds__model_ws_checkout(model, cap, 0, &ws);
     if (st != DS_OK) {
       ds__free(model->ctx, tmp);
       return st;
     }
     for (int64_t i = 0; i < n; i += cap) {
       int64_t rows = n - i < cap ? n - i : cap;
-      ds__model_sample_rows(model, &ws, C ? cond + i * C : NULL, rows, i, stream, method,
+      ds__model_sample_rows(model, ws, C ? cond + i * C : NULL, rows, i, stream, method,
                             greedy_mean, tmp + i * D);
     }
-    ds__model_ws_free(model, &ws);
+    ds__model_ws_checkin(model, ws);
   }
   int64_t bad = ds__first_nonfinite_f32(tmp, n * D);
   if (bad >= 0) {

@@ -14,6 +14,7 @@
 #include "model/made.h"
 
 struct ds__pixelcnn;
+struct ds__ws_cache;
 
 struct ds_model {
   ds_context *ctx;
@@ -33,6 +34,7 @@ struct ds_model {
   int32_t fresh_init;    /* 1: weights are ds_model_create's; a trainer may data-initialise */
   int32_t smooth_family; /* smoothing the model was trained on (stage 1), -1 = none known */
   double smooth_sigma;
+  struct ds__ws_cache *ws_cache; /* evaluation workspaces kept between calls (model.c) */
 };
 
 /* Activations for up to `capacity` rows. */
@@ -45,6 +47,7 @@ typedef struct ds__model_ws {
   float *dhead;          /* (capacity, head_stride) their gradient for the backward */
   int64_t head_stride;   /* groups * group_params */
   float *dx;       /* (capacity, D) network part of the exact score */
+  int32_t backprop; /* 0: forward only (no gradient buffers; log-prob, sampling) */
 } ds__model_ws;
 
 /* Largest parameter count of any model (8 GiB of weights). */
@@ -58,6 +61,17 @@ ds_status ds__model_alloc(ds_context *ctx, const ds_model_config *cfg, int64_t s
 void ds__model_free(ds_model *m);
 ds_status ds__model_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws);
 void ds__model_ws_free(const ds_model *m, ds__model_ws *ws);
+
+/* Workspaces kept by the model between evaluation calls, so a steady-state log-prob, score
+ * or naive sampling call allocates and clears nothing. A model is shared read-only by any
+ * number of threads: each call checks a workspace out (under the cache's lock) and uses it
+ * alone until it checks it back in. A cached workspace of at least `capacity` rows (with
+ * gradient buffers if `backprop`) is reused; otherwise one is made (a cached one that is
+ * too small is replaced); when every slot is checked out, a temporary one is made and
+ * freed on check-in. Errors: DS_ERR_OUT_OF_MEMORY (nothing is checked out). */
+ds_status ds__model_ws_checkout(const ds_model *m, int64_t capacity, int32_t backprop,
+                                ds__model_ws **out);
+void ds__model_ws_checkin(const ds_model *m, ds__model_ws *ws);
 
 /* What one evaluation pass computes for rows [0, rows) of x (rows, D), c (rows, C):
  *   log_prob (rows)                        always

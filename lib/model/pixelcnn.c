@@ -65,13 +65,15 @@ ds_status ds__pcnn_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws
   if (w) {
     w->capacity = capacity;
     w->val = ds__calloc(m->ctx, (size_t)act, sizeof(float));
-    w->grad = ds__calloc(m->ctx, (size_t)act, sizeof(float));
     w->head = ds__calloc(m->ctx, (size_t)head, sizeof(float));
-    w->dhead = ds__calloc(m->ctx, (size_t)head, sizeof(float));
     w->conv_ws = ds__calloc(m->ctx, conv_floats, sizeof(float));
+    if (ws->backprop) { /* a forward-only workspace keeps nothing for a backward pass */
+      w->grad = ds__calloc(m->ctx, (size_t)act, sizeof(float));
+      w->dhead = ds__calloc(m->ctx, (size_t)head, sizeof(float));
+    }
   }
   ws->arch_ws = w;
-  if (!w || !w->val || !w->grad || !w->head || !w->dhead || !w->conv_ws) {
+  if (!w || !w->val || !w->head || !w->conv_ws || (ws->backprop && (!w->grad || !w->dhead))) {
     ds__pcnn_ws_free(m, ws);
     return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY,
                     "ds_model: out of memory for the activations of %lld images",

@@ -3,9 +3,15 @@
 tests/golden/make_pixelcnn_golden.py, float32 here), the same sizes, at the thread count
 given: Adam training images/s (discretized head), log-prob images/s, exact-score images/s
 (continuous head, backprop to the input), optionally naive pixel-by-pixel sampling time.
+Timing as pixelcnn_bench: the first call of each operation timed alone (first_*_ms), one
+more warm-up call, then --reps steady-state calls on one batch; images/s = batch / median
+wall seconds, images/cpu_s = batch / median CPU seconds of the process.
+peak_rss_mib is the process's peak resident memory (includes the PyTorch runtime).
 Run with Debian's /usr/bin/python3 (python3-torch)."""
 import argparse
 import os
+import resource
+import statistics
 import sys
 import time
 
@@ -53,7 +59,8 @@ def main():
     ap.add_argument("--filters", type=int, default=32)
     ap.add_argument("--resnets", type=int, default=2)
     ap.add_argument("--components", type=int, default=5)
-    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--reps", "--steps", type=int, default=7)
+    ap.add_argument("--only", default="")
     ap.add_argument("--sample", type=int, default=0)
     ap.add_argument("--naive", type=int, default=0)  # libdsmooth's flag; PyTorch is always naive
     ap.add_argument("--only-sample", type=int, default=0)
@@ -66,31 +73,52 @@ def main():
     network(P, x[:1], Fn, R, K)
     opt = torch.optim.Adam(P.store, lr=2e-4)
 
-    line = "pytorch threads=%d batch=%d" % (a.threads, B)
+    line = "pytorch threads=%d batch=%d reps=%d" % (a.threads, B, a.reps)
+
+    def timed(name, fn):
+        """first call alone, one warm-up, then a.reps timed calls: batch / median"""
+        nonlocal line
+        t0 = time.perf_counter()
+        fn()
+        first = time.perf_counter() - t0
+        fn()
+        sec, cpu = [], []
+        for _ in range(a.reps):
+            c0 = time.process_time()
+            t0 = time.perf_counter()
+            fn()
+            sec.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        line += " %s_images_per_s=%.1f %s_images_per_cpu_s=%.1f first_%s_ms=%.1f" % (
+            name, B / statistics.median(sec), name, B / statistics.median(cpu), name, 1e3 * first)
+
     if not a.only_sample:
-        def train_step(xb):
+        calls = [0]
+
+        def train_step():
+            s = calls[0] % 2
+            calls[0] += 1
+            xb = x[s * B : (s + 1) * B]
             opt.zero_grad()
             loss = -ref.log_prob(network(P, xb, Fn, R, K), xb, K, True).mean()
             loss.backward()
             opt.step()
 
-        train_step(x[:B])
-        t0 = time.time()
-        for s in range(a.steps):
-            train_step(x[(s % 2) * B : (s % 2 + 1) * B])
-        train = a.steps * B / (time.time() - t0)
-        with torch.no_grad():
-            ref.log_prob(network(P, x[:B], Fn, R, K), x[:B], K, True)
-            t0 = time.time()
-            ref.log_prob(network(P, x, Fn, R, K), x, K, True)
-            logprob = 2 * B / (time.time() - t0)
-        xs = x[:B].clone().requires_grad_()
-        t0 = time.time()
-        lp = ref.log_prob(network(P, xs, Fn, R, K), xs, K, False).sum()
-        (g,) = torch.autograd.grad(lp, xs)
-        score = B / (time.time() - t0)
-        line += " train_images_per_s=%.1f logprob_images_per_s=%.1f exact_score_images_per_s=%.1f" % (
-            train, logprob, score)
+        def log_prob():
+            with torch.no_grad():
+                ref.log_prob(network(P, x[:B], Fn, R, K), x[:B], K, True)
+
+        def score():
+            xs = x[:B].clone().requires_grad_()
+            lp = ref.log_prob(network(P, xs, Fn, R, K), xs, K, False).sum()
+            torch.autograd.grad(lp, xs)
+
+        if a.only in ("", "train"):
+            timed("train", train_step)
+        if a.only in ("", "logprob"):
+            timed("logprob", log_prob)
+        if a.only in ("", "score"):
+            timed("exact_score", score)
     if a.sample > 0:
         with torch.no_grad():
             img = torch.zeros(a.sample, 1, S, S)
@@ -106,7 +134,8 @@ def main():
                     v = m + torch.exp(s) * (torch.log(u) - torch.log1p(-u))
                     img[:, 0, i, j] = torch.clamp(torch.round((v + 1) * 127.5), 0, 255) / 127.5 - 1
             line += " sample_images=%d naive_sample_seconds=%.1f" % (a.sample, time.time() - t0)
-    print(line)
+    line += " peak_rss_mib=%.0f" % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+    print(line, flush=True)
 
 
 if __name__ == "__main__":
