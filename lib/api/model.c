@@ -18,11 +18,17 @@ ds_status ds_model_create(ds_context *ctx, const ds_model_config *cfg, ds_model 
   st = ds__model_alloc(ctx, &full, -1, &m);
   if (st != DS_OK) return st;
   m->arch->init(m, m->seed, m->params);
+  ds__context_retain(ctx);
   *out = m;
   return DS_OK;
 }
 
-void ds_model_free(ds_model *model) { ds__model_free(model); }
+void ds_model_free(ds_model *model) {
+  if (!model) return;
+  ds_context *ctx = model->ctx;
+  ds__model_free(model);
+  ds__context_release(ctx);
+}
 int64_t ds_model_dim(const ds_model *model) { return model ? model->cfg.dim : 0; }
 int64_t ds_model_cond_dim(const ds_model *model) { return model ? model->cfg.cond_dim : 0; }
 int64_t ds_model_param_count(const ds_model *model) {
@@ -128,7 +134,10 @@ ds_status ds_model_load(ds_context *ctx, const char *path, ds_model **out) {
                   __func__, path, r.len - r.pos);
   }
   ds__free(ctx, file);
-  if (st == DS_OK) *out = m;
+  if (st == DS_OK) {
+    ds__context_retain(ctx);
+    *out = m;
+  }
   return st;
 }
 

@@ -25,12 +25,16 @@ ds_status ds_smoother_create(ds_context *ctx, int32_t family, double sigma,
   sm->family = family;
   sm->sigma = sigma;
   sm->seed = ctx->seed;
+  ds__context_retain(ctx);
   *out = sm;
   return DS_OK;
 }
 
 void ds_smoother_free(ds_smoother *sm) {
-  if (sm) ds__free(sm->ctx, sm);
+  if (!sm) return;
+  ds_context *ctx = sm->ctx;
+  ds__free(ctx, sm);
+  ds__context_release(ctx);
 }
 
 int32_t ds_smoother_family(const ds_smoother *sm) { return sm ? sm->family : -1; }

@@ -16,7 +16,7 @@ static void reserve(ds__writer *w, size_t extra) {
   if (w->failed || w->len + extra <= w->cap) return;
   size_t cap = w->cap ? w->cap : 256;
   while (cap < w->len + extra) cap *= 2;
-  uint8_t *p = w->ctx->realloc_fn(w->ctx->alloc_user, w->data, cap);
+  uint8_t *p = ds__realloc(w->ctx, w->data, cap);
   if (!p) { w->failed = 1; return; }
   w->data = p;
   w->cap = cap;
@@ -45,7 +45,7 @@ void ds__writer_floats(ds__writer *w, const float *v, int64_t count) {
   for (int64_t i = 0; i < count && !w->failed; i++) ds__writer_f32(w, v[i]);
 }
 void ds__writer_free(ds__writer *w) {
-  if (w->data) w->ctx->free_fn(w->ctx->alloc_user, w->data);
+  ds__free(w->ctx, w->data);
   w->data = NULL;
   w->len = w->cap = 0;
 }
