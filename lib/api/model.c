@@ -71,7 +71,9 @@ ds_status ds_model_log_prob(const ds_model *model, const float *x, const float *
   DS_CHECK_NOT_NULL(model->ctx, log_prob);
   ds_status st = check_inputs(model, __func__, x, cond, n);
   if (st != DS_OK) return st;
-  return ds__model_evaluate(model, __func__, x, cond, n, NULL, 0, log_prob);
+  st = ds__model_evaluate(model, __func__, x, cond, n, NULL, 0, log_prob);
+  if (st == DS_OK) st = ds__check_result_f64(model->ctx, __func__, "log_prob", log_prob, n);
+  return st;
 }
 
 ds_status ds_model_score(const ds_model *model, const float *x, const float *cond, int64_t n,
@@ -87,7 +89,12 @@ ds_status ds_model_score(const ds_model *model, const float *x, const float *con
                     "%s: the score needs a continuous head (this model is discretized)", __func__);
   ds_status st = check_inputs(model, __func__, x, cond, n);
   if (st != DS_OK) return st;
-  return ds__model_evaluate(model, __func__, x, cond, n, score, kind, log_prob);
+  st = ds__model_evaluate(model, __func__, x, cond, n, score, kind, log_prob);
+  int64_t D = model->cfg.dim;
+  if (st == DS_OK) st = ds__check_result_f32(model->ctx, __func__, "score", score, n * D, D);
+  if (st == DS_OK && log_prob)
+    st = ds__check_result_f64(model->ctx, __func__, "log_prob", log_prob, n);
+  return st;
 }
 
 ds_status ds_model_sample(const ds_model *model, const float *cond, int64_t n, uint64_t stream,
@@ -101,11 +108,14 @@ ds_status ds_model_sample(const ds_model *model, const float *cond, int64_t n, u
                     __func__, (int)method);
   ds_status st = check_inputs(model, __func__, NULL, cond, n);
   if (st != DS_OK) return st;
-  return ds__model_sample(model, __func__, cond, n, stream,
-                          (base == DS_SAMPLE_GUMBEL ? DS__MIX_SAMPLE_GUMBEL
-                                                    : DS__MIX_SAMPLE_BISECT) |
-                              (method & DS_SAMPLE_NAIVE ? DS__SAMPLE_NAIVE : 0),
-                          0, x);
+  st = ds__model_sample(model, __func__, cond, n, stream,
+                        (base == DS_SAMPLE_GUMBEL ? DS__MIX_SAMPLE_GUMBEL
+                                                  : DS__MIX_SAMPLE_BISECT) |
+                            (method & DS_SAMPLE_NAIVE ? DS__SAMPLE_NAIVE : 0),
+                        0, x);
+  int64_t D = model->cfg.dim;
+  if (st == DS_OK) st = ds__check_result_f32(model->ctx, __func__, "x", x, n * D, D);
+  return st;
 }
 
 ds_status ds_model_save(const ds_model *model, const char *path) {

@@ -118,9 +118,11 @@ ds_status ds_trainer_train(ds_trainer *trainer, const float *x, const float *con
   DS_CHECK_NOT_NULL(NULL, trainer);
   ds_status st = check_data(trainer, __func__, x, cond, n);
   if (st != DS_OK) return st;
-  if (steps < 0)
-    return ds__fail(trainer->model->ctx, DS_ERR_INVALID_ARGUMENT, "%s: steps = %lld must be >= 0",
-                    __func__, (long long)steps);
+  if (steps < 0 || steps > DS__TRAINER_MAX_STEPS - trainer->step)
+    return ds__fail(trainer->model->ctx, DS_ERR_INVALID_ARGUMENT,
+                    "%s: steps = %lld must be in 0..%lld (at most %lld steps in all; %lld done)",
+                    __func__, (long long)steps, (long long)(DS__TRAINER_MAX_STEPS - trainer->step),
+                    (long long)DS__TRAINER_MAX_STEPS, (long long)trainer->step);
   return ds__trainer_train(trainer, x, cond, n, steps, loss_out);
 }
 

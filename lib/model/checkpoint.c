@@ -1,10 +1,14 @@
 #include "model/checkpoint.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static const uint8_t MAGIC[8] = {'D', 'S', 'M', 'O', 'O', 'T', 'H', 0x1a};
@@ -91,6 +95,190 @@ uint32_t ds__crc32(const uint8_t *data, size_t len) {
   return crc ^ 0xffffffffu;
 }
 
+/* ---- writing ----------------------------------------------------------------------- */
+
+/* Temporary files are `<target>.tmp.XXXXXX` (six characters of TEMP_ALPHABET) in the
+ * target's directory, held under flock(LOCK_EX) by their writer from creation until they
+ * are renamed. One whose writer died (kill -9, power loss) is unlocked; the next save to
+ * the same target removes it once it is STALE_SECONDS old (the age covers the instant
+ * between a writer's open and its flock). */
+static const char TEMP_ALPHABET[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+#define TEMP_SUFFIX ".tmp."
+#define TEMP_RANDOM 6
+#define STALE_SECONDS 60
+#define MAX_SYMLINKS 40
+
+static int is_temp_of(const char *name, const char *base) {
+  size_t bl = strlen(base), sl = strlen(TEMP_SUFFIX);
+  if (strncmp(name, base, bl) != 0 || strncmp(name + bl, TEMP_SUFFIX, sl) != 0) return 0;
+  const char *r = name + bl + sl;
+  if (strlen(r) != TEMP_RANDOM) return 0;
+  for (int i = 0; i < TEMP_RANDOM; i++)
+    if (!r[i] || !strchr(TEMP_ALPHABET, r[i])) return 0;
+  return 1;
+}
+
+/* Remove stale temporaries of `target` (directory `dir`, file name `base`). Best effort:
+ * anything unexpected leaves the file where it is. */
+static void remove_stale_temps(const char *dir, const char *base) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  int dfd = dirfd(d);
+  time_t now = time(NULL);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (!is_temp_of(e->d_name, base)) continue;
+    int fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) continue;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime > STALE_SECONDS &&
+        flock(fd, LOCK_EX | LOCK_NB) == 0)
+      unlinkat(dfd, e->d_name, 0);
+    close(fd); /* releases the lock */
+  }
+  closedir(d);
+}
+
+/* The file a save to `path` must replace: `path` itself, or the final target of the
+ * symbolic link(s) it names (a dangling link's target is created). *out is allocated. */
+static ds_status resolve_target(ds_context *ctx, const char *fn, const char *path, char **out) {
+  size_t len = strlen(path);
+  char *cur = ds__malloc(ctx, len + 1);
+  if (!cur) return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
+  memcpy(cur, path, len + 1);
+  for (int hops = 0;; hops++) {
+    struct stat st;
+    if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) break;
+    if (hops == MAX_SYMLINKS) {
+      ds__free(ctx, cur);
+      return ds__fail(ctx, DS_ERR_IO, "%s: '%s': too many levels of symbolic links", fn, path);
+    }
+    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+    char *link = ds__malloc(ctx, cap);
+    ssize_t n = link ? readlink(cur, link, cap) : -1;
+    if (n < 0 || (size_t)n >= cap) { /* changed under us or vanished: use what we have */
+      ds__free(ctx, link);
+      if (!link) {
+        ds__free(ctx, cur);
+        return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
+      }
+      break;
+    }
+    link[n] = '\0';
+    const char *slash = strrchr(cur, '/');
+    size_t keep = link[0] == '/' || !slash ? 0 : (size_t)(slash - cur) + 1;
+    char *next = ds__malloc(ctx, keep + (size_t)n + 1);
+    if (!next) {
+      ds__free(ctx, link);
+      ds__free(ctx, cur);
+      return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
+    }
+    memcpy(next, cur, keep);
+    memcpy(next + keep, link, (size_t)n + 1);
+    ds__free(ctx, link);
+    ds__free(ctx, cur);
+    cur = next;
+  }
+  *out = cur;
+  return DS_OK;
+}
+
+/* Create and lock a new temporary next to `target` (name written into tmp, which has room
+ * for the suffix). Mode 0666 minus the umask, like any new file. */
+static int create_temp(const char *target, char *tmp) {
+  size_t tl = strlen(target), sl = strlen(TEMP_SUFFIX);
+  memcpy(tmp, target, tl);
+  memcpy(tmp + tl, TEMP_SUFFIX, sl);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 12) ^
+               (uint64_t)(uintptr_t)tmp;
+  for (int attempt = 0; attempt < 100; attempt++) {
+    for (int i = 0; i < TEMP_RANDOM; i++) {
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      tmp[tl + sl + (size_t)i] = TEMP_ALPHABET[(x >> 33) % (sizeof TEMP_ALPHABET - 1)];
+    }
+    tmp[tl + sl + TEMP_RANDOM] = '\0';
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      if (flock(fd, LOCK_EX) != 0) { /* cannot happen on a local file system; be safe */
+        int err = errno;
+        unlink(tmp);
+        close(fd);
+        errno = err;
+        return -1;
+      }
+      return fd;
+    }
+    if (errno != EEXIST) return -1;
+  }
+  errno = EEXIST;
+  return -1;
+}
+
+static int write_all(int fd, const uint8_t *data, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t k = write(fd, data + done, len - done);
+    if (k < 0 && errno == EINTR) continue;
+    if (k == 0) errno = EIO; /* no progress: do not rename a short file into place */
+    if (k <= 0) return errno;
+    done += (size_t)k;
+  }
+  return 0;
+}
+
+/* Write `w` to `target` through a locked temporary in its directory, keeping the mode of
+ * a file it replaces. */
+static ds_status replace_file(ds_context *ctx, const char *fn, const char *path,
+                              const char *target, const ds__writer *w) {
+  size_t tl = strlen(target);
+  char *tmp = ds__malloc(ctx, tl + sizeof TEMP_SUFFIX + TEMP_RANDOM + 1);
+  char *dir = ds__malloc(ctx, tl + 2);
+  if (!tmp || !dir) {
+    ds__free(ctx, tmp);
+    ds__free(ctx, dir);
+    return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
+  }
+  const char *slash = strrchr(target, '/');
+  if (slash) {
+    size_t dl = slash == target ? 1 : (size_t)(slash - target);
+    memcpy(dir, target, dl);
+    dir[dl] = '\0';
+  } else {
+    memcpy(dir, ".", 2);
+  }
+  remove_stale_temps(dir, slash ? slash + 1 : target);
+  struct stat old;
+  int keep_mode = stat(target, &old) == 0 && S_ISREG(old.st_mode);
+  ds_status st = DS_OK;
+  int fd = create_temp(target, tmp);
+  if (fd < 0) {
+    st = ds__fail(ctx, DS_ERR_IO, "%s: cannot create a temporary file next to '%s': %s", fn,
+                  path, strerror(errno));
+  } else {
+    int err = write_all(fd, w->data, w->len);
+    if (!err && keep_mode && fchmod(fd, old.st_mode & 07777) != 0) err = errno;
+    if (!err && fsync(fd) != 0) err = errno;
+    if (!err && rename(tmp, target) != 0) err = errno;
+    if (err) unlink(tmp);
+    if (close(fd) != 0 && !err) err = errno; /* after the rename: locked until in place */
+    if (err) {
+      st = ds__fail(ctx, DS_ERR_IO, "%s: writing '%s' failed: %s", fn, path, strerror(err));
+    } else { /* make the rename itself durable */
+      int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+      }
+    }
+  }
+  ds__free(ctx, tmp);
+  ds__free(ctx, dir);
+  return st;
+}
+
 ds_status ds__checkpoint_write(ds_context *ctx, const char *fn, const char *path, uint32_t kind,
                                const ds__writer *payload) {
   if (payload->failed)
@@ -111,117 +299,132 @@ ds_status ds__checkpoint_write(ds_context *ctx, const char *fn, const char *path
     ds__writer_free(&w);
     return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory while serialising", fn);
   }
-
-  size_t plen = strlen(path);
-  char *tmp = ds__malloc(ctx, plen + 16);
-  if (!tmp) {
-    ds__writer_free(&w);
-    return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
-  }
-  memcpy(tmp, path, plen);
-  memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-  int fd = mkstemp(tmp);
-  ds_status st = DS_OK;
-  if (fd < 0) {
-    st = ds__fail(ctx, DS_ERR_IO, "%s: cannot create a temporary file next to '%s': %s", fn,
-                  path, strerror(errno));
-  } else {
-    size_t done = 0;
-    while (done < w.len) {
-      ssize_t k = write(fd, w.data + done, w.len - done);
-      if (k < 0 && errno == EINTR) continue;
-      if (k == 0) errno = EIO; /* no progress: do not rename a short file into place */
-      if (k <= 0) break;
-      done += (size_t)k;
-    }
-    int err = done < w.len ? errno : 0;
-    if (!err && fsync(fd) != 0) err = errno;
-    if (close(fd) != 0 && !err) err = errno;
-    if (!err && rename(tmp, path) != 0) err = errno;
-    if (err) {
-      unlink(tmp);
-      st = ds__fail(ctx, DS_ERR_IO, "%s: writing '%s' failed: %s", fn, path, strerror(err));
-    }
-  }
-  ds__free(ctx, tmp);
+  char *target = NULL;
+  ds_status st = resolve_target(ctx, fn, path, &target);
+  if (st == DS_OK) st = replace_file(ctx, fn, path, target, &w);
+  ds__free(ctx, target);
   ds__writer_free(&w);
   return st;
 }
 
-ds_status ds__checkpoint_read(ds_context *ctx, const char *fn, const char *path,
-                              uint32_t kind, uint8_t **file, ds__reader *reader) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return ds__fail(ctx, DS_ERR_IO, "%s: cannot open '%s': %s", fn, path, strerror(errno));
-  uint8_t header[HEADER_SIZE];
-  size_t got = fread(header, 1, HEADER_SIZE, f);
-  if (got < HEADER_SIZE && ferror(f)) { /* e.g. a directory: EISDIR */
-    int err = errno;
-    fclose(f);
-    return ds__fail(ctx, DS_ERR_IO, "%s: cannot read '%s': %s", fn, path, strerror(err));
+/* ---- reading ----------------------------------------------------------------------- */
+
+/* Read up to len bytes; returns the count read (short only at end of file) or -1. */
+static ssize_t read_full(int fd, uint8_t *data, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t k = read(fd, data + done, len - done);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) return -1;
+    if (k == 0) break;
+    done += (size_t)k;
   }
-  if (got < HEADER_SIZE) {
-    fclose(f);
-    if (got >= 8 && memcmp(header, MAGIC, 8) != 0)
-      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' is not a libdsmooth checkpoint", fn, path);
-    return ds__fail(ctx, DS_ERR_BAD_FORMAT,
-                    "%s: '%s' is truncated: %zu bytes, the header alone has %u", fn, path, got,
-                    HEADER_SIZE);
-  }
-  if (memcmp(header, MAGIC, 8) != 0) {
-    fclose(f);
+  return (ssize_t)done;
+}
+
+static const char *file_type(mode_t mode) {
+  return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" :
+         S_ISCHR(mode) ? "a character device" : S_ISBLK(mode) ? "a block device" :
+         S_ISSOCK(mode) ? "a socket" : "not a regular file";
+}
+
+/* Everything a file's first bytes can claim is checked here, against the file's real size,
+ * before anything is allocated. */
+static ds_status check_header(ds_context *ctx, const char *fn, const char *path,
+                              const uint8_t *header, uint64_t file_size, uint32_t kind,
+                              uint32_t *version_out, uint64_t *length_out) {
+  if (memcmp(header, MAGIC, 8) != 0)
     return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' is not a libdsmooth checkpoint (bad magic)",
                     fn, path);
-  }
   ds__reader hr = {header, HEADER_SIZE, 8, 0, 0};
   uint32_t version = ds__reader_u32(&hr), file_kind = ds__reader_u32(&hr);
   uint64_t length = ds__reader_u64(&hr);
-  if (version > DS__CHECKPOINT_VERSION || version == 0) {
-    fclose(f);
+  if (version > DS__CHECKPOINT_VERSION || version == 0)
     return ds__fail(ctx, version ? DS_ERR_UNSUPPORTED_VERSION : DS_ERR_BAD_FORMAT,
                     "%s: '%s' has format version %u; this library reads up to %u", fn, path,
                     version, DS__CHECKPOINT_VERSION);
-  }
-  if (file_kind != kind) {
-    fclose(f);
+  if (file_kind != kind)
     return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' holds a %s, not a %s", fn, path,
                     file_kind == DS__CHECKPOINT_MODEL ? "model" :
                     file_kind == DS__CHECKPOINT_TRAINER ? "trainer" : "unknown record",
                     kind == DS__CHECKPOINT_MODEL ? "model" : "trainer");
-  }
-  if (length > MAX_FILE_SIZE) {
-    fclose(f);
+  if (length > MAX_FILE_SIZE)
     return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' declares an implausible payload of %llu bytes",
                     fn, path, (unsigned long long)length);
-  }
-  size_t total = HEADER_SIZE + (size_t)length + 4;
+  uint64_t total = HEADER_SIZE + length + 4;
+  if (file_size < total)
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' is truncated: %llu bytes, its header declares %llu",
+                    fn, path, (unsigned long long)file_size, (unsigned long long)total);
+  if (file_size > total)
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' has trailing bytes after its checksum", fn,
+                    path);
+  *version_out = version;
+  *length_out = length;
+  return DS_OK;
+}
+
+ds_status ds__checkpoint_read(ds_context *ctx, const char *fn, const char *path,
+                              uint32_t kind, uint8_t **file, ds__reader *reader) {
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer; only regular files are read */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return ds__fail(ctx, DS_ERR_IO, "%s: cannot open '%s': %s", fn, path, strerror(errno));
   struct stat info;
-  if (fstat(fileno(f), &info) == 0 && S_ISREG(info.st_mode) && (uint64_t)info.st_size < total) {
-    fclose(f);
-    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' is truncated: %lld bytes, its header declares %zu",
-                    fn, path, (long long)info.st_size, total);
+  if (fstat(fd, &info) != 0) {
+    int err = errno;
+    close(fd);
+    return ds__fail(ctx, DS_ERR_IO, "%s: cannot read '%s': %s", fn, path, strerror(err));
   }
-  uint8_t *data = ds__malloc(ctx, total);
+  if (!S_ISREG(info.st_mode)) {
+    close(fd);
+    return ds__fail(ctx, DS_ERR_IO, "%s: '%s' is %s; checkpoints are read from regular files only",
+                    fn, path, file_type(info.st_mode));
+  }
+  uint8_t header[HEADER_SIZE];
+  ssize_t got = read_full(fd, header, HEADER_SIZE);
+  if (got < 0) {
+    int err = errno;
+    close(fd);
+    return ds__fail(ctx, DS_ERR_IO, "%s: cannot read '%s': %s", fn, path, strerror(err));
+  }
+  if ((size_t)got < HEADER_SIZE) {
+    close(fd);
+    if (got >= 8 && memcmp(header, MAGIC, 8) != 0)
+      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' is not a libdsmooth checkpoint", fn, path);
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT,
+                    "%s: '%s' is truncated: %zd bytes, the header alone has %u", fn, path, got,
+                    HEADER_SIZE);
+  }
+  uint32_t version = 0;
+  uint64_t length = 0;
+  ds_status st = check_header(ctx, fn, path, header, (uint64_t)info.st_size, kind, &version,
+                              &length);
+  if (st != DS_OK) {
+    close(fd);
+    return st;
+  }
+  /* total <= the file's size as fstat saw it: nothing is allocated that the disk does not
+     hold; a file that changes meanwhile is caught by the counts below */
+  size_t total = HEADER_SIZE + (size_t)length + 4;
+  uint8_t *data = ds__malloc(ctx, total + 1);
   if (!data) {
-    fclose(f);
+    close(fd);
     return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu bytes", fn, total);
   }
   memcpy(data, header, HEADER_SIZE);
-  got = fread(data + HEADER_SIZE, 1, total - HEADER_SIZE, f);
-  int extra = fgetc(f) != EOF, read_error = ferror(f), err = errno;
-  fclose(f);
-  if (read_error) {
+  got = read_full(fd, data + HEADER_SIZE, total + 1 - HEADER_SIZE); /* one more: trailing? */
+  int err = errno;
+  close(fd);
+  if (got < 0) {
     ds__free(ctx, data);
     return ds__fail(ctx, DS_ERR_IO, "%s: cannot read '%s': %s", fn, path, strerror(err));
   }
-  if (HEADER_SIZE + got < total) {
+  if (HEADER_SIZE + (size_t)got != total) {
     ds__free(ctx, data);
+    if (HEADER_SIZE + (size_t)got > total)
+      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' has trailing bytes after its checksum",
+                      fn, path);
     return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' is truncated at byte %zu of %zu", fn, path,
-                    HEADER_SIZE + got, total);
-  }
-  if (extra) {
-    ds__free(ctx, data);
-    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' has trailing bytes after its checksum", fn,
-                    path);
+                    HEADER_SIZE + (size_t)got, total);
   }
   ds__reader tr = {data + total - 4, 4, 0, 0, 0};
   uint32_t stored = ds__reader_u32(&tr), actual = ds__crc32(data, total - 4);

@@ -296,6 +296,25 @@ ds_status ds__trainer_save(const ds_trainer *t, const char *path) {
   return st;
 }
 
+/* Every value of a trainer file's optimiser record against what the training code can
+ * take: the step below DS__TRAINER_MAX_STEPS (stream numbers, no overflow), first moments
+ * finite, second moments finite and >= 0 (their square root divides the update). The
+ * model record is checked by ds__model_deserialize, the configuration by equality. */
+static ds_status check_optimiser_record(ds_context *ctx, const char *fn, const char *path,
+                                        uint64_t step, const float *moments, int64_t P) {
+  if (step > (uint64_t)DS__TRAINER_MAX_STEPS)
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' claims %llu steps done; at most %lld are "
+                    "possible", fn, path, (unsigned long long)step, (long long)DS__TRAINER_MAX_STEPS);
+  for (int64_t k = 0; k < 2 * P; k++) {
+    float v = moments[k];
+    if (!isfinite(v) || (k >= P && v < 0.0f))
+      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' has an Adam %s moment of %g at weight %lld "
+                      "(must be finite%s)", fn, path, k < P ? "first" : "second", (double)v,
+                      (long long)(k < P ? k : k - P), k < P ? "" : " and >= 0");
+  }
+  return DS_OK;
+}
+
 ds_status ds__trainer_resume(ds_trainer *t, const char *path) {
   const char *fn = "ds_trainer_resume";
   ds_model *m = t->model;
@@ -325,15 +344,14 @@ ds_status ds__trainer_resume(ds_trainer *t, const char *path) {
   if (st == DS_OK) {
     r.pos += mine.len;
     uint64_t seed = ds__reader_u64(&r), step = ds__reader_u64(&r);
-    if (r.failed || (r.len - r.pos) != (size_t)P * 8 || step > (uint64_t)INT64_MAX)
+    if (r.failed || (r.len - r.pos) != (size_t)P * 8)
       st = ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' has a malformed optimiser record", fn, path);
     else {
       float *moments = ds__calloc(ctx, (size_t)(2 * P), sizeof(float));
       if (!moments) st = ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
       if (moments) {
         ds__reader_floats(&r, moments, 2 * P);
-        if (ds__first_nonfinite_f32(moments, 2 * P) >= 0)
-          st = ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' has non-finite Adam moments", fn, path);
+        st = check_optimiser_record(ctx, fn, path, step, moments, P);
       }
       if (st == DS_OK) { /* commit: nothing below can fail */
         memcpy(m->params, saved->params, sizeof(float) * (size_t)P);
