@@ -74,6 +74,13 @@ pub mod ffi {
         pub fn ds_context_last_error(ctx: *const ds_context) -> *const c_char;
         pub fn ds_context_threads(ctx: *const ds_context) -> i32;
         pub fn ds_context_seed(ctx: *const ds_context) -> u64;
+        // since 0.3: memory budget, copied error detail
+        pub fn ds_context_options_set_memory_limit(opts: *mut ds_context_options, bytes: u64)
+            -> ds_status;
+        pub fn ds_context_memory_in_use(ctx: *const ds_context) -> u64;
+        pub fn ds_context_memory_peak(ctx: *const ds_context) -> u64;
+        pub fn ds_context_last_error_r(ctx: *const ds_context, buffer: *mut c_char,
+            capacity: i64) -> i64;
 
         pub fn ds_smoother_create(ctx: *mut ds_context, family: i32, sigma: f64,
             out: *mut *mut ds_smoother) -> ds_status;
