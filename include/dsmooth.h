@@ -442,7 +442,13 @@ DS_API ds_status ds_model_sample(const ds_model *model, const float *cond, int64
 /* Checkpoints: little-endian, versioned, checksummed, with the full configuration; written
  * to a temporary file in the same directory and renamed, so `path` is either the old file
  * or the complete new one. Loading a truncated, corrupted, foreign or newer file returns
- * BAD_FORMAT / UNSUPPORTED_VERSION with the detail and creates nothing. */
+ * BAD_FORMAT / UNSUPPORTED_VERSION with the detail and creates nothing.
+ * Since 0.3 (docs/checkpoints.md has the details): saving through a symbolic link replaces
+ * the link's target; a replaced file keeps its permission bits, a new one gets 0666
+ * minus the umask; temporaries left by a killed save to the same path are removed by the
+ * next save once a minute old. Loading reads regular files only (a FIFO, device or
+ * directory is DS_ERR_IO at once) and allocates no more than the file's real size before
+ * validating it; under a context memory budget, what the model needs counts too. */
 DS_API ds_status ds_model_save(const ds_model *model, const char *path);
 DS_API ds_status ds_model_load(ds_context *ctx, const char *path, ds_model **out);
 /* Copy all weights of `src` into `dst` (same configuration). */
@@ -507,7 +513,8 @@ DS_API ds_status ds_trainer_set_progress(ds_trainer *trainer, ds_progress_fn fn,
  * seeded shuffle (each epoch is a permutation; the last incomplete batch of an epoch is
  * skipped). The arrays must be the same for every call of one training run. The loss is
  * the mean negative log-likelihood in nats per example of the batch. loss_out (may be
- * NULL) receives the mean loss over the steps run.
+ * NULL) receives the mean loss over the steps run. A trainer does at most 2^56 - 1 steps
+ * in all: `steps` beyond that is INVALID_ARGUMENT.
  * A step whose loss or gradient is not finite fails with DS_ERR_NUMERIC before it changes
  * anything; like a cancellation, such a failure keeps the steps this call completed before
  * it (ds_trainer_step says how many steps are done) — the one exception to "a failed call
@@ -521,7 +528,9 @@ DS_API ds_status ds_trainer_evaluate(ds_trainer *trainer, const float *x, const 
                                      int64_t n, uint64_t stream, double *mean_nll);
 /* Save / resume everything needed to continue bitwise as if uninterrupted: weights, Adam
  * moments, step, configuration. Resume requires a trainer made with the same
- * configurations. */
+ * configurations; every value of the file is validated (steps done at most 2^56 - 1, Adam
+ * moments finite, second moments >= 0, the model as by ds_model_load) and a refused file
+ * (BAD_FORMAT, SHAPE_MISMATCH, ...) leaves the trainer and its model unchanged. */
 DS_API ds_status ds_trainer_save(const ds_trainer *trainer, const char *path);
 DS_API ds_status ds_trainer_resume(ds_trainer *trainer, const char *path);
 
