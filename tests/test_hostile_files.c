@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <glob.h>
 #include <time.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -274,6 +275,66 @@ static void save_removes_orphaned_temporaries_of_its_target(void **state) {
   ds_context_free(ctx);
 }
 
+static size_t temporaries_of(const char *path) {
+  char pattern[128];
+  glob_t g;
+  snprintf(pattern, sizeof pattern, "%s.tmp.*", path);
+  if (glob(pattern, 0, NULL, &g) != 0) return 0;
+  size_t n = g.gl_pathc;
+  globfree(&g);
+  return n;
+}
+
+/* Every allocation of a save (serialising, link resolution, temporary names) and of a
+ * load fails cleanly: DS_ERR_OUT_OF_MEMORY, the file untouched, no temporary left, no
+ * leak, the context's memory back where it was. */
+static void save_and_load_fail_cleanly_at_every_allocation(void **state) {
+  (void)state;
+  counting_alloc a = {0, -1, 0};
+  ds_context *ctx = NULL;
+  assert_int_equal(counting_context(&a, 1, &ctx), DS_OK);
+  ds_model *m = small_model(ctx, 2, 0, 2, 8), *other = small_model(ctx, 2, 0, 2, 16);
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/ds_hostile_alloc_%d.ckpt", (int)getpid());
+  assert_int_equal(ds_model_save(m, path), DS_OK);
+  file_bytes orig = read_bytes(path);
+  uint64_t base = ds_context_memory_in_use(ctx);
+  int saved = 0, loaded = 0;
+  for (int64_t k = 0; k < 64 && !saved; k++) {
+    a.calls = 0;
+    a.fail_at = k;
+    ds_status st = ds_model_save(other, path);
+    a.fail_at = -1;
+    if (st == DS_OK) { saved = 1; break; }
+    assert_int_equal(st, DS_ERR_OUT_OF_MEMORY);
+    file_bytes now = read_bytes(path);
+    assert_int_equal(now.len, orig.len);
+    assert_memory_equal(now.data, orig.data, orig.len);
+    free(now.data);
+    assert_int_equal(temporaries_of(path), 0);
+    assert_int_equal(ds_context_memory_in_use(ctx), base);
+  }
+  assert_true(saved);
+  for (int64_t k = 0; k < 64 && !loaded; k++) {
+    ds_model *l = NULL;
+    a.calls = 0;
+    a.fail_at = k;
+    ds_status st = ds_model_load(ctx, path, &l);
+    a.fail_at = -1;
+    if (st == DS_OK) { loaded = 1; ds_model_free(l); break; }
+    assert_int_equal(st, DS_ERR_OUT_OF_MEMORY);
+    assert_null(l);
+    assert_int_equal(ds_context_memory_in_use(ctx), base);
+  }
+  assert_true(loaded);
+  free(orig.data);
+  unlink(path);
+  ds_model_free(m);
+  ds_model_free(other);
+  ds_context_free(ctx);
+  assert_int_equal(a.live, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(resume_refuses_step_counts_training_cannot_reach),
@@ -282,6 +343,7 @@ int main(void) {
       cmocka_unit_test(save_keeps_the_mode_and_honours_the_umask),
       cmocka_unit_test(save_through_a_symlink_updates_its_target),
       cmocka_unit_test(save_removes_orphaned_temporaries_of_its_target),
+      cmocka_unit_test(save_and_load_fail_cleanly_at_every_allocation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
