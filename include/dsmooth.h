@@ -165,7 +165,8 @@ DS_API uint64_t ds_context_seed(const ds_context *ctx);
  * the pool's thread stacks, the options and configuration objects, and the caller's
  * arrays. A service loading untrusted models sets a budget and so cannot be made to
  * allocate more than that, e.g. by a small file declaring a 4096 x 4096 image.
- * Sizes are counted as requested; the allocator hooks see 16 more bytes per block. */
+ * Sizes are counted as requested; the allocator hooks see 16 more bytes per block.
+ * docs/threading-and-memory.md has the details. Errors: INVALID_ARGUMENT (opts NULL). */
 DS_API ds_status ds_context_options_set_memory_limit(ds_context_options *opts, uint64_t bytes);
 /* Bytes currently allocated for the context and its handles, and the most ever at once
  * (both as counted for the budget, whether or not one is set). 0 for NULL. */
@@ -173,7 +174,8 @@ DS_API uint64_t ds_context_memory_in_use(const ds_context *ctx);
 DS_API uint64_t ds_context_memory_peak(const ds_context *ctx);
 /* Copy the string ds_context_last_error(ctx) gives into buffer (capacity bytes, always
  * NUL-terminated when capacity >= 1, truncated if needed) and return its full length.
- * buffer may be NULL with capacity 0 to ask for the length. */
+ * buffer may be NULL with capacity 0 to ask for the length. Never fails; thread-safe like
+ * ds_context_last_error (it reads the calling thread's detail only). */
 DS_API int64_t ds_context_last_error_r(const ds_context *ctx, char *buffer, int64_t capacity);
 
 /* ======================================================================================
