@@ -191,6 +191,104 @@ static void budget_bounds_loading_and_creating(void **state) {
   unlink(path);
 }
 
+/* Under a budget, a call either works or fails with DS_ERR_OUT_OF_MEMORY naming the
+ * limit, and either way the context's memory returns to what it was (nothing half-made);
+ * the peak never passes the limit. */
+#define BUDGETED(call)                                                                     \
+  do {                                                                                     \
+    uint64_t before_ = ds_context_memory_in_use(ctx);                                      \
+    ds_status st_ = (call);                                                                \
+    if (st_ != DS_OK) {                                                                    \
+      if (st_ != DS_ERR_OUT_OF_MEMORY) print_message("%s\n", ds_context_last_error(ctx)); \
+      assert_int_equal(st_, DS_ERR_OUT_OF_MEMORY);                                         \
+      assert_non_null(strstr(ds_context_last_error(ctx), "memory limit"));                 \
+      refused++;                                                                           \
+    }                                                                                      \
+    assert_true(st_ != DS_OK || ds_context_memory_in_use(ctx) >= before_);                 \
+    if (st_ != DS_OK) assert_int_equal(ds_context_memory_in_use(ctx), before_);            \
+    assert_true(ds_context_memory_peak(ctx) <= limit);                                     \
+  } while (0)
+
+static void every_call_honours_the_budget(void **state) {
+  (void)state;
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/ds_budget_sweep_%d.ckpt", (int)getpid());
+  float x[64 * 2], y[64 * 2], cond[64 * 2];
+  mixture_data(x, 64, 9);
+  mixture_data(cond, 64, 10);
+  double lp[64], grid[16 * 16], mean[16 * 16 * 2], pr = -1, rc = -1, nll = 0;
+  for (int i = 0; i < 16 * 16; i++) grid[i] = 1.0 + (i % 7);
+  { /* the file every load reads; a save refused for memory leaves it as it was */
+    ds_context *free_ctx = test_context(1, 0);
+    ds_model *m = small_model(free_ctx, 2, 0, 2, 64);
+    assert_int_equal(ds_model_save(m, path), DS_OK);
+    ds_model_free(m);
+    ds_context_free(free_ctx);
+  }
+  int worked_all = 0;
+  for (uint64_t limit = 16u << 10; limit <= (64u << 20); limit *= 4) {
+    int refused = 0;
+    ds_context *ctx = NULL;
+    ds_context_options *o = NULL;
+    assert_int_equal(ds_context_options_create(&o), DS_OK);
+    assert_int_equal(ds_context_options_set_threads(o, 2), DS_OK);
+    assert_int_equal(ds_context_options_set_memory_limit(o, limit), DS_OK);
+    ds_status st = ds_context_create(o, &ctx);
+    ds_context_options_free(o);
+    if (st != DS_OK) {
+      assert_int_equal(st, DS_ERR_OUT_OF_MEMORY);
+      continue;
+    }
+    ds_smoother *sm = NULL;
+    ds_model *m = NULL, *m2 = NULL, *loaded = NULL;
+    ds_trainer *t = NULL;
+    ds_denoiser *dn = NULL;
+    ds_model_config *cfg = NULL, *cfg2 = NULL;
+    int64_t widths[2] = {64, 64};
+    assert_int_equal(ds_model_config_create(DS_ARCH_MADE, &cfg), DS_OK);
+    assert_int_equal(ds_model_config_set_int(cfg, DS_MODEL_DIM, 2), DS_OK);
+    assert_int_equal(ds_model_config_set_hidden(cfg, widths, 2), DS_OK);
+    assert_int_equal(ds_model_config_create(DS_ARCH_MADE, &cfg2), DS_OK);
+    assert_int_equal(ds_model_config_set_int(cfg2, DS_MODEL_DIM, 2), DS_OK);
+    assert_int_equal(ds_model_config_set_int(cfg2, DS_MODEL_COND_DIM, 2), DS_OK);
+    assert_int_equal(ds_model_config_set_hidden(cfg2, widths, 2), DS_OK);
+    ds_trainer_config *tc = small_trainer_config(32, 10);
+    BUDGETED(ds_smoother_create(ctx, DS_NOISE_GAUSSIAN, 0.5, &sm));
+    BUDGETED(ds_model_create(ctx, cfg, &m));
+    BUDGETED(ds_model_create(ctx, cfg2, &m2));
+    if (sm) BUDGETED(ds_smoother_grid_posterior_mean(sm, grid, 16, 16, 0, 1, 0, 1, mean));
+    if (sm) BUDGETED(ds_smoother_convolve_grid(sm, grid, 16, 16, 0, 1, 0, 1, grid));
+    BUDGETED(ds_precision_recall(ctx, x, 64, cond, 64, 2, 3, &pr, &rc));
+    if (m) {
+      BUDGETED(ds_model_log_prob(m, x, NULL, 64, lp));
+      BUDGETED(ds_model_score(m, x, NULL, 64, DS_SCORE_EXACT, y, NULL));
+      BUDGETED(ds_model_sample(m, NULL, 64, 1, DS_SAMPLE_BISECTION, y));
+      BUDGETED(ds_model_save(m, path));
+      BUDGETED(ds_model_load(ctx, path, &loaded));
+      BUDGETED(ds_trainer_create(m, tc, sm, &t));
+      if (t) BUDGETED(ds_trainer_train(t, x, NULL, 64, 2, NULL));
+      if (t) BUDGETED(ds_trainer_evaluate(t, x, NULL, 64, 0, &nll));
+      if (sm) BUDGETED(ds_denoiser_create_gradient(m, sm, DS_SCORE_EXACT, &dn));
+      if (dn) BUDGETED(ds_denoiser_apply(dn, x, 64, 0, y));
+      if (m2 && sm) BUDGETED(ds_two_stage_log_prob_bound(m, m2, sm, x, 64, 4, 0, lp));
+      if (m2 && dn) BUDGETED(ds_two_stage_sample(m, dn, 64, 0, y));
+    }
+    if (refused == 0) worked_all = 1;
+    ds_trainer_free(t);
+    ds_denoiser_free(dn);
+    ds_model_free(loaded);
+    ds_model_free(m2);
+    ds_model_free(m);
+    ds_smoother_free(sm);
+    ds_trainer_config_free(tc);
+    ds_model_config_free(cfg);
+    ds_model_config_free(cfg2);
+    ds_context_free(ctx);
+  }
+  assert_true(worked_all); /* the largest budget is enough for everything */
+  unlink(path);
+}
+
 /* ---- lifetime ---------------------------------------------------------------------- */
 
 /* ds_context_free before the handles: they keep working and the last one frees it all
@@ -303,6 +401,7 @@ int main(void) {
       cmocka_unit_test(setter_failures_show_through_the_context),
       cmocka_unit_test(budget_bounds_evaluating_a_big_image_model),
       cmocka_unit_test(budget_bounds_loading_and_creating),
+      cmocka_unit_test(every_call_honours_the_budget),
       cmocka_unit_test(handles_keep_their_context_alive),
       cmocka_unit_test(non_finite_results_are_errors),
       cmocka_unit_test(extreme_weights_never_give_ok_with_infinities),
