@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h> /* rename */
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
