@@ -4,23 +4,26 @@
 #   make test   build and run every test: the CTest suite (unit, threads, install, and the
 #               ffi + abi labels: Python and Rust bindings, ABI check, consumers, .deb),
 #               a valgrind memcheck of a few fast tests, the suite again under
-#               ASan+UBSan (library tests only), and the threads tests under TSan
+#               ASan+UBSan (library tests only), the threads tests under TSan, and each
+#               libFuzzer target (tests/fuzz) for FUZZ_RUNS executions
 #   make test-ffi   only the bindings, ABI, header and install/consumer tests
 # Both first install missing Debian packages (as root) or say what to install. The Rust
 # test uses cargo from PATH or /root/.cargo/bin and is skipped (with a message) without.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz-ci
+FUZZ_RUNS  ?= 10000
 JOBS       ?= 2
 CMAKE_ARGS ?=
 PACKAGES   := cmake make gcc g++ pkgconf libcmocka-dev valgrind python3-venv python3-setuptools python3-wheel python3-build python3-mypy \
               zlib1g-dev python3-numpy python3-pytest abigail-tools \
-              libopenmpi-dev openmpi-bin python3-mpi4py
+              libopenmpi-dev openmpi-bin python3-mpi4py clang libclang-rt-14-dev
 
 # small, fast tests that exercise every layer once, run under valgrind's memcheck
 VALGRIND_TESTS := test_api_contract test_alloc_failure test_made
 
-.PHONY: all deps configure build demo test test-fast test-ffi test-asan test-tsan test-valgrind clean
+.PHONY: all deps configure build demo test test-fast test-ffi test-asan test-tsan test-valgrind test-fuzz clean
 
 all: build
 
@@ -62,7 +65,12 @@ test-tsan: deps
 	@cmake --build $(TSAN_BUILD) -j $(JOBS)
 	cd $(TSAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L threads
 
-test: test-fast test-valgrind test-asan test-tsan
+# libFuzzer targets (tests/fuzz, clang): seed corpora made through the API, then a fixed
+# number of executions per target; skipped with a message when clang is missing
+test-fuzz: deps
+	bash tests/fuzz/run.sh $(CURDIR) $(CURDIR)/$(FUZZ_BUILD) $(FUZZ_RUNS)
+
+test: test-fast test-valgrind test-asan test-tsan test-fuzz
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

@@ -13,8 +13,14 @@
  *  - Every public symbol starts with ds_, every macro and enum value with DS_.
  *  - Handles are opaque. Each X_create has an X_free; X_free(NULL) is a no-op.
  *  - Every fallible call returns a ds_status. On failure the call leaves its outputs and
- *    every handle exactly as they were, and ds_context_last_error() gives a sentence of
- *    detail ("x[17] is NaN"). The library never prints, exits or aborts.
+ *    every handle exactly as they were, and ds_context_last_error() on the same thread
+ *    gives a sentence of detail ("x[17] is NaN"). The library never prints, exits or
+ *    aborts. One exception: DS_ERR_NUMERIC for a *result* that is not finite (as opposed
+ *    to a non-finite input) is found after the output array has been computed, so that
+ *    array then holds unspecified values; every other output and every handle is
+ *    unchanged. No call returns DS_OK with a NaN or infinite value in an output, except
+ *    the values documented as meaningful (the UNIFORM smoother's -INFINITY log density
+ *    outside its support, the grid posterior mean's NaN where it is undefined).
  *  - Arrays are dense, row-major, owned by the caller, and never retained after a call
  *    returns. Sizes and counts are int64_t; a size that must be positive is checked.
  *  - No struct is passed by value, there are no varargs, no bitfields and no bool: every
@@ -162,22 +168,52 @@ DS_API ds_status ds_context_options_set_log(ds_context_options *opts, ds_log_fn 
  * Errors: INVALID_ARGUMENT (out NULL), OUT_OF_MEMORY, THREAD (a mutex or a worker thread
  * could not be created). Since 0.1. */
 DS_API ds_status ds_context_create(const ds_context_options *opts, ds_context **out);
-/* Stops the pool. Every handle created from the context must be freed before, and no
+/* Give up the caller's reference. Every model, smoother and denoiser holds a reference
+ * to its context (trainers through their model): the context, its pool and its memory
+ * are destroyed when ds_context_free has been called and the last such handle is freed,
+ * whatever the order (since 0.3; before, freeing the context first was forbidden). Call
+ * it once per context; using `ctx` itself (ds_model_create, ...) after it is an error. No
  * other call on the context may be running. Since 0.1. */
 DS_API void ds_context_free(ds_context *ctx);
 
-/* Detail of the most recent failed call on any handle of `ctx` (empty string if none).
- * With ctx NULL: the detail of the last failure on this thread that had no context
- * (ds_context_create, or a call with a NULL handle). The string stays valid until the
- * next failing call on the same context (or thread, for NULL). Never NULL.
- * Thread safety: with several threads failing on one context, the text is the latest
- * failure's, which need not be the caller's own. Since 0.1. */
+/* Detail of the calling thread's most recent failed call that concerned `ctx` or had no
+ * context at all (configuration and option setters, calls given a NULL handle,
+ * ds_context_create) since ctx was created — so `if (st) puts(ds_context_last_error(ctx));`
+ * is right after any failed call on the same thread, whichever thread it is. Empty string if none. Failures
+ * on other threads never show here (each thread has its own detail per context; since
+ * 0.3 — before, one buffer per context was shared, and racy). With ctx NULL: only the
+ * failures without a context. The string belongs to the calling thread and stays valid
+ * until that thread's next failing call into the library; copy it with
+ * ds_context_last_error_r to keep it. Since 0.1. */
 DS_API const char *ds_context_last_error(const ds_context *ctx);
 /* Number of threads in the pool (the calling thread counts as one); 0 for NULL.
  * Since 0.1. */
 DS_API int32_t ds_context_threads(const ds_context *ctx);
 /* The seed given in the options; 0 for NULL. Since 0.1. */
 DS_API uint64_t ds_context_seed(const ds_context *ctx);
+
+/* ---- since 0.3: memory budget and copied error detail ------------------------------- */
+
+/* Memory budget of the context in bytes, 0 = none (the default). Every allocation the
+ * library makes for the context and its handles (weights, workspaces, checkpoint
+ * buffers, per-call scratch) is counted while it is live; an allocation that would take
+ * the total above the budget is refused, and the call fails with DS_ERR_OUT_OF_MEMORY
+ * (detail names the budget), leaving handles and outputs unchanged. What is not counted:
+ * the pool's thread stacks, the options and configuration objects, and the caller's
+ * arrays. A service loading untrusted models sets a budget and so cannot be made to
+ * allocate more than that, e.g. by a small file declaring a 4096 x 4096 image.
+ * Sizes are counted as requested; the allocator hooks see 16 more bytes per block.
+ * docs/threading-and-memory.md has the details. Errors: INVALID_ARGUMENT (opts NULL). */
+DS_API ds_status ds_context_options_set_memory_limit(ds_context_options *opts, uint64_t bytes);
+/* Bytes currently allocated for the context and its handles, and the most ever at once
+ * (both as counted for the budget, whether or not one is set). 0 for NULL. */
+DS_API uint64_t ds_context_memory_in_use(const ds_context *ctx);
+DS_API uint64_t ds_context_memory_peak(const ds_context *ctx);
+/* Copy the string ds_context_last_error(ctx) gives into buffer (capacity bytes, always
+ * NUL-terminated when capacity >= 1, truncated if needed) and return its full length.
+ * buffer may be NULL with capacity 0 to ask for the length. Never fails; thread-safe like
+ * ds_context_last_error (it reads the calling thread's detail only). */
+DS_API int64_t ds_context_last_error_r(const ds_context *ctx, char *buffer, int64_t capacity);
 
 /* ======================================================================================
  * Smoother: the noise kernel q(x~ | x) = prod_i k(x~_i - x_i)
@@ -561,8 +597,14 @@ DS_API ds_status ds_model_sample(const ds_model *model, const float *cond, int64
 /* Checkpoints: little-endian, versioned, checksummed, with the full configuration; written
  * to a temporary file in the same directory and renamed, so `path` is either the old file
  * or the complete new one. Loading a truncated, corrupted, foreign or newer file returns
- * BAD_FORMAT / UNSUPPORTED_VERSION with the detail and creates nothing. A loaded model
- * reports its configuration through ds_model_get_config.
+ * BAD_FORMAT / UNSUPPORTED_VERSION with the detail and creates nothing.
+ * Since 0.3 (docs/checkpoints.md has the details): saving through a symbolic link replaces
+ * the link's target; a replaced file keeps its permission bits, a new one gets 0666
+ * minus the umask; temporaries left by a killed save to the same path are removed by the
+ * next save once a minute old. Loading reads regular files only (a FIFO, device or
+ * directory is DS_ERR_IO at once) and allocates no more than the file's real size before
+ * validating it; under a context memory budget, what the model needs counts too.
+ * A loaded model reports its configuration through ds_model_get_config.
  * Errors (save): INVALID_ARGUMENT (NULL), IO, OUT_OF_MEMORY.
  * Errors (load): INVALID_ARGUMENT (NULL), IO, BAD_FORMAT, UNSUPPORTED_VERSION,
  * OUT_OF_MEMORY, BAD_STATE (internal). Since 0.1. */
@@ -704,6 +746,7 @@ DS_API ds_status ds_trainer_set_progress(ds_trainer *trainer, ds_progress_fn fn,
  * every call of one training run. The loss is the mean negative log-likelihood in nats
  * per example of the batch. loss_out (may be NULL) receives the mean loss over the steps
  * run. Stage 1 and 2 add fresh noise to every batch from (trainer seed, step).
+ * A trainer does at most 2^56 - 1 steps in all: `steps` beyond that is INVALID_ARGUMENT.
  * A step whose loss or gradient is not finite fails with DS_ERR_NUMERIC before it changes
  * anything; like a cancellation, such a failure keeps the steps this call completed before
  * it (ds_trainer_step says how many steps are done) — the one exception to "a failed call
@@ -757,7 +800,9 @@ DS_API ds_status ds_trainer_evaluate(ds_trainer *trainer, const float *x, const 
  * moments, step, configuration, seed and (since 0.3) the averaged weights. Resume requires
  * a trainer made with the same configurations; the DS_TRAIN_SEED, DATA_INIT and EMA_DECAY
  * options and whether TOTAL_STEPS was set are not compared (the seed comes from the
- * file). Version 1 and 2 trainer files still resume.
+ * file). Version 1 and 2 trainer files still resume. Every value of the file is validated
+ * (steps done at most 2^56 - 1, Adam moments finite, second moments >= 0, the model as by
+ * ds_model_load) and a refused file leaves the trainer and its model unchanged.
  * Errors (save): INVALID_ARGUMENT (NULL), IO, OUT_OF_MEMORY.
  * Errors (resume): INVALID_ARGUMENT (NULL), IO, BAD_FORMAT, UNSUPPORTED_VERSION,
  * SHAPE_MISMATCH (another model or trainer configuration or mode), OUT_OF_MEMORY,

@@ -151,7 +151,7 @@ freefn(::Trainer, p) = ccall((:ds_trainer_free, libdsmooth), Cvoid, (Ptr{Cvoid},
 freefn(::Denoiser, p) = ccall((:ds_denoiser_free, libdsmooth), Cvoid, (Ptr{Cvoid},), p)
 
 # ---- context ----------------------------------------------------------------------------
-function Context(; threads::Integer = 0, seed::Integer = 0)
+function Context(; threads::Integer = 0, seed::Integer = 0, memory_limit::Integer = 0)
     opts = Ref{Ptr{Cvoid}}(C_NULL)
     check(ccall((:ds_context_options_create, libdsmooth), Int32, (Ref{Ptr{Cvoid}},), opts),
           C_NULL)
@@ -161,6 +161,8 @@ function Context(; threads::Integer = 0, seed::Integer = 0)
                     (Ptr{Cvoid}, Int32), opts[], threads), C_NULL)
         check(ccall((:ds_context_options_set_seed, libdsmooth), Int32,
                     (Ptr{Cvoid}, UInt64), opts[], seed), C_NULL)
+        check(ccall((:ds_context_options_set_memory_limit, libdsmooth), Int32,
+                    (Ptr{Cvoid}, UInt64), opts[], memory_limit), C_NULL)
         check(ccall((:ds_context_create, libdsmooth), Int32, (Ptr{Cvoid}, Ref{Ptr{Cvoid}}),
                     opts[], out), C_NULL)
     finally
@@ -172,6 +174,18 @@ end
 threads(ctx::Context) = ccall((:ds_context_threads, libdsmooth), Int32, (Ptr{Cvoid},),
                               ptrof(ctx))
 seed(ctx::Context) = ccall((:ds_context_seed, libdsmooth), UInt64, (Ptr{Cvoid},), ptrof(ctx))
+memory_in_use(ctx::Context) = ccall((:ds_context_memory_in_use, libdsmooth), UInt64,
+                                    (Ptr{Cvoid},), ptrof(ctx))
+memory_peak(ctx::Context) = ccall((:ds_context_memory_peak, libdsmooth), UInt64,
+                                  (Ptr{Cvoid},), ptrof(ctx))
+function last_error_copy(ctx::Context)
+    n = ccall((:ds_context_last_error_r, libdsmooth), Int64, (Ptr{Cvoid}, Ptr{UInt8}, Int64),
+              ptrof(ctx), C_NULL, 0)
+    buf = Vector{UInt8}(undef, n + 1)
+    ccall((:ds_context_last_error_r, libdsmooth), Int64, (Ptr{Cvoid}, Ptr{UInt8}, Int64),
+          ptrof(ctx), buf, n + 1)
+    String(buf[1:n])
+end
 # (ds_context_options_set_allocator / _set_log are not wrapped: Julia callbacks that may
 # run while the library holds its locks are more trouble than they are worth here.)
 

@@ -1,4 +1,5 @@
 /* ds_context and its options. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -18,6 +19,7 @@ struct ds_context_options {
   ds_log_fn log_fn;
   void *log_user;
   int32_t log_level;
+  uint64_t memory_limit;
 };
 
 static void *libc_malloc(void *user, size_t size) { (void)user; return malloc(size); }
@@ -93,6 +95,16 @@ ds_status ds_context_options_set_log(ds_context_options *opts, ds_log_fn fn, voi
   return DS_OK;
 }
 
+ds_status ds_context_options_set_memory_limit(ds_context_options *opts, uint64_t bytes) {
+  DS_CHECK_NOT_NULL(NULL, opts);
+  opts->memory_limit = bytes;
+  return DS_OK;
+}
+
+/* Context ids start at 1 and are never reused, so a thread's error slot cannot be mistaken
+ * for a later context allocated at the same address. */
+static atomic_uint_fast64_t next_context_id = 1;
+
 ds_status ds_context_create(const ds_context_options *opts, ds_context **out) {
   DS_CHECK_NOT_NULL(NULL, out);
   ds_context_options defaults;
@@ -117,14 +129,15 @@ ds_status ds_context_create(const ds_context_options *opts, ds_context **out) {
   ctx->log_level = opts->log_level;
   ctx->seed = opts->seed;
   atomic_init(&ctx->objects_created, 0);
-  if (pthread_mutex_init(&ctx->error_lock, NULL)) {
-    ds__free(ctx, ctx);
-    return ds__fail(NULL, DS_ERR_THREAD, "%s: cannot create a mutex", __func__);
-  }
+  ctx->memory_limit = opts->memory_limit;
+  ctx->id = atomic_fetch_add(&next_context_id, 1);
+  ctx->created_at = ds__failure_clock();
+  atomic_init(&ctx->refs, 1);
+  atomic_init(&ctx->memory_in_use, 0);
+  atomic_init(&ctx->memory_peak, 0);
   int rc = ds__pool_create(ctx, threads, &ctx->pool);
   if (rc) {
-    pthread_mutex_destroy(&ctx->error_lock);
-    ds__free(ctx, ctx);
+    ctx->free_fn(ctx->alloc_user, ctx);
     if (rc == 1)
       return ds__fail(NULL, DS_ERR_OUT_OF_MEMORY, "%s: out of memory for a pool of %d threads",
                       __func__, (int)threads);
@@ -139,14 +152,31 @@ ds_status ds_context_create(const ds_context_options *opts, ds_context **out) {
 
 void ds_context_free(ds_context *ctx) {
   if (!ctx) return;
-  ds__pool_free(ctx, ctx->pool);
-  pthread_mutex_destroy(&ctx->error_lock);
-  ds__free(ctx, ctx);
+  if (atomic_load(&ctx->refs) > 1)
+    ds__log(ctx, DS_LOG_DEBUG, "ds_context_free: %lld handles still use the context; it is "
+            "destroyed when the last of them is freed", (long long)(atomic_load(&ctx->refs) - 1));
+  ds__context_release(ctx);
 }
 
-const char *ds_context_last_error(const ds_context *ctx) {
-  if (!ctx) return ds__thread_error();
-  return ctx->error;
+const char *ds_context_last_error(const ds_context *ctx) { return ds__last_error(ctx); }
+
+int64_t ds_context_last_error_r(const ds_context *ctx, char *buffer, int64_t capacity) {
+  const char *text = ds__last_error(ctx);
+  size_t len = strlen(text);
+  if (buffer && capacity > 0) {
+    size_t n = len < (size_t)capacity - 1 ? len : (size_t)capacity - 1;
+    memcpy(buffer, text, n);
+    buffer[n] = '\0';
+  }
+  return (int64_t)len;
+}
+
+uint64_t ds_context_memory_in_use(const ds_context *ctx) {
+  return ctx ? (uint64_t)atomic_load(&ctx->memory_in_use) : 0;
+}
+
+uint64_t ds_context_memory_peak(const ds_context *ctx) {
+  return ctx ? (uint64_t)atomic_load(&ctx->memory_peak) : 0;
 }
 
 int32_t ds_context_threads(const ds_context *ctx) {

@@ -26,6 +26,7 @@ ds_status ds_denoiser_create_gradient(const ds_model *stage1, const ds_smoother 
   dn->model = stage1;
   dn->smoother = sm;
   dn->score_kind = kind;
+  ds__context_retain(ctx);
   *out = dn;
   return DS_OK;
 }
@@ -48,12 +49,16 @@ ds_status ds_denoiser_create_conditional(const ds_model *stage2, int32_t output,
   dn->kind = DS__DENOISE_CONDITIONAL;
   dn->model = stage2;
   dn->output = output;
+  ds__context_retain(ctx);
   *out = dn;
   return DS_OK;
 }
 
 void ds_denoiser_free(ds_denoiser *dn) {
-  if (dn) ds__free(dn->ctx, dn);
+  if (!dn) return;
+  ds_context *ctx = dn->ctx;
+  ds__free(ctx, dn);
+  ds__context_release(ctx);
 }
 
 ds_status ds_denoiser_apply(const ds_denoiser *dn, const float *x_tilde, int64_t n,

@@ -19,11 +19,17 @@ ds_status ds_model_create(ds_context *ctx, const ds_model_config *cfg, ds_model 
   if (st != DS_OK) return st;
   m->arch->init(m, m->seed, m->params);
   m->fresh_init = 1;
+  ds__context_retain(ctx);
   *out = m;
   return DS_OK;
 }
 
-void ds_model_free(ds_model *model) { ds__model_free(model); }
+void ds_model_free(ds_model *model) {
+  if (!model) return;
+  ds_context *ctx = model->ctx;
+  ds__model_free(model);
+  ds__context_release(ctx);
+}
 int64_t ds_model_dim(const ds_model *model) { return model ? model->cfg.dim : 0; }
 int64_t ds_model_cond_dim(const ds_model *model) { return model ? model->cfg.cond_dim : 0; }
 int64_t ds_model_param_count(const ds_model *model) {
@@ -111,7 +117,9 @@ ds_status ds_model_log_prob(const ds_model *model, const float *x, const float *
   DS_CHECK_NOT_NULL(model->ctx, log_prob);
   ds_status st = check_inputs(model, __func__, x, cond, n);
   if (st != DS_OK) return st;
-  return ds__model_evaluate(model, __func__, x, cond, n, NULL, 0, log_prob);
+  st = ds__model_evaluate(model, __func__, x, cond, n, NULL, 0, log_prob);
+  if (st == DS_OK) st = ds__check_result_f64(model->ctx, __func__, "log_prob", log_prob, n);
+  return st;
 }
 
 ds_status ds_model_score(const ds_model *model, const float *x, const float *cond, int64_t n,
@@ -127,7 +135,12 @@ ds_status ds_model_score(const ds_model *model, const float *x, const float *con
                     "%s: the score needs a continuous head (this model is discretized)", __func__);
   ds_status st = check_inputs(model, __func__, x, cond, n);
   if (st != DS_OK) return st;
-  return ds__model_evaluate(model, __func__, x, cond, n, score, kind, log_prob);
+  st = ds__model_evaluate(model, __func__, x, cond, n, score, kind, log_prob);
+  int64_t D = model->cfg.dim;
+  if (st == DS_OK) st = ds__check_result_f32(model->ctx, __func__, "score", score, n * D, D);
+  if (st == DS_OK && log_prob)
+    st = ds__check_result_f64(model->ctx, __func__, "log_prob", log_prob, n);
+  return st;
 }
 
 ds_status ds_model_sample(const ds_model *model, const float *cond, int64_t n, uint64_t stream,
@@ -141,11 +154,14 @@ ds_status ds_model_sample(const ds_model *model, const float *cond, int64_t n, u
                     __func__, (int)method);
   ds_status st = check_inputs(model, __func__, NULL, cond, n);
   if (st != DS_OK) return st;
-  return ds__model_sample(model, __func__, cond, n, stream,
-                          (base == DS_SAMPLE_GUMBEL ? DS__MIX_SAMPLE_GUMBEL
-                                                    : DS__MIX_SAMPLE_BISECT) |
-                              (method & DS_SAMPLE_NAIVE ? DS__SAMPLE_NAIVE : 0),
-                          0, x);
+  st = ds__model_sample(model, __func__, cond, n, stream,
+                        (base == DS_SAMPLE_GUMBEL ? DS__MIX_SAMPLE_GUMBEL
+                                                  : DS__MIX_SAMPLE_BISECT) |
+                            (method & DS_SAMPLE_NAIVE ? DS__SAMPLE_NAIVE : 0),
+                        0, x);
+  int64_t D = model->cfg.dim;
+  if (st == DS_OK) st = ds__check_result_f32(model->ctx, __func__, "x", x, n * D, D);
+  return st;
 }
 
 ds_status ds_model_save(const ds_model *model, const char *path) {
@@ -174,7 +190,10 @@ ds_status ds_model_load(ds_context *ctx, const char *path, ds_model **out) {
                   __func__, path, r.len - r.pos);
   }
   ds__free(ctx, file);
-  if (st == DS_OK) *out = m;
+  if (st == DS_OK) {
+    ds__context_retain(ctx);
+    *out = m;
+  }
   return st;
 }
 

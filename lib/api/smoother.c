@@ -25,12 +25,16 @@ ds_status ds_smoother_create(ds_context *ctx, int32_t family, double sigma,
   sm->family = family;
   sm->sigma = sigma;
   sm->seed = ctx->seed;
+  ds__context_retain(ctx);
   *out = sm;
   return DS_OK;
 }
 
 void ds_smoother_free(ds_smoother *sm) {
-  if (sm) ds__free(sm->ctx, sm);
+  if (!sm) return;
+  ds_context *ctx = sm->ctx;
+  ds__free(ctx, sm);
+  ds__context_release(ctx);
 }
 
 int32_t ds_smoother_family(const ds_smoother *sm) { return sm ? sm->family : -1; }
@@ -54,7 +58,7 @@ ds_status ds_smoother_apply(const ds_smoother *sm, const float *x, int64_t n, in
   DS_CHECK_NOT_NULL(sm->ctx, x_tilde);
   DS_CHECK_FINITE_F32(sm->ctx, x, n * d, d);
   ds__smoother_add_noise(sm, x, n * d, stream, 0, x_tilde);
-  return DS_OK;
+  return ds__check_result_f32(sm->ctx, __func__, "x_tilde", x_tilde, n * d, d);
 }
 
 ds_status ds_smoother_log_q(const ds_smoother *sm, const float *x_tilde, const float *x,
@@ -73,6 +77,10 @@ ds_status ds_smoother_log_q(const ds_smoother *sm, const float *x_tilde, const f
     }
     log_q[i] = acc;
   }
+  /* UNIFORM's -INFINITY outside the support is a documented value; nothing else is */
+  for (int64_t i = 0; i < n; i++)
+    if (isnan(log_q[i]) || (!isfinite(log_q[i]) && sm->family != DS_NOISE_UNIFORM))
+      return ds__check_result_f64(sm->ctx, __func__, "log_q", log_q + i, 1);
   return DS_OK;
 }
 
@@ -95,7 +103,7 @@ ds_status ds_smoother_score(const ds_smoother *sm, const float *x_tilde, const f
   }
   for (int64_t k = 0; k < n * d; k++)
     score[k] = (float)ds__noise_score(sm->family, sm->sigma, (double)x_tilde[k] - (double)x[k]);
-  return DS_OK;
+  return ds__check_result_f32(sm->ctx, __func__, "score", score, n * d, d);
 }
 
 /* ---- tabulated densities ------------------------------------------------------------ */
@@ -159,9 +167,10 @@ ds_status ds_smoother_convolve_grid(const ds_smoother *sm, const double *density
   ds__grid_offset_weights(sm->family, sm->sigma, dx, nx, wx);
   if (ny > 1) ds__grid_offset_weights(sm->family, sm->sigma, dy, ny, wy);
   smooth_separable(sm, density, nx, ny, wx, wy, tmp, out);
-  memcpy(smoothed, out, cells * sizeof *out);
+  st = ds__check_result_f64(ctx, __func__, "smoothed", out, (int64_t)cells);
+  if (st == DS_OK) memcpy(smoothed, out, cells * sizeof *out);
   ds__free(ctx, wx); ds__free(ctx, wy); ds__free(ctx, tmp); ds__free(ctx, out);
-  return DS_OK;
+  return st;
 }
 
 ds_status ds_smoother_grid_posterior_mean(const ds_smoother *sm, const double *density,
@@ -196,11 +205,18 @@ ds_status ds_smoother_grid_posterior_mean(const ds_smoother *sm, const double *d
       }
     smooth_separable(sm, moment, nx, ny, wx, wy, tmp, num + (size_t)c * cells);
   }
-  for (size_t k = 0; k < cells; k++)
+  /* NaN where the smoothed density is 0 is documented; an overflow is not */
+  for (size_t k = 0; k < cells * (size_t)dims && st == DS_OK; k++) {
+    double q = num[k] / den[k % cells];
+    if (den[k % cells] > 0 && !isfinite(q))
+      st = ds__fail(ctx, DS_ERR_NUMERIC, "%s: the posterior mean at grid point %zu is %g (the "
+                    "density's moments overflow)", __func__, k % cells, q);
+  }
+  for (size_t k = 0; k < cells && st == DS_OK; k++)
     for (int64_t c = 0; c < dims; c++)
       mean[k * (size_t)dims + (size_t)c] =
           den[k] > 0 ? num[(size_t)c * cells + k] / den[k] : NAN;
   ds__free(ctx, wx); ds__free(ctx, wy); ds__free(ctx, tmp);
   ds__free(ctx, moment); ds__free(ctx, den); ds__free(ctx, num);
-  return DS_OK;
+  return st;
 }

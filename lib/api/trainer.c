@@ -128,9 +128,11 @@ ds_status ds_trainer_train(ds_trainer *trainer, const float *x, const float *con
                            int64_t steps, double *loss_out) {
   DS_CHECK_NOT_NULL(NULL, trainer);
   ds_status st = check_data(trainer, __func__, x, cond, n);
-  if (st == DS_OK && steps < 0)
-    st = ds__fail(trainer->model->ctx, DS_ERR_INVALID_ARGUMENT, "%s: steps = %lld must be >= 0",
-                  __func__, (long long)steps);
+  if (st == DS_OK && (steps < 0 || steps > DS__TRAINER_MAX_STEPS - trainer->step))
+    st = ds__fail(trainer->model->ctx, DS_ERR_INVALID_ARGUMENT,
+                  "%s: steps = %lld must be in 0..%lld (at most %lld steps in all; %lld done)",
+                  __func__, (long long)steps, (long long)(DS__TRAINER_MAX_STEPS - trainer->step),
+                  (long long)DS__TRAINER_MAX_STEPS, (long long)trainer->step);
   /* distributed: the other ranks are waiting in this step's exchange; stop them too */
   if (st != DS_OK) return trainer->dist ? ds__dist_fail(trainer, st, n) : st;
   return ds__trainer_train(trainer, x, cond, n, steps, loss_out);
@@ -144,9 +146,11 @@ ds_status ds_trainer_train_source(ds_trainer *trainer, ds_batch_fn fn, void *use
                                   int64_t steps, double *loss_out) {
   DS_CHECK_NOT_NULL(NULL, trainer);
   DS_CHECK_NOT_NULL(trainer->model->ctx, fn);
-  if (steps < 0)
-    return ds__fail(trainer->model->ctx, DS_ERR_INVALID_ARGUMENT, "%s: steps = %lld must be >= 0",
-                    __func__, (long long)steps);
+  if (steps < 0 || steps > DS__TRAINER_MAX_STEPS - trainer->step)
+    return ds__fail(trainer->model->ctx, DS_ERR_INVALID_ARGUMENT,
+                    "%s: steps = %lld must be in 0..%lld (at most %lld steps in all; %lld done)",
+                    __func__, (long long)steps, (long long)(DS__TRAINER_MAX_STEPS - trainer->step),
+                    (long long)DS__TRAINER_MAX_STEPS, (long long)trainer->step);
   return ds__trainer_train_source(trainer, fn, user, steps, loss_out);
 }
 

@@ -1,8 +1,10 @@
 #include "model/checkpoint.h"
 
+#include "model/file_replace.h"
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,7 +18,7 @@ static void reserve(ds__writer *w, size_t extra) {
   if (w->failed || w->len + extra <= w->cap) return;
   size_t cap = w->cap ? w->cap : 256;
   while (cap < w->len + extra) cap *= 2;
-  uint8_t *p = w->ctx->realloc_fn(w->ctx->alloc_user, w->data, cap);
+  uint8_t *p = ds__realloc(w->ctx, w->data, cap);
   if (!p) { w->failed = 1; return; }
   w->data = p;
   w->cap = cap;
@@ -45,7 +47,7 @@ void ds__writer_floats(ds__writer *w, const float *v, int64_t count) {
   for (int64_t i = 0; i < count && !w->failed; i++) ds__writer_f32(w, v[i]);
 }
 void ds__writer_free(ds__writer *w) {
-  if (w->data) w->ctx->free_fn(w->ctx->alloc_user, w->data);
+  ds__free(w->ctx, w->data);
   w->data = NULL;
   w->len = w->cap = 0;
 }
@@ -111,117 +113,129 @@ ds_status ds__checkpoint_write(ds_context *ctx, const char *fn, const char *path
     ds__writer_free(&w);
     return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory while serialising", fn);
   }
-
-  size_t plen = strlen(path);
-  char *tmp = ds__malloc(ctx, plen + 16);
-  if (!tmp) {
-    ds__writer_free(&w);
-    return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
-  }
-  memcpy(tmp, path, plen);
-  memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-  int fd = mkstemp(tmp);
-  ds_status st = DS_OK;
-  if (fd < 0) {
-    st = ds__fail(ctx, DS_ERR_IO, "%s: cannot create a temporary file next to '%s': %s", fn,
-                  path, strerror(errno));
-  } else {
-    size_t done = 0;
-    while (done < w.len) {
-      ssize_t k = write(fd, w.data + done, w.len - done);
-      if (k < 0 && errno == EINTR) continue;
-      if (k == 0) errno = EIO; /* no progress: do not rename a short file into place */
-      if (k <= 0) break;
-      done += (size_t)k;
-    }
-    int err = done < w.len ? errno : 0;
-    if (!err && fsync(fd) != 0) err = errno;
-    if (close(fd) != 0 && !err) err = errno;
-    if (!err && rename(tmp, path) != 0) err = errno;
-    if (err) {
-      unlink(tmp);
-      st = ds__fail(ctx, DS_ERR_IO, "%s: writing '%s' failed: %s", fn, path, strerror(err));
-    }
-  }
-  ds__free(ctx, tmp);
+  ds_status st = ds__file_replace(ctx, fn, path, w.data, w.len);
   ds__writer_free(&w);
   return st;
 }
 
-ds_status ds__checkpoint_read(ds_context *ctx, const char *fn, const char *path,
-                              uint32_t kind, uint8_t **file, ds__reader *reader) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return ds__fail(ctx, DS_ERR_IO, "%s: cannot open '%s': %s", fn, path, strerror(errno));
-  uint8_t header[HEADER_SIZE];
-  size_t got = fread(header, 1, HEADER_SIZE, f);
-  if (got < HEADER_SIZE && ferror(f)) { /* e.g. a directory: EISDIR */
-    int err = errno;
-    fclose(f);
-    return ds__fail(ctx, DS_ERR_IO, "%s: cannot read '%s': %s", fn, path, strerror(err));
+/* ---- reading ----------------------------------------------------------------------- */
+
+/* Read up to len bytes; returns the count read (short only at end of file) or -1. */
+static ssize_t read_full(int fd, uint8_t *data, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t k = read(fd, data + done, len - done);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) return -1;
+    if (k == 0) break;
+    done += (size_t)k;
   }
-  if (got < HEADER_SIZE) {
-    fclose(f);
-    if (got >= 8 && memcmp(header, MAGIC, 8) != 0)
-      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' is not a libdsmooth checkpoint", fn, path);
-    return ds__fail(ctx, DS_ERR_BAD_FORMAT,
-                    "%s: '%s' is truncated: %zu bytes, the header alone has %u", fn, path, got,
-                    HEADER_SIZE);
-  }
-  if (memcmp(header, MAGIC, 8) != 0) {
-    fclose(f);
+  return (ssize_t)done;
+}
+
+static const char *file_type(mode_t mode) {
+  return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" :
+         S_ISCHR(mode) ? "a character device" : S_ISBLK(mode) ? "a block device" :
+         S_ISSOCK(mode) ? "a socket" : "not a regular file";
+}
+
+/* Everything a file's first bytes can claim is checked here, against the file's real size,
+ * before anything is allocated. */
+static ds_status check_header(ds_context *ctx, const char *fn, const char *path,
+                              const uint8_t *header, uint64_t file_size, uint32_t kind,
+                              uint32_t *version_out, uint64_t *length_out) {
+  if (memcmp(header, MAGIC, 8) != 0)
     return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' is not a libdsmooth checkpoint (bad magic)",
                     fn, path);
-  }
   ds__reader hr = {header, HEADER_SIZE, 8, 0, 0};
   uint32_t version = ds__reader_u32(&hr), file_kind = ds__reader_u32(&hr);
   uint64_t length = ds__reader_u64(&hr);
-  if (version > DS__CHECKPOINT_VERSION || version == 0) {
-    fclose(f);
+  if (version > DS__CHECKPOINT_VERSION || version == 0)
     return ds__fail(ctx, version ? DS_ERR_UNSUPPORTED_VERSION : DS_ERR_BAD_FORMAT,
                     "%s: '%s' has format version %u; this library reads up to %u", fn, path,
                     version, DS__CHECKPOINT_VERSION);
-  }
-  if (file_kind != kind) {
-    fclose(f);
+  if (file_kind != kind)
     return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' holds a %s, not a %s", fn, path,
                     file_kind == DS__CHECKPOINT_MODEL ? "model" :
                     file_kind == DS__CHECKPOINT_TRAINER ? "trainer" : "unknown record",
                     kind == DS__CHECKPOINT_MODEL ? "model" : "trainer");
-  }
-  if (length > MAX_FILE_SIZE) {
-    fclose(f);
+  if (length > MAX_FILE_SIZE)
     return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' declares an implausible payload of %llu bytes",
                     fn, path, (unsigned long long)length);
-  }
-  size_t total = HEADER_SIZE + (size_t)length + 4;
+  uint64_t total = HEADER_SIZE + length + 4;
+  if (file_size < total)
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' is truncated: %llu bytes, its header declares %llu",
+                    fn, path, (unsigned long long)file_size, (unsigned long long)total);
+  if (file_size > total)
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' has trailing bytes after its checksum", fn,
+                    path);
+  *version_out = version;
+  *length_out = length;
+  return DS_OK;
+}
+
+ds_status ds__checkpoint_read(ds_context *ctx, const char *fn, const char *path,
+                              uint32_t kind, uint8_t **file, ds__reader *reader) {
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer; only regular files are read */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return ds__fail(ctx, DS_ERR_IO, "%s: cannot open '%s': %s", fn, path, strerror(errno));
   struct stat info;
-  if (fstat(fileno(f), &info) == 0 && S_ISREG(info.st_mode) && (uint64_t)info.st_size < total) {
-    fclose(f);
-    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' is truncated: %lld bytes, its header declares %zu",
-                    fn, path, (long long)info.st_size, total);
+  if (fstat(fd, &info) != 0) {
+    int err = errno;
+    close(fd);
+    return ds__fail(ctx, DS_ERR_IO, "%s: cannot read '%s': %s", fn, path, strerror(err));
   }
-  uint8_t *data = ds__malloc(ctx, total);
+  if (!S_ISREG(info.st_mode)) {
+    close(fd);
+    return ds__fail(ctx, DS_ERR_IO, "%s: '%s' is %s; checkpoints are read from regular files only",
+                    fn, path, file_type(info.st_mode));
+  }
+  uint8_t header[HEADER_SIZE];
+  ssize_t got = read_full(fd, header, HEADER_SIZE);
+  if (got < 0) {
+    int err = errno;
+    close(fd);
+    return ds__fail(ctx, DS_ERR_IO, "%s: cannot read '%s': %s", fn, path, strerror(err));
+  }
+  if ((size_t)got < HEADER_SIZE) {
+    close(fd);
+    if (got >= 8 && memcmp(header, MAGIC, 8) != 0)
+      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' is not a libdsmooth checkpoint", fn, path);
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT,
+                    "%s: '%s' is truncated: %zd bytes, the header alone has %u", fn, path, got,
+                    HEADER_SIZE);
+  }
+  uint32_t version = 0;
+  uint64_t length = 0;
+  ds_status st = check_header(ctx, fn, path, header, (uint64_t)info.st_size, kind, &version,
+                              &length);
+  if (st != DS_OK) {
+    close(fd);
+    return st;
+  }
+  /* total <= the file's size as fstat saw it: nothing is allocated that the disk does not
+     hold; a file that changes meanwhile is caught by the counts below */
+  size_t total = HEADER_SIZE + (size_t)length + 4;
+  uint8_t *data = ds__malloc(ctx, total + 1);
   if (!data) {
-    fclose(f);
+    close(fd);
     return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu bytes", fn, total);
   }
   memcpy(data, header, HEADER_SIZE);
-  got = fread(data + HEADER_SIZE, 1, total - HEADER_SIZE, f);
-  int extra = fgetc(f) != EOF, read_error = ferror(f), err = errno;
-  fclose(f);
-  if (read_error) {
+  got = read_full(fd, data + HEADER_SIZE, total + 1 - HEADER_SIZE); /* one more: trailing? */
+  int err = errno;
+  close(fd);
+  if (got < 0) {
     ds__free(ctx, data);
     return ds__fail(ctx, DS_ERR_IO, "%s: cannot read '%s': %s", fn, path, strerror(err));
   }
-  if (HEADER_SIZE + got < total) {
+  if (HEADER_SIZE + (size_t)got != total) {
     ds__free(ctx, data);
+    if (HEADER_SIZE + (size_t)got > total)
+      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' has trailing bytes after its checksum",
+                      fn, path);
     return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' is truncated at byte %zu of %zu", fn, path,
-                    HEADER_SIZE + got, total);
-  }
-  if (extra) {
-    ds__free(ctx, data);
-    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' has trailing bytes after its checksum", fn,
-                    path);
+                    HEADER_SIZE + (size_t)got, total);
   }
   ds__reader tr = {data + total - 4, 4, 0, 0, 0};
   uint32_t stored = ds__reader_u32(&tr), actual = ds__crc32(data, total - 4);

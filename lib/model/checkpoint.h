@@ -8,8 +8,11 @@
  *   24      L     payload (little-endian fields, see model_io.c / trainer.c)
  *   24+L    4     CRC-32 (IEEE) of bytes [0, 24 + L)
  *
- * Writes go to a temporary file in the destination directory, are flushed and fsync'd,
- * then renamed over the destination: readers see the old file or the new one, never half. */
+ * Writes resolve symlinks, go to a locked temporary file in the target's directory (mode
+ * of the replaced file, or 0666 minus the umask), are fsync'd and renamed over the target:
+ * readers see the old file or the new one, never half; stale temporaries of the target
+ * are removed by the next save. Reads take regular files only and allocate no more than
+ * the file holds. docs/checkpoints.md states all of it. */
 #ifndef DS_MODEL_CHECKPOINT_H
 #define DS_MODEL_CHECKPOINT_H
 

@@ -3,15 +3,29 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/finite.h"
 #include "kernels/noise.h"
+
+/* The non-finite policy (dsmooth.h): a denoised value that overflowed is an error. */
+static ds_status denoised_finite(const ds_denoiser *dn, const char *fn, const float *x,
+                                 int64_t count, int64_t D) {
+  int64_t bad = ds__first_nonfinite_f32(x, count);
+  if (bad < 0) return DS_OK;
+  return ds__fail(dn->ctx, DS_ERR_NUMERIC,
+                  "%s: denoised x[%lld][%lld] is %g (sigma^2 times the model's score overflows "
+                  "float there; the output is left unspecified)", fn, (long long)(bad / D),
+                  (long long)(bad % D), (double)x[bad]);
+}
 
 ds_status ds__denoiser_apply(const ds_denoiser *dn, const char *fn, const float *x_tilde,
                              int64_t n, uint64_t stream, float *x) {
   const ds_model *m = dn->model;
   int64_t D = m->cfg.dim;
-  if (dn->kind == DS__DENOISE_CONDITIONAL)
-    return ds__model_sample(m, fn, x_tilde, n, stream, DS__MIX_SAMPLE_BISECT,
-                            dn->output == DS_CONDITIONAL_MEAN, x);
+  if (dn->kind == DS__DENOISE_CONDITIONAL) {
+    ds_status st = ds__model_sample(m, fn, x_tilde, n, stream, DS__MIX_SAMPLE_BISECT,
+                                    dn->output == DS_CONDITIONAL_MEAN, x);
+    return st == DS_OK ? denoised_finite(dn, fn, x, n * D, D) : st;
+  }
   /* x^ = x~ + sigma^2 grad log p(x~) */
   float *score = ds__calloc(dn->ctx, (size_t)(n * D), sizeof *score);
   if (!score) return ds__fail(dn->ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
@@ -19,6 +33,7 @@ ds_status ds__denoiser_apply(const ds_denoiser *dn, const char *fn, const float 
   if (st == DS_OK) {
     double s2 = dn->smoother->sigma * dn->smoother->sigma;
     for (int64_t k = 0; k < n * D; k++) x[k] = (float)((double)x_tilde[k] + s2 * (double)score[k]);
+    st = denoised_finite(dn, fn, x, n * D, D);
   }
   ds__free(dn->ctx, score);
   return st;

@@ -463,6 +463,25 @@ ds_status ds__trainer_save(const ds_trainer *t, const char *path) {
   return st;
 }
 
+/* Every value of a trainer file's optimiser record against what the training code can
+ * take: the step below DS__TRAINER_MAX_STEPS (stream numbers, no overflow), first moments
+ * finite, second moments finite and >= 0 (their square root divides the update). The
+ * model record is checked by ds__model_deserialize, the configuration by equality. */
+static ds_status check_optimiser_record(ds_context *ctx, const char *fn, const char *path,
+                                        uint64_t step, const float *moments, int64_t P) {
+  if (step > (uint64_t)DS__TRAINER_MAX_STEPS)
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' claims %llu steps done; at most %lld are "
+                    "possible", fn, path, (unsigned long long)step, (long long)DS__TRAINER_MAX_STEPS);
+  for (int64_t k = 0; k < 2 * P; k++) {
+    float v = moments[k];
+    if (!isfinite(v) || (k >= P && v < 0.0f))
+      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' has an Adam %s moment of %g at weight %lld "
+                      "(must be finite%s)", fn, path, k < P ? "first" : "second", (double)v,
+                      (long long)(k < P ? k : k - P), k < P ? "" : " and >= 0");
+  }
+  return DS_OK;
+}
+
 ds_status ds__trainer_resume(ds_trainer *t, const char *path) {
   const char *fn = "ds_trainer_resume";
   ds_model *m = t->model;
@@ -505,7 +524,7 @@ ds_status ds__trainer_resume(ds_trainer *t, const char *path) {
     } else if (left != moments_bytes) {
       left = 0;
     }
-    if (r.failed || left == 0 || step > (uint64_t)INT64_MAX)
+    if (r.failed || left == 0)
       st = ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' has a malformed optimiser record", fn, path);
     else {
       float *moments = ds__calloc(ctx, (size_t)(3 * P), sizeof(float));
@@ -516,9 +535,10 @@ ds_status ds__trainer_resume(ds_trainer *t, const char *path) {
           (void)ds__reader_u32(&r);
           ds__reader_floats(&r, moments + 2 * P, P);
         }
-        if (ds__first_nonfinite_f32(moments, 3 * P) >= 0)
-          st = ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' has non-finite Adam moments or "
-                        "averaged weights", fn, path);
+        st = check_optimiser_record(ctx, fn, path, step, moments, P);
+        if (st == DS_OK && ema_in_file && ds__first_nonfinite_f32(moments + 2 * P, P) >= 0)
+          st = ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' has non-finite averaged weights",
+                        fn, path);
       }
       if (st == DS_OK) { /* commit: nothing below can fail */
         memcpy(m->params, saved->params, sizeof(float) * (size_t)P);

@@ -64,6 +64,10 @@ ds_status ds__trainer_evaluate(ds_trainer *t, const float *x, const float *cond,
                                uint64_t stream, double *mean_nll);
 ds_status ds__trainer_save(const ds_trainer *t, const char *path);
 ds_status ds__trainer_resume(ds_trainer *t, const char *path);
+/* Steps done never exceed this: the step number addresses noise and shuffle streams in
+ * the low 56 bits of a stream (core/philox.h); a resumed file and ds_trainer_train are
+ * both held to it. */
+#define DS__TRAINER_MAX_STEPS (((int64_t)1 << 56) - 1)
 /* Rows [r0, r1) of step `step`'s batch into batch_x / batch_c at the same rows, with the
  * mode's noise addressed by the row's position in the whole batch. */
 void ds__trainer_assemble_rows(ds_trainer *t, const float *x, const float *cond, int64_t step,

@@ -119,6 +119,11 @@ _PROTOTYPES = {
     "ds_context_last_error": (c_char_p, [vp]),
     "ds_context_threads": (c_int32, [vp]),
     "ds_context_seed": (c_uint64, [vp]),
+    # context, since 0.3: memory budget, copied error detail
+    "ds_context_options_set_memory_limit": (st, [vp, c_uint64]),
+    "ds_context_memory_in_use": (c_uint64, [vp]),
+    "ds_context_memory_peak": (c_uint64, [vp]),
+    "ds_context_last_error_r": (c_int64, [vp, c_char_p, c_int64]),
     # smoother
     "ds_smoother_create": (st, [vp, c_int32, c_double, pvp]),
     "ds_smoother_free": (None, [vp]),

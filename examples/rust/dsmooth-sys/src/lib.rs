@@ -205,6 +205,16 @@ extern "C" {
     /// `ds_status ds_trainer_config_set_float(ds_trainer_config *cfg, int32_t option, double value)`: see its comment in `include/dsmooth.h`.
     pub fn ds_trainer_config_set_float(cfg: *mut ds_trainer_config, option: i32,
         value: f64) -> ds_status;
+    /// `ds_status ds_context_options_set_memory_limit(ds_context_options *opts, uint64_t bytes)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_context_options_set_memory_limit(opts: *mut ds_context_options, bytes: u64)
+        -> ds_status;
+    /// `uint64_t ds_context_memory_in_use(const ds_context *ctx)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_context_memory_in_use(ctx: *const ds_context) -> u64;
+    /// `uint64_t ds_context_memory_peak(const ds_context *ctx)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_context_memory_peak(ctx: *const ds_context) -> u64;
+    /// `int64_t ds_context_last_error_r(const ds_context *ctx, char *buffer, int64_t capacity)`: see its comment in `include/dsmooth.h`.
+    pub fn ds_context_last_error_r(ctx: *const ds_context, buffer: *mut c_char,
+        capacity: i64) -> i64;
     /// `int64_t ds_model_free_param_count(const ds_model *model)`: see its comment in `include/dsmooth.h`.
     pub fn ds_model_free_param_count(model: *const ds_model) -> i64;
     /// `uint64_t ds_model_seed(const ds_model *model)`: see its comment in `include/dsmooth.h`.
