@@ -230,7 +230,7 @@ static void heads_rows(const ds_model *m, ds__model_ws *ws, const ds__eval_reque
   const ds__bins *bins = m->cfg.head == DS_HEAD_DISCRETIZED ? &m->bins : NULL;
   for (int64_t r = r0; r < r1; r++) {
     const float *head = ws->head + r * ws->head_stride;
-    float *dhead = ws->dhead + r * ws->head_stride;
+    float *dhead = want_backprop ? ws->dhead + r * ws->head_stride : NULL; /* NULL: an inference workspace */
     double lp = 0.0;
     for (int64_t g = 0; g < G; g++) {
       const float *xv = req->x + r * D + g * gd;
