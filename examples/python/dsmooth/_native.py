@@ -24,7 +24,7 @@ from typing import List, Tuple
 # The ABI major version these bindings are written for (the SONAME's number).
 ABI_MAJOR = 0
 # The oldest minor version that has every function declared here.
-ABI_MIN_MINOR = 1
+ABI_MIN_MINOR = 3
 
 _HERE = Path(__file__).resolve().parent
 _REPO = _HERE.parents[2]

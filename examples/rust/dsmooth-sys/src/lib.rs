@@ -25,7 +25,7 @@ use std::marker::{PhantomData, PhantomPinned};
 /// The ABI major version these declarations are written for (the SONAME's number).
 pub const ABI_MAJOR: u32 = 0;
 /// The oldest minor version that has every function declared here.
-pub const ABI_MIN_MINOR: u32 = 1;
+pub const ABI_MIN_MINOR: u32 = 3;
 
 /// The directory the build script linked libdsmooth from.
 pub const LIB_DIR: &str = env!("DSMOOTH_SYS_LIB_DIR");
