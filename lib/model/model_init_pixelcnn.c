@@ -14,7 +14,8 @@
  * conditioning 1x1) is normalised on its own contribution, as the reference normalises
  * each layer before the sum. A layer without a bias (the conditioning 1x1) is only
  * scaled. A channel whose output is (almost) constant on the batch keeps its weights and is
- * only centred.
+ * only centred; a channel with non-finite statistics (only from non-finite data) is left
+ * as it is.
  *
  * Deterministic whatever the thread count: the layers are the executor's (bitwise equal for
  * any thread count) and the statistics are summed on one thread in a fixed order in
@@ -82,7 +83,8 @@ static void normalise(ds_model *m, const ds__pcnn_op *o, double g, const float *
       }
     }
     double var = sq / n, s = 1.0;
-    if (isfinite(var) && var > DS__PCNN_INIT_MIN_VAR * (mean * mean + 1e-12)) {
+    if (!isfinite(mean) || !isfinite(var)) continue; /* keep the layer as it is */
+    if ( var > DS__PCNN_INIT_MIN_VAR * (mean * mean + 1e-12)) {
       s = g / sqrt(var);
       scale_channel(m, o, co, (float)s);
     }
@@ -125,7 +127,8 @@ void ds__pcnn_data_init(ds_model *m, const float *x, const float *c, int64_t row
     int acc = o->kind == DS__PCNN_CONV && o->accumulate;
     if (acc) memcpy(before, y, sizeof(float) * (size_t)floats);
     ds__pcnn_forward_op(m, &ws, i, rows);
-    normalise(m, o, target_std(p, i), y, acc ? before : NULL, rows, floats / (rows * o->cout));
+    int32_t l = p->tensors[o->out].level;
+    normalise(m, o, target_std(p, i), y, acc ? before : NULL, rows, p->h[l] * p->w[l]);
     /* again with the new weights, so that later layers see exactly the forward pass */
     if (acc) memcpy(y, before, sizeof(float) * (size_t)floats);
     ds__pcnn_forward_op(m, &ws, i, rows);
