@@ -25,11 +25,14 @@ static const masked_spec MASKED = {1, 6, 5, 6, 3, 2, DS_HEAD_DISCRETIZED, 0, 1,
                                    DS_ACTIVATION_RELU};
 
 /* The networks under test (i = 0..3): PixelCNN++ unconditional and with 3x3 conditioning
- * convs, the gated and the plain masked PixelCNN. */
+ * convs, the gated and the plain masked PixelCNN; i = 4 (normalisation only): PixelCNN++
+ * on the stacked [x~; x] image with 3 channels. */
 static ds_model *network(ds_context *ctx, int i) {
   if (i == 0) return tiny_pixelcnn(ctx, 1, 7, 6, 8, 1, 3, DS_HEAD_DISCRETIZED, 0, 0.0);
   if (i == 1)
     return tiny_pixelcnn_cond(ctx, 1, 6, 6, 6, 1, 2, DS_HEAD_DISCRETIZED, TINY_COND_CONVS, 0.0);
+  if (i == 4)
+    return tiny_pixelcnn_cond(ctx, 3, 5, 4, 6, 1, 2, DS_HEAD_CONTINUOUS, TINY_STACKED, 0.0);
   masked_spec s = MASKED;
   s.gated = i == 2;
   return tiny_masked_pixelcnn(ctx, &s);
@@ -38,7 +41,7 @@ static ds_model *network(ds_context *ctx, int i) {
 /* ROWS images and (conditional models) noisy copies of them. */
 static void batch(const ds_model *m, float *x, float *c) {
   int64_t D = ds_model_dim(m);
-  stripe_images(x, ROWS, 1, m->cfg.height, m->cfg.width, 5);
+  stripe_images(x, ROWS, D / (m->cfg.height * m->cfg.width), m->cfg.height, m->cfg.width, 5);
   for (int64_t k = 0; k < ROWS * D; k++) c[k] = x[k] + 0.3f * (float)sin(0.37 * (double)k);
 }
 
@@ -97,7 +100,7 @@ static double worst_deviation(const ds_model *m, const float *x, const float *c)
 
 static void layers_are_normalised(void **state) {
   (void)state;
-  for (int i = 0; i < 4; i++) {
+  for (int i = 0; i < 5; i++) {
     ds_context *ctx = test_context(2, 21);
     ds_model *m = network(ctx, i);
     int64_t D = ds_model_dim(m);
