@@ -198,6 +198,9 @@ static void result2(const char *a, const char *b, const char *c, double value) {
   result(name, value);
 }
 
+/* --data-init: DS_TRAIN_DATA_INIT of every trainer. */
+static int32_t g_data_init = 1;
+
 /* Train for `steps` steps, or (steps 0) for `seconds` of wall time in chunks of 10 steps;
  * reports the steps run and the wall time. */
 static void train(ds_model *m, const ds_smoother *sm, const float *x, int64_t n, int64_t batch,
@@ -208,6 +211,7 @@ static void train(ds_model *m, const ds_smoother *sm, const float *x, int64_t n,
   CHECK(ds_trainer_config_set_int(tc, DS_TRAIN_BATCH, batch));
   CHECK(ds_trainer_config_set_float(tc, DS_TRAIN_LR, 1e-3));
   CHECK(ds_trainer_config_set_float(tc, DS_TRAIN_CLIP_NORM, 100.0));
+  CHECK(ds_trainer_config_set_int(tc, DS_TRAIN_DATA_INIT, g_data_init));
   CHECK(ds_trainer_create(m, tc, sm, &t));
   progress p = {{0}, example_now(), seconds, D, steps};
   char label[64];
@@ -362,7 +366,7 @@ int main(int argc, char **argv) {
   int arch_choice = 0, stacked = 0;
   int64_t steps = 0, pr = 0, pr_block = 256;
   const char *only = "direct,stage1,stage2";
-  int down = 1, threads = 0, iw = 4, load = 0, train_only = 0;
+  int down = 1, threads = 0, iw = 4, load = 0, train_only = 0, direct_only = 0;
   double sigma = 0.5, minutes = 5;
   uint64_t seed = 1;
   const char *default_dir = "/usr/share/datasets/fashion-mnist";
@@ -411,6 +415,10 @@ int main(int argc, char **argv) {
        0, NULL},
       {"threads", ARG_INT32, &threads, "T", "worker threads; 0 = all online cores", 0,
        DS_MAX_THREADS, 0, NULL},
+      {"data-init", ARG_INT32, &g_data_init, "0|1", "data-dependent initialisation of every "
+       "model (DS_TRAIN_DATA_INIT)", 0, 1, 0, NULL},
+      {"direct-only", ARG_FLAG, &direct_only, NULL, "train (or load) the direct model only and "
+       "print its test bits/dim", 0, 0, 0, NULL},
       {"seed", ARG_UINT64, &seed, "S", "seed of the weights, noise and samples", 0, 0, 0, NULL},
       {"out", ARG_STRING, &out, "PREFIX", "prefix of every file written (PNGs, .npy, checkpoints)",
        0, 0, 0, NULL},
@@ -540,7 +548,7 @@ int main(int argc, char **argv) {
   CHECK(ds_smoother_create(g_ctx, DS_NOISE_GAUSSIAN, sigma, &sm));
   const char *names[3] = {"direct", "stage1", "stage2"};
   ds_model *models[3] = {NULL, NULL, NULL};
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < (direct_only ? 1 : 3); i++) {
     snprintf(path, sizeof path, "%s_%s.dsm", out, names[i]);
     int listed = strstr(only, names[i]) != NULL;
     FILE *f = load || !listed ? fopen(path, "rb") : NULL;
@@ -577,6 +585,14 @@ int main(int argc, char **argv) {
   for (int64_t i = 0; i < nt; i++) acc -= lp[i];
   printf("direct model, test bits/dim (exact):                 %.4f\n", acc / (double)nt / ln2D);
   result("direct_test_bpd", acc / (double)nt / ln2D);
+  if (direct_only) {
+    free(lp);
+    ds_model_free(direct);
+    free(x), free(xt);
+    ds_smoother_free(sm);
+    ds_context_free(g_ctx);
+    return 0;
+  }
   float *noisy = malloc(sizeof(float) * (size_t)(nt * D)), *den = malloc(sizeof(float) * (size_t)(nt * D));
   CHECK(ds_smoother_apply(sm, xt, nt, D, 12345, noisy));
   CHECK(ds_model_log_prob(stage1, noisy, NULL, nt, lp));

@@ -660,8 +660,23 @@ typedef enum ds_trainer_option {
                                   latter), MADE's output-layer weights scaled by 0.1
                                   so every conditional starts near that marginal (image
                                   models: the head's biases only, per channel, pooled over
-                                  pixels). The other weights keep their initialisation;
-                                  the choices are measured in docs/results.md. Deterministic (no new
+                                  pixels). MADE's other weights keep their initialisation;
+                                  the choices are measured in docs/results.md. Image
+                                  networks (DS_ARCH_PIXELCNNPP and DS_ARCH_PIXELCNN, on by
+                                  default alike; since 0.3) first get PixelCNN++'s
+                                  data-dependent initialisation: on the batch's first
+                                  (at most) 16 images (and their conditions), every conv
+                                  and transposed conv in forward order, each seeing the
+                                  rescaled layers before it, has its output channels set
+                                  to mean 0 and standard deviation g over the images and
+                                  positions (weights times g / std, bias g (bias - mean) /
+                                  std; a layer adding into a sum is normalised on its own
+                                  term; a bias-free one is only scaled; an almost constant
+                                  channel is only centred); g = 0.1 for the convolution
+                                  feeding a gated resnet's gate and for the output head,
+                                  1 otherwise; masked (structurally zero) weights stay 0.
+                                  Then the head biases as above. Measured on Fashion-MNIST
+                                  in docs/results-images.md. Deterministic (no new
                                   randomness, any thread count). Never applied to a loaded
                                   model, a resumed trainer, a model given weights, or one a
                                   trainer has already stepped. 0: 0.2's behaviour.     (1) */

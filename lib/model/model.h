@@ -143,11 +143,13 @@ ds_status ds__model_sample(const ds_model *m, const char *fn, const float *cond,
  * DS_ERR_INVALID_ARGUMENT if a value is not finite or breaks the mask. */
 ds_status ds__model_set_params(ds_model *m, const float *params, int64_t count);
 
-/* Data-dependent initialisation of the output heads from a batch of targets x (rows, D):
+/* Data-dependent initialisation from a batch of targets x (rows, D) and conditions c
+ * (rows, C) or NULL. Image networks first normalise every layer on the batch
+ * (ds__pcnn_data_init). Then the output heads:
  * every dimension's (or channel's) mixture means go to the quantiles (k + 1/2)/K of its
  * values and the log-scales to a spread that makes the mixture's variance the data's; the
  * weights stay uniform. Deterministic (a sort per dimension on the calling thread). */
-void ds__model_data_init(ds_model *m, const float *x, int64_t rows);
+void ds__model_data_init(ds_model *m, const float *x, const float *c, int64_t rows);
 
 /* Free (unmasked) weights. */
 int64_t ds__model_free_param_count(const ds_model *m);

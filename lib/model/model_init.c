@@ -4,9 +4,10 @@
  * whatever the data: the first hundreds of steps then only move the heads to where the
  * data is. Here the head biases are set from a batch instead: the K means of a dimension
  * (or image channel) at its quantiles (k + 1/2)/K, every component's width from the data's
- * spread (see init_channel), the logits equal; MADE's output weights are scaled by 0.1. The rest of the network
- * keeps its initialisation, so the heads start as the batch's marginals plus a small
- * random input-dependent part. */
+ * spread (see init_channel), the logits equal; MADE's output weights are scaled by 0.1. The rest of
+ * MADE keeps its initialisation, so the heads start as the batch's marginals plus a small
+ * random input-dependent part. Image networks first normalise every layer on the batch
+ * (model_init_pixelcnn.c; the head's output to std 0.1) before their head biases are set. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,13 +78,15 @@ static void init_channel(float *bias, int32_t K, int32_t ch, const float *v, int
   }
 }
 
-void ds__model_data_init(ds_model *m, const float *x, int64_t rows) {
+void ds__model_data_init(ds_model *m, const float *x, const float *c, int64_t rows) {
   int64_t D = m->cfg.dim, G = m->groups;
   int32_t K = m->cfg.components, gd = m->group_dims;
   int shared = m->pixelcnn != NULL; /* one bias for all pixels: pool them */
   int64_t per = shared ? rows * G : rows;
   float *v = ds__calloc(m->ctx, (size_t)per, sizeof(float));
   if (!v) return; /* an optimisation only: without memory, keep the default heads */
+  /* image networks: every layer normalised on the batch first (model_init_pixelcnn.c) */
+  if (m->pixelcnn) ds__pcnn_data_init(m, x, m->cfg.cond_dim > 0 ? c : NULL, rows);
   if (!m->pixelcnn) { /* MADE: the input-dependent part of the heads starts 10x smaller */
     const ds__made_layer *O = &m->made.layer[m->made.layer_count - 1];
     for (int64_t k = O->w_offset; k < O->b_offset; k++) m->params[k] *= DS__HEAD_WEIGHT_SCALE;

@@ -266,11 +266,64 @@ void ds__pcnn_fill_inputs(const ds_model *m, float *vals, int64_t capacity, cons
     to_planar(c, rows, HW, C, C, HW, 0, vals + capacity * p->tensors[p->cond_in].offset);
 }
 
+/* Op i of the table forward on rows [0, rows) of w's activations (dropout only in a
+ * training pass). */
+static void forward_op(const ds_model *m, pcnn_ws *w, int32_t i, int64_t rows) {
+  const ds__pixelcnn *p = m->pixelcnn;
+  ds__pool *pool = m->ctx->pool;
+  const float *params = m->params;
+  const ds__pcnn_op *o = &p->ops[i];
+  const float *a = val(p, w, o->in);
+  float *y = val(p, w, o->out);
+  int64_t c = p->tensors[o->in].c, P = plane(p, o->in);
+  switch (o->kind) {
+    case DS__PCNN_CONV: {
+      ds__conv2d_shape s = conv_shape(p, o, rows);
+      ds__conv2d_forward(pool, &s, a, params + o->w_offset,
+                         o->b_offset >= 0 ? params + o->b_offset : NULL, y, o->accumulate,
+                         w->conv_ws);
+      break;
+    }
+    case DS__PCNN_DECONV: {
+      ds__deconv2d_shape s = deconv_shape(p, o, rows);
+      ds__deconv2d_forward(pool, &s, a, params + o->w_offset, params + o->b_offset, y,
+                           w->conv_ws);
+      break;
+    }
+    case DS__PCNN_CELU: ds__concat_elu_forward(pool, rows, c, P, a, y); break;
+    case DS__PCNN_ELU: ds__elu_forward(pool, rows * c * P, a, y); break;
+    case DS__PCNN_DSHIFT:
+      ds__down_shift_forward(pool, rows * c, p->h[p->tensors[o->in].level],
+                             p->w[p->tensors[o->in].level], a, y);
+      break;
+    case DS__PCNN_RSHIFT:
+      ds__right_shift_forward(pool, rows * c, p->h[p->tensors[o->in].level],
+                              p->w[p->tensors[o->in].level], a, y);
+      break;
+    case DS__PCNN_ADD: add(pool, rows * c * P, a, val(p, w, o->in2), y, 0); break;
+    case DS__PCNN_GATE:
+      ds__gate_forward(pool, rows, c, P, a, val(p, w, o->in2), y);
+      break;
+    case DS__PCNN_CONCAT:
+      ds__concat_channels_forward(pool, rows, c, p->tensors[o->in2].c, P, a,
+                                  val(p, w, o->in2), y);
+      break;
+    case DS__PCNN_DROPOUT:
+      if (w->train) dropout(m, w, o, rows, y);
+      break;
+    case DS__PCNN_AVGPOOL: avg_pool(p, pool, rows * c, p->tensors[o->out].level, a, y); break;
+    case DS__PCNN_RELU: ds__relu_forward(pool, rows * c * P, a, y); break;
+    case DS__PCNN_TGATE:
+      ds__tanh_gate_forward(pool, rows, c, P, a, val(p, w, o->in2), y);
+      break;
+    default: break;
+  }
+}
+
 void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *pass,
                       int64_t r0, int64_t r1) {
   const ds__pixelcnn *p = m->pixelcnn;
   pcnn_ws *w = ws->arch_ws;
-  ds__pool *pool = m->ctx->pool;
   int64_t rows = r1 - r0, HW = m->groups, HW0 = p->h[0] * p->w[0];
   int64_t X0 = p->x_row0 * p->w[0];
   w->train = pass->train && p->dropout > 0.0f;
@@ -278,58 +331,24 @@ void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *
   w->first_row = pass->first_row;
   ds__pcnn_fill_inputs(m, w->val, w->capacity, pass->x + r0 * m->cfg.dim,
                        pass->c ? pass->c + r0 * m->cfg.cond_dim : NULL, rows);
-  const float *params = m->params;
-  for (int32_t i = 0; i < p->op_count; i++) {
-    const ds__pcnn_op *o = &p->ops[i];
-    const float *a = val(p, w, o->in);
-    float *y = val(p, w, o->out);
-    int64_t c = p->tensors[o->in].c, P = plane(p, o->in);
-    switch (o->kind) {
-      case DS__PCNN_CONV: {
-        ds__conv2d_shape s = conv_shape(p, o, rows);
-        ds__conv2d_forward(pool, &s, a, params + o->w_offset,
-                           o->b_offset >= 0 ? params + o->b_offset : NULL, y, o->accumulate,
-                           w->conv_ws);
-        break;
-      }
-      case DS__PCNN_DECONV: {
-        ds__deconv2d_shape s = deconv_shape(p, o, rows);
-        ds__deconv2d_forward(pool, &s, a, params + o->w_offset, params + o->b_offset, y,
-                             w->conv_ws);
-        break;
-      }
-      case DS__PCNN_CELU: ds__concat_elu_forward(pool, rows, c, P, a, y); break;
-      case DS__PCNN_ELU: ds__elu_forward(pool, rows * c * P, a, y); break;
-      case DS__PCNN_DSHIFT:
-        ds__down_shift_forward(pool, rows * c, p->h[p->tensors[o->in].level],
-                               p->w[p->tensors[o->in].level], a, y);
-        break;
-      case DS__PCNN_RSHIFT:
-        ds__right_shift_forward(pool, rows * c, p->h[p->tensors[o->in].level],
-                                p->w[p->tensors[o->in].level], a, y);
-        break;
-      case DS__PCNN_ADD: add(pool, rows * c * P, a, val(p, w, o->in2), y, 0); break;
-      case DS__PCNN_GATE:
-        ds__gate_forward(pool, rows, c, P, a, val(p, w, o->in2), y);
-        break;
-      case DS__PCNN_CONCAT:
-        ds__concat_channels_forward(pool, rows, c, p->tensors[o->in2].c, P, a,
-                                    val(p, w, o->in2), y);
-        break;
-      case DS__PCNN_DROPOUT:
-        if (w->train) dropout(m, w, o, rows, y);
-        break;
-      case DS__PCNN_AVGPOOL: avg_pool(p, pool, rows * c, p->tensors[o->out].level, a, y); break;
-      case DS__PCNN_RELU: ds__relu_forward(pool, rows * c * P, a, y); break;
-      case DS__PCNN_TGATE:
-        ds__tanh_gate_forward(pool, rows, c, P, a, val(p, w, o->in2), y);
-        break;
-      default: break;
-    }
-  }
+  for (int32_t i = 0; i < p->op_count; i++) forward_op(m, w, i, rows);
   /* head (rows, H*W, P) pixel-major for the heads loop: x's pixels only */
   from_planar(val(p, w, p->head), rows, HW, p->head_channels, p->head_channels, HW0, X0,
               w->head + r0 * ws->head_stride);
+}
+
+void ds__pcnn_ws_fill_inputs(const ds_model *m, ds__model_ws *ws, const float *x,
+                             const float *c, int64_t rows) {
+  pcnn_ws *w = ws->arch_ws;
+  ds__pcnn_fill_inputs(m, w->val, w->capacity, x, c, rows);
+}
+
+void ds__pcnn_forward_op(const ds_model *m, ds__model_ws *ws, int32_t op, int64_t rows) {
+  forward_op(m, ws->arch_ws, op, rows);
+}
+
+float *ds__pcnn_values(const ds_model *m, ds__model_ws *ws, int32_t tensor) {
+  return val(m->pixelcnn, ws->arch_ws, tensor);
 }
 
 /* ---- backward --------------------------------------------------------------------- */

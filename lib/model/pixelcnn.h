@@ -189,4 +189,19 @@ void ds__pcnn_backward(const ds_model *m, struct ds__model_ws *ws, int64_t r0, i
 void ds__pcnn_param_grads(const ds_model *m, struct ds__model_ws *ws, int64_t rows,
                           float *grad);
 
+/* Data-dependent initialisation of every conv / transposed conv from x (rows, D) and
+ * c (rows, C) or NULL (at most the first 16 rows are used): see
+ * model/model_init_pixelcnn.c. Without memory it leaves the weights unchanged. */
+void ds__pcnn_data_init(ds_model *m, const float *x, const float *c, int64_t rows);
+
+/* Layer by layer (the data-dependent initialisation, model/model_init_pixelcnn.c), on a
+ * forward-only workspace of ds__pcnn_ws_init: fill the inputs of rows [0, rows) as
+ * ds__pcnn_forward does, run op `op` alone (no dropout), and where tensor t's values live
+ * ((rows, c, H_l, W_l) at the returned pointer). Running ops 0..op_count-1 in order after
+ * the fill computes exactly what ds__pcnn_forward computes. */
+void ds__pcnn_ws_fill_inputs(const ds_model *m, struct ds__model_ws *ws, const float *x,
+                             const float *c, int64_t rows);
+void ds__pcnn_forward_op(const ds_model *m, struct ds__model_ws *ws, int32_t op, int64_t rows);
+float *ds__pcnn_values(const ds_model *m, struct ds__model_ws *ws, int32_t tensor);
+
 #endif

@@ -283,7 +283,7 @@ static ds_status set_horizon(ds_trainer *t, const char *fn, int64_t steps) {
 static void maybe_data_init(ds_trainer *t) {
   ds_model *m = t->model;
   if (t->cfg.data_init && t->step == 0 && m->fresh_init)
-    ds__model_data_init(m, t->batch_x, t->cfg.batch);
+    ds__model_data_init(m, t->batch_x, t->batch_c, t->cfg.batch);
   m->fresh_init = 0;
 }
 
