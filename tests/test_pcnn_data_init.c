@@ -56,7 +56,7 @@ static ds__model_ws forward_ws(const ds_model *m) {
  * for the head and the convs feeding a gate, 1 otherwise (the head's mean is the head
  * bias init's, not checked; a bias-free layer's mean neither). Runs the layers in order. */
 static double worst_deviation(const ds_model *m, const float *x, const float *c) {
-  const ds__pixelcnn *p = m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(m);
   ds__model_ws ws = forward_ws(m);
   ds__pcnn_ws_fill_inputs(m, &ws, x, m->cfg.cond_dim ? c : NULL, ROWS);
   double worst = 0.0;
@@ -215,7 +215,7 @@ static void causal_after_init(void **state) {
   for (int i = 0; i < 4; i++) {
     ds_context *ctx = test_context(2, 51);
     ds_model *m = network(ctx, i);
-    const ds__pixelcnn *p = m->pixelcnn;
+    const ds__pixelcnn *p = ds__pcnn_of(m);
     int64_t D = ds_model_dim(m), HW = p->h[0] * p->w[0], Ph = p->head_channels;
     float *x = malloc(sizeof(float) * (size_t)(ROWS * D)), *c = malloc(sizeof(float) * (size_t)(ROWS * D));
     batch(m, x, c);

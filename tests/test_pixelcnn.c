@@ -125,7 +125,7 @@ static void check_gradients(int64_t channels, int32_t head, tiny_cond cond) {
   ds__model_ws_free(m, &ws);
   /* the conditioning convs' weights (first in the layout, before the first conv of the
      input) are all checked at a finer stride: they are trained through the pooling */
-  const ds__pixelcnn *p = m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(m);
   int64_t cond_end = -1, cond_nonzero = 0;
   for (int32_t i = 0; i < p->op_count && cond_end < 0; i++)
     if (p->ops[i].kind == DS__PCNN_CONV && p->ops[i].in == p->input) cond_end = p->ops[i].w_offset;

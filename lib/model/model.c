@@ -200,7 +200,7 @@ void ds__model_ws_free(const ds_model *m, ds__model_ws *ws) {
 }
 
 int64_t ds__model_block_rows(const ds_model *m) {
-  if (m->pixelcnn) return ds__pixelcnn_block_rows(m->pixelcnn, ds__pool_threads(m->ctx->pool));
+  if (ds__pcnn_of(m)) return ds__pixelcnn_block_rows(ds__pcnn_of(m), ds__pool_threads(m->ctx->pool));
   /* at most DS__EVAL_BLOCK rows and about 256 MiB of activations per pass */
   int64_t rows = ((int64_t)1 << 26) / (m->made.floats_per_row > 0 ? m->made.floats_per_row : 1);
   return rows < 1 ? 1 : rows > DS__EVAL_BLOCK ? DS__EVAL_BLOCK : rows;

@@ -13,7 +13,6 @@
 #include "model/config.h"
 #include "model/made.h"
 
-struct ds__pixelcnn;
 struct ds__ws_cache;
 
 struct ds_model {
@@ -21,7 +20,8 @@ struct ds_model {
   ds_model_config cfg;
   const ds__arch *arch;
   ds__made made;                /* DS_ARCH_MADE: the layout */
-  struct ds__pixelcnn *pixelcnn; /* DS_ARCH_PIXELCNNPP, DS_ARCH_PIXELCNN: the layer table */
+  void *arch_state;             /* the architecture's own state (DS_ARCH_PIXELCNNPP,
+                                   DS_ARCH_PIXELCNN: the layer table), NULL for MADE */
   int64_t param_count;
   int64_t groups;        /* head groups per example (see model/arch.h) */
   int32_t group_dims;    /* 1 or 3 */

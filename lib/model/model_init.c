@@ -27,12 +27,12 @@ static int compare_float(const void *a, const void *b) {
 
 /* Offset in m->params of the head bias of group g (group_params floats), or -1. */
 static int64_t head_bias_offset(const ds_model *m, int64_t g) {
-  if (!m->pixelcnn) {
+  if (!ds__pcnn_of(m)) {
     const ds__made_layer *O = &m->made.layer[m->made.layer_count - 1];
     return O->b_offset + g * m->group_params;
   }
   /* image networks: the last convolution writing the head tensor; one bias for every pixel */
-  const ds__pixelcnn *p = m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(m);
   for (int32_t o = p->op_count - 1; o >= 0; o--)
     if (p->ops[o].kind == DS__PCNN_CONV && p->ops[o].out == p->head)
       return p->ops[o].b_offset;
@@ -81,13 +81,13 @@ static void init_channel(float *bias, int32_t K, int32_t ch, const float *v, int
 void ds__model_data_init(ds_model *m, const float *x, const float *c, int64_t rows) {
   int64_t D = m->cfg.dim, G = m->groups;
   int32_t K = m->cfg.components, gd = m->group_dims;
-  int shared = m->pixelcnn != NULL; /* one bias for all pixels: pool them */
+  int shared = ds__pcnn_of(m) != NULL; /* one bias for all pixels: pool them */
   int64_t per = shared ? rows * G : rows;
   float *v = ds__calloc(m->ctx, (size_t)per, sizeof(float));
   if (!v) return; /* an optimisation only: without memory, keep the default heads */
   /* image networks: every layer normalised on the batch first (model_init_pixelcnn.c) */
-  if (m->pixelcnn) ds__pcnn_data_init(m, x, m->cfg.cond_dim > 0 ? c : NULL, rows);
-  if (!m->pixelcnn) { /* MADE: the input-dependent part of the heads starts 10x smaller */
+  if (ds__pcnn_of(m)) ds__pcnn_data_init(m, x, m->cfg.cond_dim > 0 ? c : NULL, rows);
+  if (!ds__pcnn_of(m)) { /* MADE: the input-dependent part of the heads starts 10x smaller */
     const ds__made_layer *O = &m->made.layer[m->made.layer_count - 1];
     for (int64_t k = O->w_offset; k < O->b_offset; k++) m->params[k] *= DS__HEAD_WEIGHT_SCALE;
   }

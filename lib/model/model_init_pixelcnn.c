@@ -96,7 +96,7 @@ static void normalise(ds_model *m, const ds__pcnn_op *o, double g, const float *
 }
 
 void ds__pcnn_data_init(ds_model *m, const float *x, const float *c, int64_t rows) {
-  const ds__pixelcnn *p = m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(m);
   int64_t cap = DS__PCNN_INIT_FLOATS / (p->floats_per_row > 0 ? p->floats_per_row : 1);
   if (rows > DS__PCNN_INIT_ROWS) rows = DS__PCNN_INIT_ROWS;
   if (rows > cap) rows = cap < 1 ? 1 : cap;

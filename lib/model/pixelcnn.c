@@ -40,7 +40,7 @@ static ds__deconv2d_shape deconv_shape(const ds__pixelcnn *p, const ds__pcnn_op 
 }
 
 ds_status ds__pcnn_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws) {
-  const ds__pixelcnn *p = m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(m);
   int32_t threads = ds__pool_threads(m->ctx->pool);
   size_t conv_floats = 1;
   for (int32_t i = 0; i < p->op_count; i++) {
@@ -159,7 +159,7 @@ static void dropout_part(void *arg, int32_t t, int32_t threads) {
 
 static void dropout(const ds_model *m, const pcnn_ws *w, const ds__pcnn_op *o, int64_t rows,
                     float *x) {
-  const ds__pixelcnn *p = m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(m);
   double keep = 1.0 - (double)p->dropout;
   dropout_job j = {rows, p->tensors[o->out].c * plane(p, o->out), w->first_row, x, m->seed,
                    DS__STREAM_DROPOUT |
@@ -252,7 +252,7 @@ static void from_planar(const float *src, int64_t rows, int64_t pixels, int64_t 
 
 void ds__pcnn_fill_inputs(const ds_model *m, float *vals, int64_t capacity, const float *x,
                           const float *c, int64_t rows) {
-  const ds__pixelcnn *p = m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(m);
   /* HW pixels of x; the network's level-0 plane has HW0 (2 HW stacked), x from pixel X0 */
   int64_t HW = m->groups, HW0 = p->h[0] * p->w[0], C = p->channels;
   int64_t X0 = p->x_row0 * p->w[0];
@@ -269,7 +269,7 @@ void ds__pcnn_fill_inputs(const ds_model *m, float *vals, int64_t capacity, cons
 /* Op i of the table forward on rows [0, rows) of w's activations (dropout only in a
  * training pass). */
 static void forward_op(const ds_model *m, pcnn_ws *w, int32_t i, int64_t rows) {
-  const ds__pixelcnn *p = m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(m);
   ds__pool *pool = m->ctx->pool;
   const float *params = m->params;
   const ds__pcnn_op *o = &p->ops[i];
@@ -322,7 +322,7 @@ static void forward_op(const ds_model *m, pcnn_ws *w, int32_t i, int64_t rows) {
 
 void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *pass,
                       int64_t r0, int64_t r1) {
-  const ds__pixelcnn *p = m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(m);
   pcnn_ws *w = ws->arch_ws;
   int64_t rows = r1 - r0, HW = m->groups, HW0 = p->h[0] * p->w[0];
   int64_t X0 = p->x_row0 * p->w[0];
@@ -348,14 +348,14 @@ void ds__pcnn_forward_op(const ds_model *m, ds__model_ws *ws, int32_t op, int64_
 }
 
 float *ds__pcnn_values(const ds_model *m, ds__model_ws *ws, int32_t tensor) {
-  return val(m->pixelcnn, ws->arch_ws, tensor);
+  return val(ds__pcnn_of(m), ws->arch_ws, tensor);
 }
 
 /* ---- backward --------------------------------------------------------------------- */
 
 void ds__pcnn_backward(const ds_model *m, ds__model_ws *ws, int64_t r0, int64_t r1,
                        float *d_x) {
-  const ds__pixelcnn *p = m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(m);
   pcnn_ws *w = ws->arch_ws;
   ds__pool *pool = m->ctx->pool;
   int64_t rows = r1 - r0, HW = m->groups, HW0 = p->h[0] * p->w[0], C = p->channels;
@@ -426,7 +426,7 @@ void ds__pcnn_backward(const ds_model *m, ds__model_ws *ws, int64_t r0, int64_t 
 }
 
 void ds__pcnn_param_grads(const ds_model *m, ds__model_ws *ws, int64_t rows, float *grad) {
-  const ds__pixelcnn *p = m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(m);
   pcnn_ws *w = ws->arch_ws;
   ds__pool *pool = m->ctx->pool;
   for (int32_t i = 0; i < p->op_count; i++) {

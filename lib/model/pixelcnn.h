@@ -80,6 +80,7 @@
 #include <stdint.h>
 
 #include "dsmooth.h"
+#include "model/model.h"
 
 enum {
   DS__PCNN_CONV = 0,
@@ -147,11 +148,18 @@ typedef struct ds__pixelcnn {
   float dropout;
 } ds__pixelcnn;
 
+/* The layer table of an image model (NULL for other architectures). */
+static inline ds__pixelcnn *ds__pcnn_of(const ds_model *m) {
+  return m->arch == &ds__arch_pixelcnnpp || m->arch == &ds__arch_pixelcnn_masked
+             ? (ds__pixelcnn *)m->arch_state
+             : NULL;
+}
+
 /* Shared by the layouts (model/pixelcnn_layout.c):
  * mark_gradient_writers: which op writes each gradient first in the backward pass
  *   (grad_first_in / grad_first_in2) and which tensors are read; written (tensor_count) is
  *   scratch. Dropout ops (in place on their output gradient) are skipped.
- * teardown: free m->pixelcnn.
+ * teardown: free the layer table.
  * init: Uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) for every conv and transposed-conv weight
  *   and bias, fan_in = Cin kh kw (PyTorch's Conv2d default); 0 where m->mask is 0. */
 void ds__pcnn_mark_gradient_writers(ds__pixelcnn *p, int32_t *written);

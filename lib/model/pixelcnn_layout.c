@@ -233,7 +233,7 @@ static ds_status pcnn_setup(ds_model *m) {
   p->op_cap = 16 + 2 * cfg->cond_convs + 12 * resnet_count;
   p->tensors = ds__calloc(m->ctx, (size_t)p->tensor_cap, sizeof *p->tensors);
   p->ops = ds__calloc(m->ctx, (size_t)p->op_cap, sizeof *p->ops);
-  m->pixelcnn = p;
+  m->arch_state = p;
   if (!p->tensors || !p->ops)
     return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY, "ds_model: out of memory");
   builder b = {p, 0, 0, ds__calloc(m->ctx, (size_t)p->tensor_cap, sizeof(int32_t))};
@@ -253,12 +253,12 @@ static ds_status pcnn_setup(ds_model *m) {
 }
 
 void ds__pcnn_teardown(ds_model *m) {
-  ds__pixelcnn *p = m->pixelcnn;
+  ds__pixelcnn *p = ds__pcnn_of(m);
   if (!p) return;
   ds__free(m->ctx, p->tensors);
   ds__free(m->ctx, p->ops);
   ds__free(m->ctx, p);
-  m->pixelcnn = NULL;
+  m->arch_state = NULL;
 }
 
 static void pcnn_masks(const ds_model *m, float *mask) {
@@ -266,7 +266,7 @@ static void pcnn_masks(const ds_model *m, float *mask) {
 }
 
 void ds__pcnn_init(const ds_model *m, uint64_t seed, float *params) {
-  const ds__pixelcnn *p = m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(m);
   for (int32_t i = 0; i < p->op_count; i++) {
     const ds__pcnn_op *o = &p->ops[i];
     if (o->kind != DS__PCNN_CONV && o->kind != DS__PCNN_DECONV) continue;

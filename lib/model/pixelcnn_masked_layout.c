@@ -119,7 +119,7 @@ static ds_status masked_setup(ds_model *m) {
   const ds_model_config *cfg = &m->cfg;
   ds__pixelcnn *p = ds__calloc(m->ctx, 1, sizeof *p);
   if (!p) return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY, "ds_model: out of memory");
-  m->pixelcnn = p;
+  m->arch_state = p;
   p->channels = cfg->channels;
   p->cond_channels = cfg->cond_dim > 0 ? cfg->channels : 0;
   p->filters = cfg->filters;
@@ -159,7 +159,7 @@ static ds_status masked_setup(ds_model *m) {
 
 /* mask (param_count): 0 on the structurally zero taps of the masked convs, 1 elsewhere. */
 static void masked_masks(const ds_model *m, float *mask) {
-  const ds__pixelcnn *p = m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(m);
   for (int64_t k = 0; k < m->param_count; k++) mask[k] = 1.0f;
   for (int32_t i = 0; i < p->op_count; i++) {
     const ds__pcnn_op *o = &p->ops[i];
@@ -176,7 +176,7 @@ static void masked_masks(const ds_model *m, float *mask) {
 /* The executor's gradient with the masked taps zeroed. */
 static void masked_param_grads(const ds_model *m, ds__model_ws *ws, int64_t rows,
                                float *grad) {
-  const ds__pixelcnn *p = m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(m);
   ds__pcnn_param_grads(m, ws, rows, grad);
   for (int32_t i = 0; i < p->op_count; i++) {
     const ds__pcnn_op *o = &p->ops[i];

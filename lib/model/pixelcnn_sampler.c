@@ -83,7 +83,7 @@ static int tap_live(const ds_model *m, const ds__pcnn_op *o, int64_t ky, int64_t
 /* T of every output position of op o into `out` from the tensors' current steps. */
 static void op_ready(const ds_model *m, const ds__pcnn_op *o, int32_t *const *tr,
                      int32_t *out) {
-  const ds__pixelcnn *p = m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(m);
   int live[64 * 64]; /* conv taps; plan_build checks kh * kw <= 64 * 64 */
   if (o->kind == DS__PCNN_CONV)
     for (int64_t k = 0; k < o->kh * o->kw; k++) live[k] = tap_live(m, o, k / o->kw, k % o->kw);
@@ -153,7 +153,7 @@ static void plan_free(const ds_model *m, plan *pl) {
 
 /* The weights of every product, packed once per call (kernels/gemm.h). */
 static ds_status pack_weights(const ds_model *m, plan *pl) {
-  const ds__pixelcnn *p = m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(m);
   int64_t total = 0;
   pl->packed_off = ds__calloc(m->ctx, (size_t)p->op_count, sizeof *pl->packed_off);
   if (!pl->packed_off) return DS_ERR_OUT_OF_MEMORY;
@@ -180,7 +180,7 @@ static ds_status pack_weights(const ds_model *m, plan *pl) {
 }
 
 static ds_status plan_build(const ds_model *m, plan *pl) {
-  const ds__pixelcnn *p = m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(m);
   memset(pl, 0, sizeof *pl);
   /* one step per pixel of x; the level-0 plane has HW0 positions (2 steps stacked), x's
      pixels from X0 (model/pixelcnn.h) */
@@ -286,12 +286,12 @@ typedef struct sampler {
 } sampler;
 
 static float *tensor_at(const sampler *sp, int32_t t) {
-  return sp->a->vals + sp->a->capacity * sp->m->pixelcnn->tensors[t].offset;
+  return sp->a->vals + sp->a->capacity * ds__pcnn_of(sp->m)->tensors[t].offset;
 }
 
 /* g (N, c), row j = r * n + i: channels of tensor t at position pos[i] of row r */
 static void gather(const sampler *sp, int32_t t, const int32_t *pos, int64_t n, float *g) {
-  const ds__pixelcnn *p = sp->m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(sp->m);
   int64_t c = p->tensors[t].c, P = plane_of(p, t);
   const float *v = tensor_at(sp, t);
   for (int64_t r = 0; r < sp->rows; r++)
@@ -301,7 +301,7 @@ static void gather(const sampler *sp, int32_t t, const int32_t *pos, int64_t n, 
 
 static void scatter(const sampler *sp, int32_t t, const int32_t *pos, int64_t n,
                     const float *g) {
-  const ds__pixelcnn *p = sp->m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(sp->m);
   int64_t c = p->tensors[t].c, P = plane_of(p, t);
   float *v = tensor_at(sp, t);
   for (int64_t r = 0; r < sp->rows; r++)
@@ -313,7 +313,7 @@ static void scatter(const sampler *sp, int32_t t, const int32_t *pos, int64_t n,
  * product out^T (N, Cout) = col^T (N, Kc) w^T (an element's sum is the same fused
  * multiply-add chain over k as in w col: a * b is exact, whichever side it comes from) */
 static void conv_at(const sampler *sp, const ds__pcnn_op *o, const int32_t *pos, int64_t n) {
-  const ds__pixelcnn *p = sp->m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(sp->m);
   int32_t li = p->tensors[o->in].level, lo = p->tensors[o->out].level;
   int64_t hi = p->h[li], wi = p->w[li], wo = p->w[lo], Pi = hi * wi, Po = p->h[lo] * wo;
   int64_t kc = o->cin * o->kh * o->kw, kk = o->kh * o->kw, N = sp->rows * n;
@@ -353,7 +353,7 @@ static void conv_at(const sampler *sp, const ds__pcnn_op *o, const int32_t *pos,
 /* transposed conv, input side: the columns of input positions pos, (N, Cout*kh*kw) =
  * x^T (N, Cin) w (Cin, Cout*kh*kw), into the cache */
 static void deconv_columns(const sampler *sp, int32_t op_index, const int32_t *pos, int64_t n) {
-  const ds__pixelcnn *p = sp->m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(sp->m);
   const ds__pcnn_op *o = &p->ops[op_index];
   int64_t kc = o->cout * o->kh * o->kw, N = sp->rows * n;
   gather(sp, o->in, pos, n, sp->a->s0);
@@ -368,7 +368,7 @@ static void deconv_columns(const sampler *sp, int32_t op_index, const int32_t *p
 
 /* transposed conv, output side: bias + contributions in col2im's order (tap k ascending) */
 static void deconv_at(const sampler *sp, int32_t op_index, const int32_t *pos, int64_t n) {
-  const ds__pixelcnn *p = sp->m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(sp->m);
   const ds__pcnn_op *o = &p->ops[op_index];
   int32_t li = p->tensors[o->in].level, lo = p->tensors[o->out].level;
   int64_t hi = p->h[li], wi = p->w[li], wo = p->w[lo], Po = p->h[lo] * wo;
@@ -397,7 +397,7 @@ static void deconv_at(const sampler *sp, int32_t op_index, const int32_t *pos, i
 }
 
 static void shift_at(const sampler *sp, const ds__pcnn_op *o, const int32_t *pos, int64_t n) {
-  const ds__pixelcnn *p = sp->m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(sp->m);
   int32_t l = p->tensors[o->in].level;
   int64_t w = p->w[l], P = p->h[l] * w, c = p->tensors[o->in].c;
   int64_t back = o->kind == DS__PCNN_DSHIFT ? w : 1;
@@ -417,7 +417,7 @@ static void shift_at(const sampler *sp, const ds__pcnn_op *o, const int32_t *pos
 /* Pointwise layers on gathered (N, c) values: the kernels' (batch N, c, 1 pixel) layout. */
 static void pointwise_at(const sampler *sp, const ds__pcnn_op *o, const int32_t *pos,
                          int64_t n) {
-  const ds__pixelcnn *p = sp->m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(sp->m);
   ds__pool *pool = sp->m->ctx->pool; /* runs inline: we are inside a pool job */
   int64_t c = p->tensors[o->in].c, N = sp->rows * n;
   float *a = sp->a->s0, *b = sp->a->s1, *y = sp->a->s2;
@@ -456,7 +456,7 @@ static void pointwise_at(const sampler *sp, const ds__pcnn_op *o, const int32_t 
 /* 2x2 average pooling at pos, in avg_pool_part's order (kernels of model/pixelcnn.c) */
 static void avgpool_at(const sampler *sp, const ds__pcnn_op *o, const int32_t *pos,
                        int64_t n) {
-  const ds__pixelcnn *p = sp->m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(sp->m);
   int32_t li = p->tensors[o->in].level, lo = p->tensors[o->out].level;
   int64_t hi = p->h[li], wi = p->w[li], wo = p->w[lo], Pi = hi * wi, Po = p->h[lo] * wo;
   int64_t c = p->tensors[o->in].c;
@@ -481,7 +481,7 @@ static void avgpool_at(const sampler *sp, const ds__pcnn_op *o, const int32_t *p
 }
 
 static void run_op(const sampler *sp, int32_t i, const int32_t *pos, int64_t n) {
-  const ds__pcnn_op *o = &sp->m->pixelcnn->ops[i];
+  const ds__pcnn_op *o = &ds__pcnn_of(sp->m)->ops[i];
   switch (o->kind) {
     case DS__PCNN_CONV: conv_at(sp, o, pos, n); break;
     case DS__PCNN_AVGPOOL: avgpool_at(sp, o, pos, n); break;
@@ -521,7 +521,7 @@ typedef struct sample_job {
  * stacked input's top half, or cond_in; the pooled conditioning is computed by ops). */
 static void fill_inputs(const sample_job *j, const sampler *sp, const float *x, int64_t r0) {
   const ds_model *m = j->m;
-  const ds__pixelcnn *p = m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(m);
   arena *a = sp->a;
   ds__pcnn_fill_inputs(m, a->planar, a->capacity, x,
                        m->cfg.cond_dim > 0 ? j->c + r0 * m->cfg.cond_dim : NULL, sp->rows);
@@ -541,7 +541,7 @@ static void fill_inputs(const sample_job *j, const sampler *sp, const float *x, 
 static void sample_block(const sample_job *j, arena *a, int64_t *cursors, int64_t r0,
                          int64_t rows) {
   const ds_model *m = j->m;
-  const ds__pixelcnn *p = m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(m);
   int64_t D = m->cfg.dim, C = p->channels, HW = j->pl->steps, P = p->head_channels;
   int64_t HW0 = p->h[0] * p->w[0], X0 = p->x_row0 * p->w[0]; /* x's pixels from X0 */
   sampler sp = {m, j->pl, a, rows};
@@ -572,7 +572,7 @@ static void sample_part(void *arg, int32_t t, int32_t threads) {
   ds__split_range(j->n, t, threads, &r0, &r1);
   arena *a = &j->arenas[t];
   for (int64_t r = r0; r < r1; r += a->capacity)
-    sample_block(j, a, j->cursors + (int64_t)t * 2 * j->m->pixelcnn->op_count, r,
+    sample_block(j, a, j->cursors + (int64_t)t * 2 * ds__pcnn_of(j->m)->op_count, r,
                  r1 - r < a->capacity ? r1 - r : a->capacity);
 }
 
@@ -587,7 +587,7 @@ static void arena_free(const ds_model *m, arena *a) {
 
 ds_status ds__pcnn_sample(const ds_model *m, const float *c, int64_t n, int64_t first,
                           uint64_t stream, int32_t method, int32_t greedy_mean, float *x) {
-  const ds__pixelcnn *p = m->pixelcnn;
+  const ds__pixelcnn *p = ds__pcnn_of(m);
   if (n <= 0) return DS_OK;
   plan pl;
   ds_status st = plan_build(m, &pl);
