@@ -3,6 +3,7 @@
  * counts that are not multiples of 8); every backward against central finite differences
  * of the float64 reference; accumulate mode; bitwise identical results for 1, 2, 3 and 8
  * threads. */
+#include <string.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include "conv_test_util.h"
 #include "core/context.h"
 #include "kernels/conv2d.h"
+#include "kernels/im2col.h"
 #include "kernels/conv_transpose.h"
 #include "kernels/masked_conv.h"
 #include "kernels/nin.h"
@@ -380,8 +382,49 @@ static void bitwise_identical_across_threads(void **state) {
   }
 }
 
+/* ds__im2col_panel == the rows and columns of ds__im2col's column matrix, zero beyond n:
+ * strides 1 and 2, pads, kernels larger than the image, 1x1 images, panel widths 8 (plain
+ * loop), 16 and 32 (AVX-512 where the CPU has it), 40 (the any-size path); row ranges that
+ * start inside a channel. */
+static void im2col_panel_matches_im2col(void **state) {
+  (void)state;
+  ct_seed(77);
+  for (int trial = 0; trial < 60; trial++) {
+    ds__conv_geom g;
+    g.c = ct_int(1, 4), g.h = ct_int(1, 9), g.w = ct_int(1, 9);
+    g.kh = ct_int(1, 4), g.kw = ct_int(1, 4), g.stride = ct_int(1, 2);
+    g.pad_t = ct_int(0, g.kh - 1), g.pad_l = ct_int(0, g.kw - 1);
+    int64_t pad_b = ct_int(0, g.kh - 1), pad_r = ct_int(0, g.kw - 1);
+    g.oh = (g.h + g.pad_t + pad_b - g.kh) / g.stride + 1;
+    g.ow = (g.w + g.pad_l + pad_r - g.kw) / g.stride + 1;
+    if (trial % 5 == 0) g.stride = 1, g.pad_t = g.kh / 2, g.pad_l = g.kw / 2, g.oh = g.h, g.ow = g.w;
+    if (g.oh <= 0 || g.ow <= 0) continue;
+    const int64_t kc = g.c * g.kh * g.kw, P = g.oh * g.ow;
+    float *img = ct_random(g.c * g.h * g.w), *col = ct_floats(kc * P);
+    ds__im2col(&g, img, 0, kc, col, P);
+    const int64_t widths[] = {8, 16, 32, 40};
+    for (int wi = 0; wi < 4; wi++) {
+      int64_t nr = widths[wi], k0 = ct_int(0, kc - 1), rows = ct_int(1, kc - k0);
+      float *panel = ct_floats(rows * nr);
+      for (int64_t j0 = 0; j0 < P; j0 += nr) {
+        int64_t n = P - j0 < nr ? P - j0 : nr;
+        for (int64_t i = 0; i < rows * nr; i++) panel[i] = NAN;
+        ds__im2col_panel(&g, img, k0, rows, j0, n, nr, panel);
+        for (int64_t k = 0; k < rows; k++)
+          for (int64_t c = 0; c < nr; c++) {
+            float want = c < n ? col[(k0 + k) * P + j0 + c] : 0.0f;
+            assert_true(memcmp(&panel[k * nr + c], &want, sizeof want) == 0);
+          }
+      }
+      free(panel);
+    }
+    free(img), free(col);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(im2col_panel_matches_im2col),
       cmocka_unit_test(conv2d_random_shapes),
       cmocka_unit_test(deconv_random_shapes),
       cmocka_unit_test(nin_with_condition),

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kernels/gemm.h"
+#include "kernels/gemm_kernel.h"
 
 enum { WIDE = 1024 }; /* target columns per product */
 
@@ -12,8 +13,9 @@ static int64_t group_size(const ds__conv_geom *g, int64_t batch) {
 }
 
 int64_t ds__conv_engine_ws(const ds__conv_geom *g, int64_t m, int64_t batch) {
-  int64_t kc = g->c * g->kh * g->kw;
-  return (kc + m) * group_size(g, batch) * g->oh * g->ow;
+  int64_t kc = g->c * g->kh * g->kw, cols = (kc + m) * group_size(g, batch) * g->oh * g->ow;
+  int64_t packed_a = ds__gemm_packed_a_floats(m, kc); /* gather_gemm's weights */
+  return cols > packed_a ? cols : packed_a;
 }
 
 static float *slot(float *ws, int32_t t, int64_t per) { return ws ? ws + t * per : NULL; }
@@ -35,25 +37,6 @@ typedef struct copy_job {
   int64_t b0, n, ld;
   float *col;
 } copy_job;
-
-/* col (Kc, n*P) = im2col of images b0..b0+n-1, rows of Kc split over the parts */
-static void im2col_part(void *arg, int32_t t, int32_t threads) {
-  const copy_job *c = arg;
-  const ds__conv_geom *g = c->j->g;
-  const int64_t kc = g->c * g->kh * g->kw, p = g->oh * g->ow;
-  int64_t k0, k1;
-  ds__split_range(kc, t, threads, &k0, &k1);
-  for (int64_t i = 0; i < c->n && k0 < k1; i++)
-    ds__im2col(g, c->j->in + (c->b0 + i) * c->j->in_stride, k0, k1, c->col + k0 * c->ld + i * p,
-               c->ld);
-}
-
-static void im2col_images(const engine_job *j, int64_t b0, int64_t n, int64_t ld, float *col,
-                          ds__pool *pool) {
-  copy_job c = {j, b0, n, ld, col};
-  if (pool) ds__pool_run(pool, im2col_part, &c);
-  else im2col_part(&c, 0, 1);
-}
 
 /* img_b = [bias +] [img_b +] col2im(col) for the n images, split over image channels (each
  * pixel is summed by one part, in the same order as col2im of the whole image) */
@@ -87,44 +70,56 @@ static void col2im_images(const engine_job *j, int64_t b0, int64_t n, int64_t ld
   else col2im_part(&c, 0, 1);
 }
 
-/* ---- gather_gemm: out_b (M, P) (+)= op(A) im2col(img_b) + bias --------------------------- */
+/* ---- gather_gemm: out_b (M, P) (+)= op(A) im2col(img_b) + bias --------------------------
+ * The column matrix is never stored: the GEMM packs each of its panels from the image
+ * (ds__im2col_panel) and adds the bias in its epilogue. Each thread packs op(A) once into its
+ * workspace slot; images are split over threads, or with fewer images than threads each
+ * image's panels are. */
 
-static void gather_group(const engine_job *j, int64_t b0, int64_t n, float *ws,
-                         ds__pool *gemm_pool) {
-  const ds__conv_geom *g = j->g;
-  const int64_t kc = g->c * g->kh * g->kw, p = g->oh * g->ow, ld = n * p;
-  float *col = ws, *c = ws + kc * ld; /* col (Kc, n*P), c (M, n*P) */
-  const float *b_mat = col;
-  if (n == 1 && ds__im2col_is_identity(g)) b_mat = j->in + b0 * j->in_stride;
-  else im2col_images(j, b0, n, ld, col, gemm_pool);
-  /* initial value of each output element: bias, the existing output, or both */
-  float *dst = n == 1 ? j->out + b0 * j->out_stride : c;
-  int64_t ldd = n == 1 ? p : ld;
-  int init = j->bias || j->accumulate;
-  for (int64_t i = 0; i < n && init; i++) {
-    float *o = j->out + (b0 + i) * j->out_stride;
-    for (int64_t r = 0; r < j->m; r++) {
-      float *d = dst + r * ldd + (n == 1 ? 0 : i * p);
-      const float *e = o + r * p;
-      float bv = j->bias ? j->bias[r] : 0.0f;
-      for (int64_t q = 0; q < p; q++) d[q] = j->accumulate ? e[q] + bv : bv;
-    }
-  }
-  ds__gemm(gemm_pool, j->trans_a, 0, j->m, ld, kc, 1.0f, j->a, j->lda, b_mat, ld,
-           init ? 1.0f : 0.0f, dst, ldd);
-  if (n > 1)
-    for (int64_t i = 0; i < n; i++)
-      for (int64_t r = 0; r < j->m; r++)
-        memcpy(j->out + (b0 + i) * j->out_stride + r * p, c + r * ld + i * p,
-               sizeof(float) * (size_t)p);
+typedef struct panel_src {
+  const ds__conv_geom *g;
+  const float *img;
+} panel_src;
+
+static void im2col_panel_cb(const void *ctx, int64_t k0, int64_t kc, int64_t j0, int64_t n,
+                            int64_t nr, float *dst) {
+  const panel_src *s = ctx;
+  ds__im2col_panel(s->g, s->img, k0, kc, j0, n, nr, dst);
 }
 
 static void gather_worker(void *arg, int32_t t, int32_t threads) {
   const engine_job *j = arg;
-  int64_t b0, b1, gs = group_size(j->g, j->batch);
-  ds__split_range(j->batch, t, threads, &b0, &b1);
-  for (int64_t b = b0; b < b1; b += gs)
-    gather_group(j, b, b1 - b < gs ? b1 - b : gs, slot(j->ws, t, j->per_thread), NULL);
+  const ds__conv_geom *g = j->g;
+  const int64_t kc = g->c * g->kh * g->kw, p = g->oh * g->ow;
+  int64_t b0 = 0, b1 = j->batch, c0 = 0, c1 = p;
+  if (j->batch >= threads) {
+    ds__split_range(j->batch, t, threads, &b0, &b1);
+  } else { /* split whole panels of the image */
+    const int64_t nr = ds__gemm_kernel_active()->nr;
+    ds__split_range((p + nr - 1) / nr, t, threads, &c0, &c1);
+    c0 *= nr;
+    c1 = c1 * nr < p ? c1 * nr : p;
+  }
+  if (b0 >= b1 || c0 >= c1) return;
+  float *ap = slot(j->ws, t, j->per_thread);
+  ds__gemm_pack_a(j->trans_a, j->m, kc, j->a, j->lda, ap);
+  for (int64_t b = b0; b < b1; b++) {
+    panel_src src = {g, j->in + b * j->in_stride};
+    ds__gemm_implicit_b(j->m, kc, ap, im2col_panel_cb, &src, c0, c1, j->bias, j->accumulate,
+                        j->out + b * j->out_stride, p);
+  }
+}
+
+void ds__conv_gather_gemm(ds__pool *pool, const ds__conv_geom *g, int64_t batch,
+                          const float *img, int64_t img_stride, int trans_a, const float *a,
+                          int64_t lda, int64_t m, const float *bias, float *out,
+                          int64_t out_stride, int accumulate, float *ws) {
+  engine_job j = {g, batch, m, lda, img_stride, out_stride, ds__conv_engine_ws(g, m, batch),
+                  trans_a, accumulate, img, a, bias, out, ws, NULL, 0};
+  if (m <= 0 || batch <= 0 || g->oh * g->ow <= 0) return;
+  const int64_t kc = g->c * g->kh * g->kw;
+  if (pool && batch * m * kc * g->oh * g->ow >= 65536) ds__pool_run(pool, gather_worker, &j);
+  else gather_worker(&j, 0, 1);
 }
 
 static void run_images(ds__pool *pool, engine_job *j, ds__pool_fn worker,
@@ -136,15 +131,6 @@ static void run_images(ds__pool *pool, engine_job *j, ds__pool_fn worker,
     for (int64_t b = 0; b < j->batch; b += gs)
       group(j, b, j->batch - b < gs ? j->batch - b : gs, j->ws, pool);
   }
-}
-
-void ds__conv_gather_gemm(ds__pool *pool, const ds__conv_geom *g, int64_t batch,
-                          const float *img, int64_t img_stride, int trans_a, const float *a,
-                          int64_t lda, int64_t m, const float *bias, float *out,
-                          int64_t out_stride, int accumulate, float *ws) {
-  engine_job j = {g, batch, m, lda, img_stride, out_stride, ds__conv_engine_ws(g, m, batch),
-                  trans_a, accumulate, img, a, bias, out, ws, NULL, 0};
-  run_images(pool, &j, gather_worker, gather_group);
 }
 
 /* ---- gemm_scatter: img_b (+)= col2im(op(A) src_b) + bias ---------------------------------- */

@@ -1,5 +1,7 @@
 #include "kernels/im2col.h"
 
+#include <stdint.h>
+
 #include "kernels/short_copy.h"
 
 int ds__im2col_is_identity(const ds__conv_geom *g) {
@@ -68,5 +70,105 @@ void ds__col2im(const ds__conv_geom *g, const float *col, int64_t ldcol, float *
         for (int64_t q = q0; q < q1; q++) row[q * s + off] += d[q];
       }
     }
+  }
+}
+
+/* ---- one GEMM panel of the column matrix, straight from the image ------------------------
+ * Lane c of the panel is column j0 + c = output pixel (p_c, q_c); its source pixel for tap
+ * (ky, kx) is base_c + off_t with base_c = p_c*s*w + q_c*s, off_t = (ky - pad_t)*w + kx - pad_l,
+ * read iff row p_c*s + ky - pad_t and column q_c*s + kx - pad_l are inside the image (a row
+ * mask per ky ANDed with a column mask per kx). With stride 1 and ow == w, base_c = j0 + c:
+ * each panel row is one masked contiguous load. */
+enum { PANEL_MAX = 32, TAPS_MAX = 64 };
+
+typedef struct panel_plan {
+  int64_t off[TAPS_MAX];
+  uint32_t mask[TAPS_MAX];
+  int32_t base[PANEL_MAX];
+  int contiguous;
+} panel_plan;
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define DS_HAVE_AVX512_PANEL 1
+/* rows k0..k0+kc-1 for nr = 16 or 32 lanes; masked-off lanes are not read */
+__attribute__((target("avx512f"))) static void panel_rows_avx512(
+    const panel_plan *pl, const float *img, int64_t hw, int64_t kk, int64_t k0, int64_t kc,
+    int64_t nr, float *dst) {
+  const float *plane = img + k0 / kk * hw;
+  int64_t t = k0 % kk;
+  const __m512i b0 = _mm512_loadu_si512(pl->base), b1 = _mm512_loadu_si512(pl->base + 16);
+  for (int64_t k = 0; k < kc; k++, dst += nr) {
+    const __mmask16 m0 = (__mmask16)pl->mask[t], m1 = (__mmask16)(pl->mask[t] >> 16);
+    const float *s = plane + pl->off[t];
+    if (pl->contiguous) {
+      s += pl->base[0];
+      _mm_prefetch((const char *)(s + 2 * nr), _MM_HINT_T0);
+      _mm512_storeu_ps(dst, _mm512_maskz_loadu_ps(m0, s));
+      if (nr == 32) _mm512_storeu_ps(dst + 16, _mm512_maskz_loadu_ps(m1, s + 16));
+    } else {
+      _mm512_storeu_ps(dst, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m0, b0, s, 4));
+      if (nr == 32)
+        _mm512_storeu_ps(dst + 16, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m1, b1, s, 4));
+    }
+    if (++t == kk) t = 0, plane += hw;
+  }
+}
+#endif
+
+void ds__im2col_panel(const ds__conv_geom *g, const float *img, int64_t k0, int64_t kc,
+                      int64_t j0, int64_t n, int64_t nr, float *dst) {
+  const int64_t kk = g->kh * g->kw, s = g->stride, hw = g->h * g->w;
+  if (nr > PANEL_MAX || kk > TAPS_MAX || hw > INT32_MAX) {
+    for (int64_t k = k0; k < k0 + kc; k++) /* any size: the plain definition */
+      for (int64_t c = 0; c < nr; c++) {
+        int64_t ch = k / kk, ky = k % kk / g->kw, kx = k % g->kw, j = j0 + c;
+        int64_t iy = c < n ? j / g->ow * s + ky - g->pad_t : -1, ix = j % g->ow * s + kx - g->pad_l;
+        int inside = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w;
+        dst[(k - k0) * nr + c] = inside ? img[ch * hw + iy * g->w + ix] : 0.0f;
+      }
+    return;
+  }
+  panel_plan pl;
+  int64_t p[PANEL_MAX], q[PANEL_MAX];
+  for (int64_t c = 0, pp = j0 / g->ow, qq = j0 % g->ow; c < PANEL_MAX; c++) {
+    p[c] = pp, q[c] = qq;
+    pl.base[c] = c < n ? (int32_t)(pp * s * g->w + qq * s) : 0;
+    if (++qq == g->ow) qq = 0, pp++;
+  }
+  pl.contiguous = s == 1 && g->ow == g->w;
+  uint32_t rowm[TAPS_MAX], colm[TAPS_MAX];
+  for (int64_t ky = 0; ky < g->kh; ky++) {
+    uint32_t m = 0;
+    for (int64_t c = 0; c < n; c++) {
+      int64_t iy = p[c] * s + ky - g->pad_t;
+      m |= (uint32_t)(iy >= 0 && iy < g->h) << c;
+    }
+    rowm[ky] = m;
+  }
+  for (int64_t kx = 0; kx < g->kw; kx++) {
+    uint32_t m = 0;
+    for (int64_t c = 0; c < n; c++) {
+      int64_t ix = q[c] * s + kx - g->pad_l;
+      m |= (uint32_t)(ix >= 0 && ix < g->w) << c;
+    }
+    colm[kx] = m;
+  }
+  for (int64_t t = 0; t < kk; t++) {
+    int64_t ky = t / g->kw, kx = t % g->kw;
+    pl.off[t] = (ky - g->pad_t) * g->w + kx - g->pad_l;
+    pl.mask[t] = rowm[ky] & colm[kx];
+  }
+#ifdef DS_HAVE_AVX512_PANEL
+  if ((nr == 16 || nr == 32) && __builtin_cpu_supports("avx512f")) {
+    panel_rows_avx512(&pl, img, hw, kk, k0, kc, nr, dst);
+    return;
+  }
+#endif
+  const float *plane = img + k0 / kk * hw;
+  for (int64_t k = 0, t = k0 % kk; k < kc; k++, dst += nr) {
+    const float *src = plane + pl.off[t];
+    for (int64_t c = 0; c < nr; c++) dst[c] = pl.mask[t] >> c & 1u ? src[pl.base[c]] : 0.0f;
+    if (++t == kk) t = 0, plane += hw;
   }
 }

@@ -22,6 +22,12 @@ typedef struct ds__conv_geom {
 void ds__im2col(const ds__conv_geom *g, const float *img, int64_t k0, int64_t k1, float *col,
                 int64_t ldcol);
 
+/* One micro-kernel panel of the column matrix, read from the image: dst[k * nr + c] =
+ * col[k0 + k][j0 + c] for k < kc, c < n; 0 for n <= c < nr. The GEMM packs B this way
+ * (kernels/gemm.h, ds__gemm_implicit_b), so the column matrix is never stored. */
+void ds__im2col_panel(const ds__conv_geom *g, const float *img, int64_t k0, int64_t kc,
+                      int64_t j0, int64_t n, int64_t nr, float *dst);
+
 /* img (C, H, W) += scatter of col (C*kh*kw, OH*OW; row stride ldcol). */
 void ds__col2im(const ds__conv_geom *g, const float *col, int64_t ldcol, float *img);
 
