@@ -95,18 +95,8 @@ void ds__relu_backward(ds__pool *pool, int64_t n, const float *y, const float *d
 /* ---- concat_elu: plane = (b, c) of the input ---------------------------------------- */
 static void celu_fwd(const pw_job *j, int64_t p) {
   int64_t b = p / j->c, c = p % j->c;
-  const float *x = j->a + p * j->n;
-  float *pos = j->y + (b * 2 * j->c + c) * j->n, *neg = pos + j->c * j->n;
-  float e[EBLOCK];
-  for (int64_t o = 0; o < j->n; o += EBLOCK) {
-    int64_t len = j->n - o < EBLOCK ? j->n - o : EBLOCK;
-    ds__expm1_neg_abs(x + o, e, len);
-    for (int64_t i = 0; i < len; i++) {
-      float v = x[o + i];
-      pos[o + i] = v > 0.0f ? v : e[i];
-      neg[o + i] = v < 0.0f ? -v : e[i];
-    }
-  }
+  float *pos = j->y + (b * 2 * j->c + c) * j->n;
+  ds__concat_elu_row(j->a + p * j->n, pos, pos + j->c * j->n, j->n);
 }
 
 static void celu_bwd(const pw_job *j, int64_t p) {
@@ -144,7 +134,12 @@ static void gate_fwd(const pw_job *j, int64_t p) {
   const float *a = j->b + (b * 2 * j->c + f) * j->n, *g = a + j->c * j->n;
   const float *x = j->a ? j->a + p * j->n : NULL;
   float *y = j->y + p * j->n;
-  for (int64_t i = 0; i < j->n; i++) y[i] = (x ? x[i] : 0.0f) + a[i] * sigmoidf(g[i]);
+  float s[EBLOCK];
+  for (int64_t o = 0; o < j->n; o += EBLOCK) {
+    int64_t len = j->n - o < EBLOCK ? j->n - o : EBLOCK;
+    ds__sigmoid(g + o, s, len);
+    for (int64_t i = 0; i < len; i++) y[o + i] = (x ? x[o + i] : 0.0f) + a[o + i] * s[i];
+  }
 }
 
 static void gate_bwd(const pw_job *j, int64_t p) {
@@ -153,11 +148,17 @@ static void gate_bwd(const pw_job *j, int64_t p) {
   const float *dy = j->d + p * j->n;
   float *da = j->y2 + (b * 2 * j->c + f) * j->n, *dg = da + j->c * j->n;
   float *dx = j->y ? j->y + p * j->n : NULL;
-  for (int64_t i = 0; i < j->n; i++) {
-    float s = sigmoidf(g[i]);
-    da[i] = dy[i] * s;
-    dg[i] = dy[i] * a[i] * s * (1.0f - s);
-    if (dx) put(&dx[i], dy[i], j->accumulate);
+  float sb[EBLOCK];
+  for (int64_t o = 0; o < j->n; o += EBLOCK) {
+    int64_t len = j->n - o < EBLOCK ? j->n - o : EBLOCK;
+    ds__sigmoid(g + o, sb, len);
+    for (int64_t k = 0; k < len; k++) {
+      int64_t i = o + k;
+      float s = sb[k];
+      da[i] = dy[i] * s;
+      dg[i] = dy[i] * a[i] * s * (1.0f - s);
+      if (dx) put(&dx[i], dy[i], j->accumulate);
+    }
   }
 }
 
