@@ -1,6 +1,7 @@
 #include "kernels/im2col.h"
 
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels/short_copy.h"
 
@@ -81,6 +82,13 @@ void ds__col2im(const ds__conv_geom *g, const float *col, int64_t ldcol, float *
  * each panel row is one masked contiguous load. */
 enum { PANEL_MAX = 32, TAPS_MAX = 64 };
 
+/* bits [a, b) of a lane mask (0 <= a, b <= 32) */
+static uint32_t lane_range(int64_t a, int64_t b) {
+  if (a >= b) return 0;
+  uint32_t hi = b >= 32 ? 0xFFFFFFFFu : (1u << b) - 1u;
+  return hi & ~((1u << a) - 1u);
+}
+
 typedef struct panel_plan {
   int64_t off[TAPS_MAX];
   uint32_t mask[TAPS_MAX];
@@ -130,27 +138,23 @@ void ds__im2col_panel(const ds__conv_geom *g, const float *img, int64_t k0, int6
     return;
   }
   panel_plan pl;
-  int64_t p[PANEL_MAX], q[PANEL_MAX];
-  for (int64_t c = 0, pp = j0 / g->ow, qq = j0 % g->ow; c < PANEL_MAX; c++) {
-    p[c] = pp, q[c] = qq;
-    pl.base[c] = c < n ? (int32_t)(pp * s * g->w + qq * s) : 0;
-    if (++qq == g->ow) qq = 0, pp++;
-  }
   pl.contiguous = s == 1 && g->ow == g->w;
+  /* lanes [0, n) cover output rows p_first.. in segments: lane L starts pixel (p, qs) */
+  const int64_t p_first = j0 / g->ow, q_first = j0 % g->ow;
   uint32_t rowm[TAPS_MAX], colm[TAPS_MAX];
-  for (int64_t ky = 0; ky < g->kh; ky++) {
-    uint32_t m = 0;
-    for (int64_t c = 0; c < n; c++) {
-      int64_t iy = p[c] * s + ky - g->pad_t;
-      m |= (uint32_t)(iy >= 0 && iy < g->h) << c;
-    }
-    rowm[ky] = m;
+  for (int64_t ky = 0; ky < g->kh; ky++) { /* rows p with 0 <= p*s + ky - pad_t < h */
+    int64_t pa, pb;
+    valid_range(ky - g->pad_t, s, g->h, g->oh, &pa, &pb);
+    int64_t la = pa * g->ow - j0, lb = pb * g->ow - j0; /* as lanes */
+    rowm[ky] = lane_range(la < 0 ? 0 : la, lb > n ? n : lb);
   }
-  for (int64_t kx = 0; kx < g->kw; kx++) {
+  for (int64_t kx = 0; kx < g->kw; kx++) { /* columns q with 0 <= q*s + kx - pad_l < w */
+    int64_t qa, qb;
+    valid_range(kx - g->pad_l, s, g->w, g->ow, &qa, &qb);
     uint32_t m = 0;
-    for (int64_t c = 0; c < n; c++) {
-      int64_t ix = q[c] * s + kx - g->pad_l;
-      m |= (uint32_t)(ix >= 0 && ix < g->w) << c;
+    for (int64_t lane = 0, qs = q_first; lane < n; lane += g->ow - qs, qs = 0) {
+      int64_t lo = qa > qs ? qa : qs, hi = qb < qs + n - lane ? qb : qs + n - lane;
+      if (lo < hi) m |= lane_range(lane + lo - qs, lane + hi - qs);
     }
     colm[kx] = m;
   }
@@ -158,6 +162,15 @@ void ds__im2col_panel(const ds__conv_geom *g, const float *img, int64_t k0, int6
     int64_t ky = t / g->kw, kx = t % g->kw;
     pl.off[t] = (ky - g->pad_t) * g->w + kx - g->pad_l;
     pl.mask[t] = rowm[ky] & colm[kx];
+  }
+  if (pl.contiguous) {
+    memset(pl.base, 0, sizeof pl.base);
+    pl.base[0] = (int32_t)j0;
+  } else {
+    for (int64_t c = 0, pp = p_first, qq = q_first; c < PANEL_MAX; c++) {
+      pl.base[c] = c < n ? (int32_t)(pp * s * g->w + qq * s) : 0;
+      if (++qq == g->ow) qq = 0, pp++;
+    }
   }
 #ifdef DS_HAVE_AVX512_PANEL
   if ((nr == 16 || nr == 32) && __builtin_cpu_supports("avx512f")) {
@@ -168,7 +181,8 @@ void ds__im2col_panel(const ds__conv_geom *g, const float *img, int64_t k0, int6
   const float *plane = img + k0 / kk * hw;
   for (int64_t k = 0, t = k0 % kk; k < kc; k++, dst += nr) {
     const float *src = plane + pl.off[t];
-    for (int64_t c = 0; c < nr; c++) dst[c] = pl.mask[t] >> c & 1u ? src[pl.base[c]] : 0.0f;
+    for (int64_t c = 0; c < nr; c++)
+      dst[c] = pl.mask[t] >> c & 1u ? src[pl.contiguous ? pl.base[0] + c : pl.base[c]] : 0.0f;
     if (++t == kk) t = 0, plane += hw;
   }
 }
