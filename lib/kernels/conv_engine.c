@@ -35,18 +35,16 @@ typedef struct engine_job {
 typedef struct copy_job {
   const engine_job *j;
   int64_t b0, n, ld;
-  float *col;
+  float *col;      /* rows [row0, ...) of the column matrix (Kc, n*P; row stride ld) */
+  int64_t row0;
 } copy_job;
 
 /* img_b = [bias +] [img_b +] col2im(col) for the n images, split over image channels (each
  * pixel is summed by one part, in the same order as col2im of the whole image) */
-static void col2im_part(void *arg, int32_t t, int32_t threads) {
-  const copy_job *c = arg;
+static void col2im_channels(const copy_job *c, int64_t c0, int64_t c1) {
   const engine_job *j = c->j;
   const ds__conv_geom *g = j->g;
   const int64_t kk = g->kh * g->kw, p = g->oh * g->ow, hw = g->h * g->w;
-  int64_t c0, c1;
-  ds__split_range(g->c, t, threads, &c0, &c1);
   if (c0 >= c1) return;
   ds__conv_geom part = *g;
   part.c = c1 - c0;
@@ -59,13 +57,20 @@ static void col2im_part(void *arg, int32_t t, int32_t threads) {
       else if (j->bias)
         for (int64_t q = 0; q < hw; q++) o[ch * hw + q] += bv;
     }
-    ds__col2im(&part, c->col + c0 * kk * c->ld + i * p, c->ld, o + c0 * hw);
+    ds__col2im(&part, c->col + (c0 * kk - c->row0) * c->ld + i * p, c->ld, o + c0 * hw);
   }
+}
+
+static void col2im_part(void *arg, int32_t t, int32_t threads) {
+  const copy_job *c = arg;
+  int64_t c0, c1;
+  ds__split_range(c->j->g->c, t, threads, &c0, &c1);
+  col2im_channels(c, c0, c1);
 }
 
 static void col2im_images(const engine_job *j, int64_t b0, int64_t n, int64_t ld, float *col,
                           ds__pool *pool) {
-  copy_job c = {j, b0, n, ld, col};
+  copy_job c = {j, b0, n, ld, col, 0};
   if (pool) ds__pool_run(pool, col2im_part, &c);
   else col2im_part(&c, 0, 1);
 }
@@ -153,9 +158,26 @@ static void scatter_group(const engine_job *j, int64_t b0, int64_t n, float *ws,
       for (int64_t r = 0; r < j->m; r++)
         memcpy(s + r * ld + i * p, j->in + (b0 + i) * j->in_stride + r * p,
                sizeof(float) * (size_t)p);
-  ds__gemm(gemm_pool, j->trans_a, 0, kc, ld, j->m, 1.0f, j->a, j->lda, n > 1 ? s : src, ld,
-           0.0f, col, ld);
-  col2im_images(j, b0, n, ld, col, gemm_pool);
+  if (gemm_pool) { /* the whole column matrix, each product and scatter split over the pool */
+    ds__gemm(gemm_pool, j->trans_a, 0, kc, ld, j->m, 1.0f, j->a, j->lda, n > 1 ? s : src, ld,
+             0.0f, col, ld);
+    col2im_images(j, b0, n, ld, col, gemm_pool);
+    return;
+  }
+  /* One thread: the rows of a few image channels at a time (about 128 KiB of columns, still
+   * in cache when col2im adds them); rows are independent products, and each pixel still
+   * gets its channel's rows in k order, so the bits are those of the whole matrix. */
+  const int64_t kk = g->kh * g->kw;
+  int64_t step = (int64_t)32768 / (kk * ld);
+  step = step < 1 ? 1 : step;
+  for (int64_t c0 = 0; c0 < g->c; c0 += step) {
+    int64_t c1 = g->c - c0 < step ? g->c : c0 + step, r0 = c0 * kk;
+    const float *a = j->trans_a ? j->a + r0 : j->a + r0 * j->lda;
+    ds__gemm(NULL, j->trans_a, 0, (c1 - c0) * kk, ld, j->m, 1.0f, a, j->lda, n > 1 ? s : src,
+             ld, 0.0f, col, ld);
+    copy_job c = {j, b0, n, ld, col, r0};
+    col2im_channels(&c, c0, c1);
+  }
 }
 
 static void scatter_worker(void *arg, int32_t t, int32_t threads) {

@@ -48,8 +48,53 @@ void ds__im2col(const ds__conv_geom *g, const float *img, int64_t k0, int64_t k1
   }
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define DS_HAVE_AVX512_COL2IM 1
+/* Stride 1, pixel by pixel: 16 pixels of an image row stay in a register while every tap
+ * of their channel adds its column-matrix value in k order (a lane a tap does not reach is
+ * left alone, as in the plain loop): the same additions in the same order per pixel, with
+ * one load and store of the image instead of one per tap. */
+static __mmask16 lanes16(int64_t a, int64_t b) { /* lanes [a, b) of 16 */
+  a = a < 0 ? 0 : a, b = b > 16 ? 16 : b;
+  return a >= b ? 0 : (__mmask16)(((1u << b) - 1u) & ~((1u << a) - 1u));
+}
+
+__attribute__((target("avx512f"))) static void col2im_s1_avx512(const ds__conv_geom *g,
+                                                                 const float *col,
+                                                                 int64_t ldcol, float *img) {
+  const int64_t kk = g->kh * g->kw;
+  for (int64_t ch = 0; ch < g->c; ch++)
+    for (int64_t y = 0; y < g->h; y++) {
+      float *row = img + (ch * g->h + y) * g->w;
+      for (int64_t x0 = 0; x0 < g->w; x0 += 16) {
+        const __mmask16 all = lanes16(0, g->w - x0);
+        __m512 acc = _mm512_maskz_loadu_ps(all, row + x0);
+        for (int64_t ky = 0; ky < g->kh; ky++) {
+          int64_t py = y - ky + g->pad_t; /* patch row reading this pixel through tap ky */
+          if (py < 0 || py >= g->oh) continue;
+          for (int64_t kx = 0; kx < g->kw; kx++) {
+            int64_t shift = kx - g->pad_l; /* lane i reads patch column x0 + i - shift */
+            __mmask16 m = all & lanes16(shift - x0, g->ow + shift - x0);
+            const float *src = col + (ch * kk + ky * g->kw + kx) * ldcol + py * g->ow;
+            __m512 v = _mm512_maskz_loadu_ps(m, src + x0 - shift);
+            acc = _mm512_mask_add_ps(acc, m, acc, v);
+          }
+        }
+        _mm512_mask_storeu_ps(row + x0, all, acc);
+      }
+    }
+}
+#endif
+
 void ds__col2im(const ds__conv_geom *g, const float *col, int64_t ldcol, float *img) {
   const int64_t kk = g->kh * g->kw, s = g->stride;
+#ifdef DS_HAVE_AVX512_COL2IM
+  if (s == 1 && __builtin_cpu_supports("avx512f")) {
+    col2im_s1_avx512(g, col, ldcol, img);
+    return;
+  }
+#endif
   /* Rows of one channel are added in k order, so each pixel's sum order is fixed. */
   for (int64_t k = 0; k < g->c * kk; k++) {
     int64_t c = k / kk, ky = k % kk / g->kw, kx = k % g->kw;
@@ -96,8 +141,7 @@ typedef struct panel_plan {
   int contiguous;
 } panel_plan;
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
+#ifdef DS_HAVE_AVX512_COL2IM
 #define DS_HAVE_AVX512_PANEL 1
 /* rows k0..k0+kc-1 for nr = 16 or 32 lanes; masked-off lanes are not read */
 __attribute__((target("avx512f"))) static void panel_rows_avx512(
