@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "model/model.h"
-#include "model/pixelcnn.h"
+#include "model/graph.h"
 
 /* At most this many images of the first batch (the reference's init batch is 16), and at
  * most about DS__PCNN_INIT_FLOATS floats of activations: the count depends on the

@@ -23,7 +23,7 @@
 #include "core/philox.h"
 #include "kernels/masked_conv.h"
 #include "model/model.h"
-#include "model/pixelcnn.h"
+#include "model/graph.h"
 
 typedef struct builder {
   ds__pixelcnn *p;

@@ -37,7 +37,7 @@
 #include "kernels/pointwise.h"
 #include "kernels/vec_math.h"
 #include "model/model.h"
-#include "model/pixelcnn.h"
+#include "model/graph.h"
 
 enum { COLUMNS = 512 }; /* columns (rows x positions) per product */
 

@@ -5,7 +5,7 @@
 
 #include "core/philox.h"
 #include "model/model.h"
-#include "model/pixelcnn.h"
+#include "model/graph.h"
 
 typedef struct builder {
   ds__pixelcnn *p;

@@ -9,7 +9,7 @@
 #include "kernels/conv_transpose.h"
 #include "kernels/pointwise.h"
 #include "model/model.h"
-#include "model/pixelcnn.h"
+#include "model/graph.h"
 
 typedef struct pcnn_ws {
   int64_t capacity;
