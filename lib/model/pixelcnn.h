@@ -5,4 +5,9 @@
 
 #include "model/graph.h"
 
+/* The names before the layer-graph module (0.3), for code not yet moved to model/graph.h's. */
+typedef ds__graph ds__pixelcnn;
+typedef ds__graph_op ds__pcnn_op;
+enum { DS__PCNN_CONV = DS__OP_CONV };
+
 #endif
