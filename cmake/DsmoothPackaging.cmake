@@ -34,4 +34,15 @@ if(TARGET dsmooth_cli)
       "libdsmooth${PROJECT_VERSION_MAJOR} (= ${PROJECT_VERSION}), zlib1g (>= 1:1.2.11), libc6 (>= 2.34)")
   set(CPACK_COMPONENT_TOOLS_DESCRIPTION "dsmooth: train, evaluate, sample and denoise with libdsmooth from the command line")
 endif()
+# libdsmooth_mpi (lib/mpi, component `mpi`) when MPI was found: one package with the
+# library, its header, CMake package and pkg-config file (it is small and only useful to
+# developers of MPI programs, so no runtime/dev split).
+if(TARGET dsmooth_mpi)
+  list(APPEND CPACK_COMPONENTS_ALL mpi)
+  set(CPACK_DEBIAN_MPI_PACKAGE_NAME libdsmooth-mpi${PROJECT_VERSION_MAJOR})
+  set(CPACK_DEBIAN_MPI_PACKAGE_SECTION libdevel)
+  set(CPACK_DEBIAN_MPI_PACKAGE_DEPENDS
+      "libdsmooth${PROJECT_VERSION_MAJOR} (= ${PROJECT_VERSION}), libdsmooth-dev (= ${PROJECT_VERSION}), libopenmpi-dev, libc6 (>= 2.34)")
+  set(CPACK_COMPONENT_MPI_DESCRIPTION "libdsmooth_mpi: data-parallel training of libdsmooth models on MPI (library, header, CMake and pkg-config files)")
+endif()
 include(CPack)

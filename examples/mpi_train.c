@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "datasets.h"
 #include "dsmooth.h"
 #include "dsmooth_mpi.h"
@@ -64,56 +65,68 @@ static void die(const char *what, ds_status st) {
     if (st_ != DS_OK) die(#call, st_);       \
   } while (0)
 
-static void usage(void) {
-  fprintf(stderr,
-          "usage: mpirun -np N mpi_train [--model made|pixelcnn] [--data NAME] [--fmnist DIR]\n"
-          "  [--n N] [--sigma S] [--steps S] [--total S] [--batch B] [--lr LR]\n"
-          "  [--reduction det|scatter|fast|none] [--blocks K] [--threads T] [--seed S]\n"
-          "  [--filters F] [--resnets R] [--checkpoint PATH] [--save-every S] [--resume]\n"
-          "  [--out PATH] [--stats] [--fail-rank R --fail-step S] [--kill-rank R --kill-step S]\n"
-          "  [--hang-rank R --hang-step S] [--rank-states]\n");
-  MPI_Abort(MPI_COMM_WORLD, 1);
-}
-
+/* Every rank parses the same argv, so a usage error stops every rank alike (exit 2). */
 static void parse(int argc, char **argv, options *o) {
   *o = (options){"made", "checkerboard", "/usr/share/datasets/fashion-mnist", NULL, NULL, "det",
                  0, 200, 0, 0, 12, 0, 32, 2, 1, 0, 0, -1, -1, -1, 0, 0, 0, 0, 0.3, 0, 1};
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    int flag = !strcmp(a, "--resume") || !strcmp(a, "--stats") || !strcmp(a, "--rank-states");
-    if (!flag && !v) usage();
-    if (!strcmp(a, "--model")) o->model = v;
-    else if (!strcmp(a, "--data")) o->data = v;
-    else if (!strcmp(a, "--fmnist")) o->fmnist = v;
-    else if (!strcmp(a, "--checkpoint")) o->checkpoint = v;
-    else if (!strcmp(a, "--out")) o->out = v;
-    else if (!strcmp(a, "--reduction")) o->reduction = v;
-    else if (!strcmp(a, "--n")) o->n = atoll(v);
-    else if (!strcmp(a, "--steps")) o->steps = atoll(v);
-    else if (!strcmp(a, "--total")) o->total = atoll(v);
-    else if (!strcmp(a, "--batch")) o->batch = atoll(v);
-    else if (!strcmp(a, "--blocks")) o->blocks = atoll(v);
-    else if (!strcmp(a, "--save-every")) o->save_every = atoll(v);
-    else if (!strcmp(a, "--filters")) o->filters = atoll(v);
-    else if (!strcmp(a, "--resnets")) o->resnets = atoll(v);
-    else if (!strcmp(a, "--threads")) o->threads = atoi(v);
-    else if (!strcmp(a, "--seed")) o->seed = strtoull(v, NULL, 10);
-    else if (!strcmp(a, "--sigma")) o->sigma = atof(v);
-    else if (!strcmp(a, "--lr")) o->lr = atof(v);
-    else if (!strcmp(a, "--fail-rank")) o->fail_rank = atoi(v);
-    else if (!strcmp(a, "--fail-step")) o->fail_step = atoll(v);
-    else if (!strcmp(a, "--kill-rank")) o->kill_rank = atoi(v);
-    else if (!strcmp(a, "--kill-step")) o->kill_step = atoll(v);
-    else if (!strcmp(a, "--hang-rank")) o->hang_rank = atoi(v);
-    else if (!strcmp(a, "--hang-step")) o->hang_step = atoll(v);
-    else if (!strcmp(a, "--resume")) o->resume = 1;
-    else if (!strcmp(a, "--stats")) o->stats = 1;
-    else if (!strcmp(a, "--rank-states")) o->rank_states = 1;
-    else usage();
-    if (!flag) i++;
-  }
+  const arg_spec specs[] = {
+      {"model", ARG_STRING, &o->model, "made|pixelcnn", "MADE on a 2-D set, or PixelCNN++ on "
+       "Fashion-MNIST", 0, 0, 0, NULL},
+      {"data", ARG_STRING, &o->data, "NAME", "2-D set for --model made: checkerboard, rings, "
+       "8gaussians, 2spirals", 0, 0, 0, NULL},
+      {"fmnist", ARG_STRING, &o->fmnist, "DIR", "Fashion-MNIST IDX directory", 0, 0, 0, NULL},
+      {"n", ARG_INT, &o->n, "N", "training examples (0: 8192 for made, 2048 for pixelcnn)", 0,
+       1e9, 0, NULL},
+      {"sigma", ARG_DOUBLE, &o->sigma, "S", "stage-1 Gaussian noise (0: the direct model)", 0,
+       1e6, 0, NULL},
+      {"steps", ARG_INT, &o->steps, "S", "Adam steps of this run", 0, 1e12, 0, NULL},
+      {"total", ARG_INT, &o->total, "S", "cosine horizon (0: --steps)", 0, 1e12, 0, NULL},
+      {"batch", ARG_INT, &o->batch, "B", "global batch (0: 128 made, 32 pixelcnn)", 0, 1 << 20,
+       0, NULL},
+      {"lr", ARG_DOUBLE, &o->lr, "LR", "peak learning rate (0: 3e-3 made, 1e-3 pixelcnn)", 0,
+       1e6, 0, NULL},
+      {"reduction", ARG_STRING, &o->reduction, "det|scatter|fast|none", "how gradients are "
+       "combined", 0, 0, 0, NULL},
+      {"blocks", ARG_INT, &o->blocks, "K", "gradient blocks of the deterministic reductions "
+       "(0: the world size)", 0, 1 << 20, 0, NULL},
+      {"threads", ARG_INT32, &o->threads, "T", "threads per rank; 0 = all online cores", 0,
+       DS_MAX_THREADS, 0, NULL},
+      {"seed", ARG_UINT64, &o->seed, "S", "context seed", 0, 0, 0, NULL},
+      {"filters", ARG_INT, &o->filters, "F", "PixelCNN++ filters", 1, 1024, 0, NULL},
+      {"resnets", ARG_INT, &o->resnets, "R", "PixelCNN++ resnets per level", 1, 64, 0, NULL},
+      {"checkpoint", ARG_STRING, &o->checkpoint, "PATH", "trainer state written by rank 0", 0,
+       0, 0, NULL},
+      {"save-every", ARG_INT, &o->save_every, "S", "steps between checkpoints (0: at the end)",
+       0, 1e12, 0, NULL},
+      {"resume", ARG_FLAG, &o->resume, NULL, "continue from --checkpoint", 0, 0, 0, NULL},
+      {"out", ARG_STRING, &o->out, "PATH", "rank 0 saves the final model here", 0, 0, 0, NULL},
+      {"stats", ARG_FLAG, &o->stats, NULL, "per-step compute / communication time and bytes",
+       0, 0, 0, NULL},
+      {"rank-states", ARG_FLAG, &o->rank_states, NULL, "every rank saves its trainer state to "
+       "CHECKPOINT.rank<r>", 0, 0, 0, NULL},
+      {"fail-rank", ARG_INT32, &o->fail_rank, "R", "drill: this rank gets a NaN in its data",
+       -1, 1 << 20, 0, NULL},
+      {"fail-step", ARG_INT, &o->fail_step, "S", "drill: from this step on", 0, 1e12, 0, NULL},
+      {"kill-rank", ARG_INT32, &o->kill_rank, "R", "drill: this rank kills itself", -1,
+       1 << 20, 0, NULL},
+      {"kill-step", ARG_INT, &o->kill_step, "S", "drill: at this step", 0, 1e12, 0, NULL},
+      {"hang-rank", ARG_INT32, &o->hang_rank, "R", "drill: this rank stops responding", -1,
+       1 << 20, 0, NULL},
+      {"hang-step", ARG_INT, &o->hang_step, "S", "drill: at this step", 0, 1e12, 0, NULL},
+  };
+  const arg_parser ap = {
+      "mpi_train", "[options]   (under mpirun -np N)",
+      "Data-parallel training with libdsmooth_mpi: every rank computes the gradient of its "
+      "share of the global batch; the reduction combines them (det and scatter: bitwise the "
+      "same weights for any rank and thread count).",
+      specs, (int)(sizeof specs / sizeof specs[0]), 0, 0, NULL};
+  args_parse(&ap, argc, argv);
+  if (strcmp(o->model, "pixelcnn") && strcmp(o->model, "made"))
+    args_fail(&ap, "model", "'%s' is neither made nor pixelcnn", o->model);
+  if (strcmp(o->reduction, "det") && strcmp(o->reduction, "scatter") &&
+      strcmp(o->reduction, "fast") && strcmp(o->reduction, "none"))
+    args_fail(&ap, "reduction", "'%s' is not det, scatter, fast or none", o->reduction);
   int pixel = !strcmp(o->model, "pixelcnn");
-  if (!pixel && strcmp(o->model, "made")) usage();
   if (!o->batch) o->batch = pixel ? 32 : 128;
   if (!o->n) o->n = pixel ? 2048 : 8192;
   if (!o->total) o->total = o->steps;
@@ -247,7 +260,6 @@ int main(int argc, char **argv) {
   }
   if (distributed) {
     int fast = !strcmp(o.reduction, "fast"), scatter = !strcmp(o.reduction, "scatter");
-    if (!fast && !scatter && strcmp(o.reduction, "det")) usage();
     CHECK(ds_mpi_attach(mpi, t,
                         fast ? DS_REDUCE_FAST
                              : scatter ? DS_REDUCE_DETERMINISTIC_SCATTER : DS_REDUCE_DETERMINISTIC,

@@ -2,12 +2,9 @@
  * reference's settings, trained on fresh samples every step through the trainer's data
  * callback (ds_trainer_train_source), evaluated on held-out points. One summary line.
  *
- *   train_2d --dataset rings [--components 8] [--seed 1] [--steps 6000] [--batch 512]
- *            [--lr 1e-3] [--sigma 0.5] [--hidden 64] [--threads 1] [--n-test 20000]
- *            [--stage2 0|1] [--stage2-hidden 64] [--cond-share 0] [--data-init 1]
- *            [--fresh 1] [--n-train 20000] [--ema 0]
+ *   train_2d --dataset rings [--components 8] [--seed 1] [--steps 6000] [--batch 512] ...
  *
- * --fresh 0 trains on a fixed set of --n-train points (shuffled epochs) instead. */
+ * --help lists every option with its range and default; values are checked in full. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +12,7 @@
 
 #include "datasets.h"
 #include "dsmooth.h"
+#include "args.h"
 #include "example_util.h"
 
 #define PROGRAM "train_2d"
@@ -91,35 +89,46 @@ static double mean(const double *v, int64_t n) {
 
 int main(int argc, char **argv) {
   options o = {"rings", 8, 64, 64, 1, 0, 1, 1, 6000, 512, 20000, 20000, 1e-3, 0.5, 0.0, 0.0, 1};
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const char *a = argv[i], *v = argv[i + 1];
-    if (!strcmp(a, "--dataset")) o.dataset = v;
-    else if (!strcmp(a, "--components")) o.components = atoi(v);
-    else if (!strcmp(a, "--hidden")) o.hidden = atoi(v);
-    else if (!strcmp(a, "--stage2-hidden")) o.stage2_hidden = atoi(v);
-    else if (!strcmp(a, "--threads")) o.threads = atoi(v);
-    else if (!strcmp(a, "--stage2")) o.stage2 = atoi(v);
-    else if (!strcmp(a, "--data-init")) o.data_init = atoi(v);
-    else if (!strcmp(a, "--fresh")) o.fresh = atoi(v);
-    else if (!strcmp(a, "--steps")) o.steps = atoll(v);
-    else if (!strcmp(a, "--batch")) o.batch = atoll(v);
-    else if (!strcmp(a, "--n-test")) o.n_test = atoll(v);
-    else if (!strcmp(a, "--n-train")) o.n_train = atoll(v);
-    else if (!strcmp(a, "--lr")) o.lr = atof(v);
-    else if (!strcmp(a, "--sigma")) o.sigma = atof(v);
-    else if (!strcmp(a, "--cond-share")) o.cond_share = atof(v);
-    else if (!strcmp(a, "--ema")) o.ema = atof(v);
-    else if (!strcmp(a, "--seed")) o.seed = strtoull(v, NULL, 10);
-    else {
-      fprintf(stderr, "train_2d: unknown option %s (see the comment at the top)\n", a);
-      return 2;
-    }
-  }
-  if (dataset_dim(o.dataset) != 2 || o.steps < 1 || o.batch < 1 || o.n_test < 1 ||
-      o.n_train < o.batch) {
-    fprintf(stderr, "train_2d: bad options (2-D sets: %s)\n", dataset_names());
-    return 2;
-  }
+  const arg_spec specs[] = {
+      {"dataset", ARG_STRING, &o.dataset, "SET", "2-D data set: checkerboard, rings, 8gaussians "
+       "or 2spirals", 0, 0, 0, NULL},
+      {"components", ARG_INT32, &o.components, "K", "logistic-mixture components", 1, 256, 0, NULL},
+      {"hidden", ARG_INT32, &o.hidden, "H", "width of the direct model's two hidden layers", 1,
+       65536, 0, NULL},
+      {"stage2-hidden", ARG_INT32, &o.stage2_hidden, "H", "width of stage 2's hidden layers", 1,
+       65536, 0, NULL},
+      {"threads", ARG_INT32, &o.threads, "T", "worker threads; 0 = all online cores", 0,
+       DS_MAX_THREADS, 0, NULL},
+      {"stage2", ARG_INT32, &o.stage2, "0|1", "1: also train stage 1 and stage 2", 0, 1, 0, NULL},
+      {"data-init", ARG_INT32, &o.data_init, "0|1", "data-dependent initialisation", 0, 1, 0,
+       NULL},
+      {"fresh", ARG_INT32, &o.fresh, "0|1", "1: fresh samples every step; 0: a fixed set of "
+       "--n-train points in shuffled epochs", 0, 1, 0, NULL},
+      {"steps", ARG_INT, &o.steps, "N", "Adam steps per model", 1, 1e12, 0, NULL},
+      {"batch", ARG_INT, &o.batch, "B", "examples per step", 1, 1 << 20, 0, NULL},
+      {"n-test", ARG_INT, &o.n_test, "N", "held-out points", 1, 1e9, 0, NULL},
+      {"n-train", ARG_INT, &o.n_train, "N", "training points (--fresh 0)", 1, 1e9, 0, NULL},
+      {"lr", ARG_DOUBLE, &o.lr, "LR", "peak learning rate of the cosine schedule", 0, 1e6, 1,
+       NULL},
+      {"sigma", ARG_DOUBLE, &o.sigma, "S", "smoothing noise of stage 1", 0, 1e6, 1, NULL},
+      {"cond-share", ARG_DOUBLE, &o.cond_share, "F", "stage 2's DS_MODEL_COND_SHARE (0: the "
+       "default)", 0, 1, 0, NULL},
+      {"ema", ARG_DOUBLE, &o.ema, "D", "EMA decay of the weights (0: off)", 0, 0.999999, 0, NULL},
+      {"seed", ARG_UINT64, &o.seed, "S", "seed of the data, the weights and the noise", 0, 0, 0,
+       NULL},
+  };
+  const arg_parser ap = {
+      PROGRAM, "[options]",
+      "The direct model (and optionally stage 1 + stage 2) of the 2-D experiments at the "
+      "PyTorch reference's settings, evaluated on held-out points. One summary line.",
+      specs, (int)(sizeof specs / sizeof specs[0]), 0, 0, NULL};
+  args_parse(&ap, argc, argv);
+  if (dataset_dim(o.dataset) != 2)
+    args_fail(&ap, "dataset", "'%s' is not a 2-D set (2-D sets: %s)", o.dataset, dataset_names());
+  if (o.cond_share >= 1) args_fail(&ap, "cond-share", "must be below 1");
+  if (!o.fresh && o.n_train < o.batch)
+    args_fail(&ap, "batch", "%lld is more than --n-train (%lld)", (long long)o.batch,
+              (long long)o.n_train);
   ds_context_options *copts = NULL;
   CHECK(ds_context_options_create(&copts));
   CHECK(ds_context_options_set_threads(copts, o.threads));

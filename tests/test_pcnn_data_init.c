@@ -1,8 +1,8 @@
-/* Data-dependent initialisation of the image networks (model/model_init_pixelcnn.c): every
+/* Data-dependent initialisation of the image networks (model/graph_data_init.c): every
  * conv / transposed conv's own output on the init batch has mean 0 and std g afterwards,
  * bitwise alike for 1 and 3 threads, masked weights stay 0, the networks stay causal, and a
  * loaded model is never re-initialised. The layers are run one by one through the
- * executor's accessors (model/pixelcnn.h) to read every pre-activation. */
+ * executor's accessors (model/graph.h) to read every pre-activation. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -56,15 +56,15 @@ static ds__model_ws forward_ws(const ds_model *m) {
  * for the head and the convs feeding a gate, 1 otherwise (the head's mean is the head
  * bias init's, not checked; a bias-free layer's mean neither). Runs the layers in order. */
 static double worst_deviation(const ds_model *m, const float *x, const float *c) {
-  const ds__pixelcnn *p = ds__pcnn_of(m);
+  const ds__graph *p = ds__pcnn_of(m);
   ds__model_ws ws = forward_ws(m);
   ds__pcnn_ws_fill_inputs(m, &ws, x, m->cfg.cond_dim ? c : NULL, ROWS);
   double worst = 0.0;
   int64_t checked = 0;
   for (int32_t i = 0; i < p->op_count; i++) {
-    const ds__pcnn_op *o = &p->ops[i];
-    int weight = o->kind == DS__PCNN_CONV || o->kind == DS__PCNN_DECONV;
-    int acc = o->kind == DS__PCNN_CONV && o->accumulate;
+    const ds__graph_op *o = &p->ops[i];
+    int weight = o->kind == DS__OP_CONV || o->kind == DS__OP_DECONV;
+    int acc = o->kind == DS__OP_CONV && o->accumulate;
     float *y = ds__pcnn_values(m, &ws, o->out);
     int32_t l = p->tensors[o->out].level;
     int64_t plane = p->h[l] * p->w[l], floats = ROWS * o->cout * plane;
@@ -74,7 +74,7 @@ static double worst_deviation(const ds_model *m, const float *x, const float *c)
     if (weight) {
       double g = o->out == p->head ? 0.1 : 1.0;
       for (int32_t k = i + 1; k < p->op_count; k++)
-        if (p->ops[k].kind == DS__PCNN_GATE && p->ops[k].in2 == o->out) g = 0.1;
+        if (p->ops[k].kind == DS__OP_GATE && p->ops[k].in2 == o->out) g = 0.1;
       for (int64_t co = 0; co < o->cout; co++) {
         double s = 0, sq = 0, n = (double)(ROWS * plane);
         for (int64_t r = 0; r < ROWS; r++)
@@ -215,7 +215,7 @@ static void causal_after_init(void **state) {
   for (int i = 0; i < 4; i++) {
     ds_context *ctx = test_context(2, 51);
     ds_model *m = network(ctx, i);
-    const ds__pixelcnn *p = ds__pcnn_of(m);
+    const ds__graph *p = ds__pcnn_of(m);
     int64_t D = ds_model_dim(m), HW = p->h[0] * p->w[0], Ph = p->head_channels;
     float *x = malloc(sizeof(float) * (size_t)(ROWS * D)), *c = malloc(sizeof(float) * (size_t)(ROWS * D));
     batch(m, x, c);

@@ -125,10 +125,10 @@ static void check_gradients(int64_t channels, int32_t head, tiny_cond cond) {
   ds__model_ws_free(m, &ws);
   /* the conditioning convs' weights (first in the layout, before the first conv of the
      input) are all checked at a finer stride: they are trained through the pooling */
-  const ds__pixelcnn *p = ds__pcnn_of(m);
+  const ds__graph *p = ds__pcnn_of(m);
   int64_t cond_end = -1, cond_nonzero = 0;
   for (int32_t i = 0; i < p->op_count && cond_end < 0; i++)
-    if (p->ops[i].kind == DS__PCNN_CONV && p->ops[i].in == p->input) cond_end = p->ops[i].w_offset;
+    if (p->ops[i].kind == DS__OP_CONV && p->ops[i].in == p->input) cond_end = p->ops[i].w_offset;
   assert_int_equal(cond_end > 0, cond.convs > 0);
   for (int64_t k = 0; k < cond_end; k++) cond_nonzero += grad[k] != 0.0f;
   assert_true(cond_nonzero >= cond_end * 9 / 10);

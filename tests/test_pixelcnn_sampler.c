@@ -1,4 +1,4 @@
-/* The cached incremental PixelCNN++ sampler (model/pixelcnn_sampler.c) against the naive
+/* The cached incremental PixelCNN++ sampler (model/graph_sample.c) against the naive
  * pixel-by-pixel sampler (DS_SAMPLE_NAIVE): bitwise equal samples for gray and RGB,
  * continuous and discretized heads, conditional models (conditioning channels, with 3x3
  * conditioning convs, the stacked 2H x W layout), odd sizes, several resnets, both

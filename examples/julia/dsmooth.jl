@@ -433,9 +433,15 @@ function sample(m::Model, n::Integer; cond = nothing, stream::Integer = 0,
 end
 
 # ---- trainer ----------------------------------------------------------------------------
-"Trainer(model; smoother = nothing, batch = 128, total_steps = 1000, schedule = DS_LR_CONSTANT, lr = 1e-3)"
+"""
+    Trainer(model; smoother = nothing, batch = 128, total_steps = nothing,
+            schedule = DS_LR_CONSTANT, lr = 1e-3)
+
+total_steps = nothing leaves DS_TRAIN_TOTAL_STEPS unset: the cosine horizon then follows
+each `train!` call, as in C.
+"""
 function Trainer(m::Model; smoother::Union{Smoother,Nothing} = nothing, batch::Integer = 128,
-                 total_steps::Integer = 1000, schedule::Integer = DS_LR_CONSTANT,
+                 total_steps::Union{Integer,Nothing} = nothing, schedule::Integer = DS_LR_CONSTANT,
                  lr::Real = 1e-3, floats = Dict{Int32,Float64}())
     cfg = Ref{Ptr{Cvoid}}(C_NULL)
     check(ccall((:ds_trainer_config_create, libdsmooth), Int32, (Ref{Ptr{Cvoid}},), cfg), C_NULL)
@@ -443,6 +449,7 @@ function Trainer(m::Model; smoother::Union{Smoother,Nothing} = nothing, batch::I
     try
         for (o, v) in ((DS_TRAIN_BATCH, batch), (DS_TRAIN_TOTAL_STEPS, total_steps),
                        (DS_TRAIN_SCHEDULE, schedule))
+            v === nothing && continue
             check(ccall((:ds_trainer_config_set_int, libdsmooth), Int32,
                         (Ptr{Cvoid}, Int32, Int64), cfg[], o, v), C_NULL)
         end

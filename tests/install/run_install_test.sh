@@ -93,6 +93,17 @@ if command -v cpack >/dev/null && command -v dpkg-deb >/dev/null; then
   if grep -qE 'include/|\.pc$|libdsmooth\.so$' <<<"$runtime"; then
     echo "runtime package carries development files"; exit 1
   fi
+  mpideb=$(ls "$work"/build-shared/libdsmooth-mpi[0-9]*.deb 2>/dev/null || true)
+  if [ -n "$mpideb" ]; then
+    mpifiles=$(dpkg-deb -c "$mpideb" | awk '{print $6}')
+    for want in 'libdsmooth_mpi\.so\.[0-9]*$' 'include/dsmooth_mpi\.h$' 'dsmooth_mpi\.pc$' \
+                'cmake/dsmooth_mpi/dsmooth_mpiConfig\.cmake$'; do
+      grep -q "$want" <<<"$mpifiles" || { echo "the MPI package lacks $want"; exit 1; }
+    done
+    if grep -q 'libdsmooth\.so' <<<"$mpifiles"; then
+      echo "the MPI package carries libdsmooth itself"; exit 1
+    fi
+  fi
   cmake -S "$src/tests/install/consumer" -B "$work/consumer-deb" "${gen[@]}" \
     -DCMAKE_PREFIX_PATH="$root/usr" >"$work/consumer-configure-deb.log"
   cmake --build "$work/consumer-deb" >"$work/consumer-build-deb.log"

@@ -23,40 +23,41 @@
 #include <math.h>
 #include <string.h>
 
-#include "model/model.h"
-#include "model/pixelcnn.h"
+#include "model/graph.h"
 
 /* At most this many images of the first batch (the reference's init batch is 16), and at
- * most about DS__PCNN_INIT_FLOATS floats of activations: the count depends on the
+ * most about DS__GRAPH_INIT_FLOATS floats of activations: the count depends on the
  * network only, never on the thread count. */
-#define DS__PCNN_INIT_ROWS 16
-#define DS__PCNN_INIT_FLOATS ((int64_t)64 << 20)
+#define DS__GRAPH_INIT_ROWS 16
+#define DS__GRAPH_INIT_FLOATS ((int64_t)64 << 20)
 /* Scale g of the layers feeding a gate and of the head (see above). */
-#define DS__PCNN_INIT_SMALL 0.1
+#define DS__GRAPH_INIT_SMALL 0.1
 /* Below this variance (relative to the squared mean plus 1e-12) a channel is constant. */
-#define DS__PCNN_INIT_MIN_VAR 1e-10
+#define DS__GRAPH_INIT_MIN_VAR 1e-10
 
-static int64_t tensor_floats(const ds__pixelcnn *p, int32_t t, int64_t rows) {
+static int64_t tensor_floats(const ds__graph *p, int32_t t, int64_t rows) {
   int32_t l = p->tensors[t].level;
   return rows * p->tensors[t].c * p->h[l] * p->w[l];
 }
 
 /* The scale g of op o's output (see the top). */
-static double target_std(const ds__pixelcnn *p, int32_t o) {
+static double target_std(const ds__graph *p, int32_t o) {
   int32_t out = p->ops[o].out;
-  if (out == p->head) return DS__PCNN_INIT_SMALL;
+  if (out == p->head) return DS__GRAPH_INIT_SMALL;
   for (int32_t k = o + 1; k < p->op_count; k++)
-    if (p->ops[k].kind == DS__PCNN_GATE && p->ops[k].in2 == out) return DS__PCNN_INIT_SMALL;
+    /* GATE only: the masked PixelCNN's TGATE inputs keep g = 1 (its initialisation since
+       0.3; changing it would change every trained masked model's bits) */
+    if (p->ops[k].kind == DS__OP_GATE && p->ops[k].in2 == out) return DS__GRAPH_INIT_SMALL;
   return 1.0;
 }
 
 /* Multiply output channel co's free weights of op o by s (conv weights (Cout, Cin, kh, kw),
  * transposed conv (Cin, Cout, kh, kw)). */
-static void scale_channel(ds_model *m, const ds__pcnn_op *o, int64_t co, float s) {
+static void scale_channel(ds_model *m, const ds__graph_op *o, int64_t co, float s) {
   int64_t taps = o->kh * o->kw;
   for (int64_t ci = 0; ci < o->cin; ci++) {
     int64_t k0 = o->w_offset +
-                 (o->kind == DS__PCNN_CONV ? (co * o->cin + ci) : (ci * o->cout + co)) * taps;
+                 (ds__op_kind_of(o)->role == DS__ROLE_CONV ? (co * o->cin + ci) : (ci * o->cout + co)) * taps;
     for (int64_t k = k0; k < k0 + taps; k++)
       if (m->mask[k] != 0.0f) m->params[k] *= s;
   }
@@ -64,7 +65,7 @@ static void scale_channel(ds_model *m, const ds__pcnn_op *o, int64_t co, float s
 
 /* Normalise op o from its contribution y - before (before NULL: y) over rows images:
  * y, before (rows, cout, plane). */
-static void normalise(ds_model *m, const ds__pcnn_op *o, double g, const float *y,
+static void normalise(ds_model *m, const ds__graph_op *o, double g, const float *y,
                       const float *before, int64_t rows, int64_t plane) {
   int64_t C = o->cout;
   double n = (double)(rows * plane);
@@ -84,7 +85,7 @@ static void normalise(ds_model *m, const ds__pcnn_op *o, double g, const float *
     }
     double var = sq / n, s = 1.0;
     if (!isfinite(mean) || !isfinite(var)) continue; /* keep the layer as it is */
-    if ( var > DS__PCNN_INIT_MIN_VAR * (mean * mean + 1e-12)) {
+    if ( var > DS__GRAPH_INIT_MIN_VAR * (mean * mean + 1e-12)) {
       s = g / sqrt(var);
       scale_channel(m, o, co, (float)s);
     }
@@ -96,9 +97,9 @@ static void normalise(ds_model *m, const ds__pcnn_op *o, double g, const float *
 }
 
 void ds__pcnn_data_init(ds_model *m, const float *x, const float *c, int64_t rows) {
-  const ds__pixelcnn *p = ds__pcnn_of(m);
-  int64_t cap = DS__PCNN_INIT_FLOATS / (p->floats_per_row > 0 ? p->floats_per_row : 1);
-  if (rows > DS__PCNN_INIT_ROWS) rows = DS__PCNN_INIT_ROWS;
+  const ds__graph *p = ds__pcnn_of(m);
+  int64_t cap = DS__GRAPH_INIT_FLOATS / (p->floats_per_row > 0 ? p->floats_per_row : 1);
+  if (rows > DS__GRAPH_INIT_ROWS) rows = DS__GRAPH_INIT_ROWS;
   if (rows > cap) rows = cap < 1 ? 1 : cap;
   if (rows < 1) return;
   ds__model_ws ws;
@@ -106,7 +107,7 @@ void ds__pcnn_data_init(ds_model *m, const float *x, const float *c, int64_t row
   if (ds__pcnn_ws_init(m, rows, &ws) != DS_OK) return; /* an optimisation only */
   int64_t before_floats = 1;
   for (int32_t i = 0; i < p->op_count; i++)
-    if (p->ops[i].kind == DS__PCNN_CONV && p->ops[i].accumulate) {
+    if (p->ops[i].accumulate) { /* CONV only */
       int64_t f = tensor_floats(p, p->ops[i].out, rows);
       if (f > before_floats) before_floats = f;
     }
@@ -117,14 +118,14 @@ void ds__pcnn_data_init(ds_model *m, const float *x, const float *c, int64_t row
   }
   ds__pcnn_ws_fill_inputs(m, &ws, x, c, rows);
   for (int32_t i = 0; i < p->op_count; i++) {
-    const ds__pcnn_op *o = &p->ops[i];
-    if (o->kind != DS__PCNN_CONV && o->kind != DS__PCNN_DECONV) {
+    const ds__graph_op *o = &p->ops[i];
+    if (!ds__op_kind_of(o)->weights) {
       ds__pcnn_forward_op(m, &ws, i, rows);
       continue;
     }
     float *y = ds__pcnn_values(m, &ws, o->out);
     int64_t floats = tensor_floats(p, o->out, rows);
-    int acc = o->kind == DS__PCNN_CONV && o->accumulate;
+    int acc = o->accumulate;
     if (acc) memcpy(before, y, sizeof(float) * (size_t)floats);
     ds__pcnn_forward_op(m, &ws, i, rows);
     int32_t l = p->tensors[o->out].level;

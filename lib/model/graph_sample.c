@@ -1,5 +1,6 @@
-/* Cached incremental sampling for the layer-table image networks of model/pixelcnn.h (the
- * idea of Fast PixelCNN++, Ramachandran et al. 2017, recast for a layer table).
+/* Cached incremental sampling for the layer graphs of model/graph.h (the idea of Fast
+ * PixelCNN++, Ramachandran et al. 2017, recast for a layer graph). Which positions an op
+ * reads follows from its kind's role; POINTWISE kinds run their table entry's kernel.
  *
  * The naive sampler runs the whole network once per pixel: H*W passes. Here every
  * activation position is computed exactly once, at the first step at which it is final.
@@ -34,10 +35,8 @@
 
 #include "core/pool.h"
 #include "kernels/gemm.h"
-#include "kernels/pointwise.h"
-#include "kernels/vec_math.h"
 #include "model/model.h"
-#include "model/pixelcnn.h"
+#include "model/graph.h"
 
 enum { COLUMNS = 512 }; /* columns (rows x positions) per product */
 
@@ -59,7 +58,7 @@ typedef struct plan {
   int64_t *packed_off; /* (op_count) */
 } plan;
 
-static int64_t plane_of(const ds__pixelcnn *p, int32_t t) {
+static int64_t plane_of(const ds__graph *p, int32_t t) {
   int32_t l = p->tensors[t].level;
   return p->h[l] * p->w[l];
 }
@@ -72,7 +71,7 @@ static int32_t max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
  * zeros (a masked conv's) reads nothing the output depends on. Its products in the GEMM are
  * 0 * v = +-0 for whatever finite v the buffer holds, and adding +-0 leaves a fused
  * multiply-add chain that starts from +0 unchanged, so it cannot change a bit either. */
-static int tap_live(const ds_model *m, const ds__pcnn_op *o, int64_t ky, int64_t kx) {
+static int tap_live(const ds_model *m, const ds__graph_op *o, int64_t ky, int64_t kx) {
   for (int64_t oc = 0; oc < o->cout; oc++)
     for (int64_t c = 0; c < o->cin; c++)
       if (m->mask[o->w_offset + ((oc * o->cin + c) * o->kh + ky) * o->kw + kx] != 0.0f)
@@ -81,11 +80,12 @@ static int tap_live(const ds_model *m, const ds__pcnn_op *o, int64_t ky, int64_t
 }
 
 /* T of every output position of op o into `out` from the tensors' current steps. */
-static void op_ready(const ds_model *m, const ds__pcnn_op *o, int32_t *const *tr,
+static void op_ready(const ds_model *m, const ds__graph_op *o, int32_t *const *tr,
                      int32_t *out) {
-  const ds__pixelcnn *p = ds__pcnn_of(m);
+  const ds__graph *p = ds__pcnn_of(m);
   int live[64 * 64]; /* conv taps; plan_build checks kh * kw <= 64 * 64 */
-  if (o->kind == DS__PCNN_CONV)
+  const ds__op_kind *kind = ds__op_kind_of(o);
+  if (kind->role == DS__ROLE_CONV)
     for (int64_t k = 0; k < o->kh * o->kw; k++) live[k] = tap_live(m, o, k / o->kw, k % o->kw);
   int32_t li = p->tensors[o->in].level, lo = p->tensors[o->out].level;
   int64_t hi = p->h[li], wi = p->w[li], ho = p->h[lo], wo = p->w[lo];
@@ -93,8 +93,8 @@ static void op_ready(const ds_model *m, const ds__pcnn_op *o, int32_t *const *tr
   for (int64_t y = 0; y < ho; y++)
     for (int64_t x = 0; x < wo; x++) {
       int32_t t = 0;
-      switch (o->kind) {
-        case DS__PCNN_CONV:
+      switch (kind->role) {
+        case DS__ROLE_CONV:
           for (int64_t ky = 0; ky < o->kh; ky++)
             for (int64_t kx = 0; kx < o->kw; kx++) {
               int64_t iy = y * o->stride + ky - o->pad_t, ix = x * o->stride + kx - o->pad_l;
@@ -103,7 +103,7 @@ static void op_ready(const ds_model *m, const ds__pcnn_op *o, int32_t *const *tr
             }
           if (o->accumulate) t = max_i32(t, tr[o->out][y * wo + x]);
           break;
-        case DS__PCNN_DECONV: /* y = 2 iy + ky, x = 2 ix + kx - crop_l */
+        case DS__ROLE_DECONV: /* y = 2 iy + ky, x = 2 ix + kx - crop_l */
           for (int64_t ky = 0; ky < o->kh; ky++)
             for (int64_t kx = 0; kx < o->kw; kx++) {
               int64_t dy = y - ky, dx = x + o->pad_l - kx;
@@ -111,13 +111,17 @@ static void op_ready(const ds_model *m, const ds__pcnn_op *o, int32_t *const *tr
               t = max_i32(t, a[dy / 2 * wi + dx / 2]);
             }
           break;
-        case DS__PCNN_DSHIFT: t = y > 0 ? a[(y - 1) * wi + x] : 0; break;
-        case DS__PCNN_RSHIFT: t = x > 0 ? a[y * wi + x - 1] : 0; break;
-        case DS__PCNN_AVGPOOL: /* the 2x2 block of the level below */
+        case DS__ROLE_SHIFT:
+          t = y >= kind->shift_y && x >= kind->shift_x
+                  ? a[(y - kind->shift_y) * wi + x - kind->shift_x]
+                  : 0;
+          break;
+        case DS__ROLE_POOL: /* the 2x2 block of the level below */
           for (int64_t iy = 2 * y; iy < 2 * y + 2 && iy < hi; iy++)
             for (int64_t ix = 2 * x; ix < 2 * x + 2 && ix < wi; ix++) t = max_i32(t, a[iy * wi + ix]);
           break;
-        default: t = b ? max_i32(a[y * wi + x], b[y * wi + x]) : a[y * wi + x]; break;
+        default: /* POINTWISE, DROPOUT (in place: its own step) */
+          t = b ? max_i32(a[y * wi + x], b[y * wi + x]) : a[y * wi + x]; break;
       }
       out[y * wo + x] = t;
     }
@@ -153,34 +157,36 @@ static void plan_free(const ds_model *m, plan *pl) {
 
 /* The weights of every product, packed once per call (kernels/gemm.h). */
 static ds_status pack_weights(const ds_model *m, plan *pl) {
-  const ds__pixelcnn *p = ds__pcnn_of(m);
+  const ds__graph *p = ds__pcnn_of(m);
   int64_t total = 0;
   pl->packed_off = ds__calloc(m->ctx, (size_t)p->op_count, sizeof *pl->packed_off);
   if (!pl->packed_off) return DS_ERR_OUT_OF_MEMORY;
   for (int32_t i = 0; i < p->op_count; i++) {
-    const ds__pcnn_op *o = &p->ops[i];
+    const ds__graph_op *o = &p->ops[i];
     pl->packed_off[i] = total;
-    if (o->kind == DS__PCNN_CONV)
+    int32_t role = ds__op_kind_of(o)->role;
+    if (role == DS__ROLE_CONV)
       total += ds__gemm_packed_b_floats(o->cin * o->kh * o->kw, o->cout);
-    else if (o->kind == DS__PCNN_DECONV)
+    else if (role == DS__ROLE_DECONV)
       total += ds__gemm_packed_b_floats(o->cin, o->cout * o->kh * o->kw);
   }
   pl->packed = ds__calloc(m->ctx, (size_t)(total + 1), sizeof(float));
   if (!pl->packed) return DS_ERR_OUT_OF_MEMORY;
   for (int32_t i = 0; i < p->op_count; i++) {
-    const ds__pcnn_op *o = &p->ops[i];
+    const ds__graph_op *o = &p->ops[i];
     float *dst = pl->packed + pl->packed_off[i];
     int64_t kc = o->cin * o->kh * o->kw, kd = o->cout * o->kh * o->kw;
-    if (o->kind == DS__PCNN_CONV) /* op(B) = w^T (Kc, Cout), w stored (Cout, Kc) */
+    int32_t role = ds__op_kind_of(o)->role;
+    if (role == DS__ROLE_CONV) /* op(B) = w^T (Kc, Cout), w stored (Cout, Kc) */
       ds__gemm_pack_b(1, kc, o->cout, m->params + o->w_offset, kc, dst);
-    else if (o->kind == DS__PCNN_DECONV) /* op(B) = w (Cin, Cout*kh*kw) */
+    else if (role == DS__ROLE_DECONV) /* op(B) = w (Cin, Cout*kh*kw) */
       ds__gemm_pack_b(0, o->cin, kd, m->params + o->w_offset, kd, dst);
   }
   return DS_OK;
 }
 
 static ds_status plan_build(const ds_model *m, plan *pl) {
-  const ds__pixelcnn *p = ds__pcnn_of(m);
+  const ds__graph *p = ds__pcnn_of(m);
   memset(pl, 0, sizeof *pl);
   /* one step per pixel of x; the level-0 plane has HW0 positions (2 steps stacked), x's
      pixels from X0 (model/pixelcnn.h) */
@@ -189,8 +195,9 @@ static ds_status plan_build(const ds_model *m, plan *pl) {
   pl->steps = steps;
   for (int32_t t = 0; t < p->tensor_count; t++) maps += plane_of(p, t);
   for (int32_t i = 0; i < p->op_count; i++) {
-    const ds__pcnn_op *o = &p->ops[i];
-    lists += plane_of(p, o->out) + (o->kind == DS__PCNN_DECONV ? plane_of(p, o->in) : 0);
+    const ds__graph_op *o = &p->ops[i];
+    lists += plane_of(p, o->out) +
+             (ds__op_kind_of(o)->role == DS__ROLE_DECONV ? plane_of(p, o->in) : 0);
   }
   /* arena: tensor steps (maps), op steps (HW0), lists (pos and step) */
   int64_t ints = maps + HW0 + 2 * lists;
@@ -208,9 +215,10 @@ static ds_status plan_build(const ds_model *m, plan *pl) {
     goto done;
   }
   for (int32_t i = 0; i < p->op_count; i++) { /* op_ready's and deconv_at's tap arrays */
-    const ds__pcnn_op *o = &p->ops[i];
-    int64_t limit = o->kind == DS__PCNN_DECONV ? 64 : 64 * 64;
-    if ((o->kind == DS__PCNN_CONV || o->kind == DS__PCNN_DECONV) && o->kh * o->kw > limit) {
+    const ds__graph_op *o = &p->ops[i];
+    int32_t role = ds__op_kind_of(o)->role;
+    int64_t limit = role == DS__ROLE_DECONV ? 64 : 64 * 64;
+    if ((role == DS__ROLE_CONV || role == DS__ROLE_DECONV) && o->kh * o->kw > limit) {
       st = ds__fail(m->ctx, DS_ERR_BAD_STATE, "ds_model_sample: a kernel of %lld taps (at "
                     "most %lld)", (long long)(o->kh * o->kw), (long long)limit);
       goto done;
@@ -227,9 +235,10 @@ static ds_status plan_build(const ds_model *m, plan *pl) {
   next += HW0;
   int64_t cache = 0, widest = 1;
   for (int32_t i = 0; i < p->op_count; i++) {
-    const ds__pcnn_op *o = &p->ops[i];
+    const ds__graph_op *o = &p->ops[i];
     int64_t n_out = plane_of(p, o->out);
-    if (o->kind == DS__PCNN_DECONV) {
+    int32_t role = ds__op_kind_of(o)->role;
+    if (role == DS__ROLE_DECONV) {
       int64_t n_in = plane_of(p, o->in);
       fill_list(tr[o->in], n_in, steps, next, next + n_in, counts, &pl->in[i]);
       next += 2 * n_in;
@@ -242,7 +251,7 @@ static ds_status plan_build(const ds_model *m, plan *pl) {
     fill_list(op_steps, n_out, steps, next, next + n_out, counts, &pl->out[i]);
     next += 2 * n_out;
     int64_t need = o->cin * o->kh * o->kw;
-    if (o->kind == DS__PCNN_DECONV) need = o->cout * o->kh * o->kw;
+    if (role == DS__ROLE_DECONV) need = o->cout * o->kh * o->kw;
     int64_t c = p->tensors[o->out].c, c_in = p->tensors[o->in].c;
     need = need > c ? need : c;
     need = need > 2 * c_in ? need : 2 * c_in;
@@ -274,7 +283,7 @@ typedef struct arena {
   float *vals;   /* (capacity * floats_per_row) activations, channels-last */
   float *planar; /* (capacity * inputs_end) the inputs as pixelcnn.c lays them out */
   float *cache;  /* (capacity, cache_per_row) transposed-conv columns, (P_in, Cout*kh*kw) */
-  float *s0, *s1, *s2; /* (scratch_rows * columns) gather / product buffers */
+  float *s0, *s1, *s2, *s3; /* (scratch_rows * columns) gather / product / scratch */
   int64_t columns;
 } arena;
 
@@ -291,7 +300,7 @@ static float *tensor_at(const sampler *sp, int32_t t) {
 
 /* g (N, c), row j = r * n + i: channels of tensor t at position pos[i] of row r */
 static void gather(const sampler *sp, int32_t t, const int32_t *pos, int64_t n, float *g) {
-  const ds__pixelcnn *p = ds__pcnn_of(sp->m);
+  const ds__graph *p = ds__pcnn_of(sp->m);
   int64_t c = p->tensors[t].c, P = plane_of(p, t);
   const float *v = tensor_at(sp, t);
   for (int64_t r = 0; r < sp->rows; r++)
@@ -301,7 +310,7 @@ static void gather(const sampler *sp, int32_t t, const int32_t *pos, int64_t n, 
 
 static void scatter(const sampler *sp, int32_t t, const int32_t *pos, int64_t n,
                     const float *g) {
-  const ds__pixelcnn *p = ds__pcnn_of(sp->m);
+  const ds__graph *p = ds__pcnn_of(sp->m);
   int64_t c = p->tensors[t].c, P = plane_of(p, t);
   float *v = tensor_at(sp, t);
   for (int64_t r = 0; r < sp->rows; r++)
@@ -312,8 +321,8 @@ static void scatter(const sampler *sp, int32_t t, const int32_t *pos, int64_t n,
 /* conv outputs at pos: conv_engine's gather_gemm restricted to these columns, as the
  * product out^T (N, Cout) = col^T (N, Kc) w^T (an element's sum is the same fused
  * multiply-add chain over k as in w col: a * b is exact, whichever side it comes from) */
-static void conv_at(const sampler *sp, const ds__pcnn_op *o, const int32_t *pos, int64_t n) {
-  const ds__pixelcnn *p = ds__pcnn_of(sp->m);
+static void conv_at(const sampler *sp, const ds__graph_op *o, const int32_t *pos, int64_t n) {
+  const ds__graph *p = ds__pcnn_of(sp->m);
   int32_t li = p->tensors[o->in].level, lo = p->tensors[o->out].level;
   int64_t hi = p->h[li], wi = p->w[li], wo = p->w[lo], Pi = hi * wi, Po = p->h[lo] * wo;
   int64_t kc = o->cin * o->kh * o->kw, kk = o->kh * o->kw, N = sp->rows * n;
@@ -353,8 +362,8 @@ static void conv_at(const sampler *sp, const ds__pcnn_op *o, const int32_t *pos,
 /* transposed conv, input side: the columns of input positions pos, (N, Cout*kh*kw) =
  * x^T (N, Cin) w (Cin, Cout*kh*kw), into the cache */
 static void deconv_columns(const sampler *sp, int32_t op_index, const int32_t *pos, int64_t n) {
-  const ds__pixelcnn *p = ds__pcnn_of(sp->m);
-  const ds__pcnn_op *o = &p->ops[op_index];
+  const ds__graph *p = ds__pcnn_of(sp->m);
+  const ds__graph_op *o = &p->ops[op_index];
   int64_t kc = o->cout * o->kh * o->kw, N = sp->rows * n;
   gather(sp, o->in, pos, n, sp->a->s0);
   ds__gemm_packed_b(0, N, kc, o->cin, 1.0f, sp->a->s0, o->cin,
@@ -368,8 +377,8 @@ static void deconv_columns(const sampler *sp, int32_t op_index, const int32_t *p
 
 /* transposed conv, output side: bias + contributions in col2im's order (tap k ascending) */
 static void deconv_at(const sampler *sp, int32_t op_index, const int32_t *pos, int64_t n) {
-  const ds__pixelcnn *p = ds__pcnn_of(sp->m);
-  const ds__pcnn_op *o = &p->ops[op_index];
+  const ds__graph *p = ds__pcnn_of(sp->m);
+  const ds__graph_op *o = &p->ops[op_index];
   int32_t li = p->tensors[o->in].level, lo = p->tensors[o->out].level;
   int64_t hi = p->h[li], wi = p->w[li], wo = p->w[lo], Po = p->h[lo] * wo;
   int64_t kk = o->kh * o->kw, kc = o->cout * kk;
@@ -396,67 +405,49 @@ static void deconv_at(const sampler *sp, int32_t op_index, const int32_t *pos, i
   }
 }
 
-static void shift_at(const sampler *sp, const ds__pcnn_op *o, const int32_t *pos, int64_t n) {
-  const ds__pixelcnn *p = ds__pcnn_of(sp->m);
+/* out (i, j) = in (i - shift_y, j - shift_x), 0 outside */
+static void shift_at(const sampler *sp, const ds__graph_op *o, const int32_t *pos, int64_t n) {
+  const ds__graph *p = ds__pcnn_of(sp->m);
+  const ds__op_kind *k = ds__op_kind_of(o);
   int32_t l = p->tensors[o->in].level;
   int64_t w = p->w[l], P = p->h[l] * w, c = p->tensors[o->in].c;
-  int64_t back = o->kind == DS__PCNN_DSHIFT ? w : 1;
+  int64_t back = k->shift_y * w + k->shift_x;
   const float *in = tensor_at(sp, o->in);
   float *out = tensor_at(sp, o->out);
   for (int64_t r = 0; r < sp->rows; r++)
     for (int64_t i = 0; i < n; i++) {
       int64_t y = pos[i] / w, x = pos[i] % w;
       float *dst = out + (r * P + pos[i]) * c;
-      if (o->kind == DS__PCNN_DSHIFT ? y == 0 : x == 0)
-        for (int64_t k = 0; k < c; k++) dst[k] = 0.0f;
+      if (y < k->shift_y || x < k->shift_x)
+        for (int64_t ch = 0; ch < c; ch++) dst[ch] = 0.0f;
       else
         memcpy(dst, in + (r * P + pos[i] - back) * c, sizeof(float) * (size_t)c);
     }
 }
 
-/* Pointwise layers on gathered (N, c) values: the kernels' (batch N, c, 1 pixel) layout. */
-static void pointwise_at(const sampler *sp, const ds__pcnn_op *o, const int32_t *pos,
+/* POINTWISE ops on gathered (N, c) values: the kind's kernels in their (batch N, c, 1
+ * pixel) layout, bitwise what a full pass computes per element. */
+static void pointwise_at(const sampler *sp, const ds__graph_op *o, const int32_t *pos,
                          int64_t n) {
-  const ds__pixelcnn *p = ds__pcnn_of(sp->m);
+  const ds__graph *p = ds__pcnn_of(sp->m);
+  const ds__op_kind *k = ds__op_kind_of(o);
   ds__pool *pool = sp->m->ctx->pool; /* runs inline: we are inside a pool job */
-  int64_t c = p->tensors[o->in].c, N = sp->rows * n;
-  float *a = sp->a->s0, *b = sp->a->s1, *y = sp->a->s2;
+  int64_t c = p->tensors[o->in].c, c2 = o->in2 >= 0 ? p->tensors[o->in2].c : 0;
+  int64_t N = sp->rows * n;
+  float *a = sp->a->s0, *b = o->in2 >= 0 ? sp->a->s1 : NULL, *y = sp->a->s2;
   gather(sp, o->in, pos, n, a);
-  if (o->in2 >= 0) gather(sp, o->in2, pos, n, b);
-  switch (o->kind) {
-    case DS__PCNN_CELU: /* as kernels/pointwise.c: e = expm1(-|v|) once for both halves */
-      ds__expm1_neg_abs(a, b, c * N);
-      for (int64_t j = 0; j < N; j++)
-        for (int64_t k = 0; k < c; k++) {
-          float v = a[j * c + k], e = b[j * c + k];
-          y[j * 2 * c + k] = v > 0.0f ? v : e;
-          y[j * 2 * c + c + k] = v < 0.0f ? -v : e;
-        }
-      break;
-    case DS__PCNN_ELU: ds__elu_forward(pool, c * N, a, y); break;
-    case DS__PCNN_GATE: ds__gate_forward(pool, N, c, 1, a, b, y); break;
-    case DS__PCNN_RELU: ds__relu_forward(pool, c * N, a, y); break;
-    case DS__PCNN_TGATE: ds__tanh_gate_forward(pool, N, c, 1, a, b, y); break;
-    case DS__PCNN_ADD:
-      for (int64_t i = 0; i < c * N; i++) y[i] = a[i] + b[i];
-      break;
-    case DS__PCNN_CONCAT: {
-      int64_t c2 = p->tensors[o->in2].c;
-      for (int64_t j = 0; j < N; j++) {
-        memcpy(y + j * (c + c2), a + j * c, sizeof(float) * (size_t)c);
-        memcpy(y + j * (c + c2) + c, b + j * c2, sizeof(float) * (size_t)c2);
-      }
-      break;
-    }
-    default: return;
-  }
+  if (b) gather(sp, o->in2, pos, n, b);
+  if (k->forward_rows)
+    k->forward_rows(N, c, c2, a, b, y, sp->a->s3);
+  else
+    k->forward(pool, N, c, c2, 1, a, b, y);
   scatter(sp, o->out, pos, n, y);
 }
 
 /* 2x2 average pooling at pos, in avg_pool_part's order (kernels of model/pixelcnn.c) */
-static void avgpool_at(const sampler *sp, const ds__pcnn_op *o, const int32_t *pos,
+static void avgpool_at(const sampler *sp, const ds__graph_op *o, const int32_t *pos,
                        int64_t n) {
-  const ds__pixelcnn *p = ds__pcnn_of(sp->m);
+  const ds__graph *p = ds__pcnn_of(sp->m);
   int32_t li = p->tensors[o->in].level, lo = p->tensors[o->out].level;
   int64_t hi = p->h[li], wi = p->w[li], wo = p->w[lo], Pi = hi * wi, Po = p->h[lo] * wo;
   int64_t c = p->tensors[o->in].c;
@@ -481,14 +472,13 @@ static void avgpool_at(const sampler *sp, const ds__pcnn_op *o, const int32_t *p
 }
 
 static void run_op(const sampler *sp, int32_t i, const int32_t *pos, int64_t n) {
-  const ds__pcnn_op *o = &ds__pcnn_of(sp->m)->ops[i];
-  switch (o->kind) {
-    case DS__PCNN_CONV: conv_at(sp, o, pos, n); break;
-    case DS__PCNN_AVGPOOL: avgpool_at(sp, o, pos, n); break;
-    case DS__PCNN_DECONV: deconv_at(sp, i, pos, n); break;
-    case DS__PCNN_DSHIFT:
-    case DS__PCNN_RSHIFT: shift_at(sp, o, pos, n); break;
-    case DS__PCNN_DROPOUT: break; /* inactive when sampling */
+  const ds__graph_op *o = &ds__pcnn_of(sp->m)->ops[i];
+  switch (ds__op_kind_of(o)->role) {
+    case DS__ROLE_CONV: conv_at(sp, o, pos, n); break;
+    case DS__ROLE_POOL: avgpool_at(sp, o, pos, n); break;
+    case DS__ROLE_DECONV: deconv_at(sp, i, pos, n); break;
+    case DS__ROLE_SHIFT: shift_at(sp, o, pos, n); break;
+    case DS__ROLE_DROPOUT: break; /* inactive when sampling */
     default: pointwise_at(sp, o, pos, n); break;
   }
 }
@@ -521,7 +511,7 @@ typedef struct sample_job {
  * stacked input's top half, or cond_in; the pooled conditioning is computed by ops). */
 static void fill_inputs(const sample_job *j, const sampler *sp, const float *x, int64_t r0) {
   const ds_model *m = j->m;
-  const ds__pixelcnn *p = ds__pcnn_of(m);
+  const ds__graph *p = ds__pcnn_of(m);
   arena *a = sp->a;
   ds__pcnn_fill_inputs(m, a->planar, a->capacity, x,
                        m->cfg.cond_dim > 0 ? j->c + r0 * m->cfg.cond_dim : NULL, sp->rows);
@@ -541,7 +531,7 @@ static void fill_inputs(const sample_job *j, const sampler *sp, const float *x, 
 static void sample_block(const sample_job *j, arena *a, int64_t *cursors, int64_t r0,
                          int64_t rows) {
   const ds_model *m = j->m;
-  const ds__pixelcnn *p = ds__pcnn_of(m);
+  const ds__graph *p = ds__pcnn_of(m);
   int64_t D = m->cfg.dim, C = p->channels, HW = j->pl->steps, P = p->head_channels;
   int64_t HW0 = p->h[0] * p->w[0], X0 = p->x_row0 * p->w[0]; /* x's pixels from X0 */
   sampler sp = {m, j->pl, a, rows};
@@ -553,7 +543,7 @@ static void sample_block(const sample_job *j, arena *a, int64_t *cursors, int64_
   const float *head = tensor_at(&sp, p->head);
   for (int64_t s = 0; s < HW; s++) {
     for (int32_t i = 0; i < p->op_count; i++) {
-      if (p->ops[i].kind == DS__PCNN_DECONV)
+      if (ds__op_kind_of(&p->ops[i])->role == DS__ROLE_DECONV)
         run_ready(&sp, i, &j->pl->in[i], &cursors[p->op_count + i], s, deconv_columns);
       run_ready(&sp, i, &j->pl->out[i], &cursors[i], s, run_op);
     }
@@ -583,11 +573,12 @@ static void arena_free(const ds_model *m, arena *a) {
   ds__free(m->ctx, a->s0);
   ds__free(m->ctx, a->s1);
   ds__free(m->ctx, a->s2);
+  ds__free(m->ctx, a->s3);
 }
 
 ds_status ds__pcnn_sample(const ds_model *m, const float *c, int64_t n, int64_t first,
                           uint64_t stream, int32_t method, int32_t greedy_mean, float *x) {
-  const ds__pixelcnn *p = ds__pcnn_of(m);
+  const ds__graph *p = ds__pcnn_of(m);
   if (n <= 0) return DS_OK;
   plan pl;
   ds_status st = plan_build(m, &pl);
@@ -620,7 +611,8 @@ ds_status ds__pcnn_sample(const ds_model *m, const float *c, int64_t n, int64_t 
     a->s0 = ds__calloc(m->ctx, (size_t)(pl.scratch_rows * a->columns), sizeof(float));
     a->s1 = ds__calloc(m->ctx, (size_t)(pl.scratch_rows * a->columns), sizeof(float));
     a->s2 = ds__calloc(m->ctx, (size_t)(pl.scratch_rows * a->columns), sizeof(float));
-    ok = a->vals && a->planar && a->cache && a->s0 && a->s1 && a->s2;
+    a->s3 = ds__calloc(m->ctx, (size_t)(pl.scratch_rows * a->columns), sizeof(float));
+    ok = a->vals && a->planar && a->cache && a->s0 && a->s1 && a->s2 && a->s3;
   }
   if (ok) {
     sample_job j = {m, &pl, arenas, c, x, n, first, stream, method, greedy_mean, cursors};

@@ -1,15 +1,15 @@
-/* PixelCNN++ forward, backward and parameter gradients over the layer list of
- * model/pixelcnn_layout.c (or the masked PixelCNN's, model/pixelcnn_masked_layout.c), every
- * layer a kernel call on the context's pool. */
+/* The layer graph's executor (model/graph.h): forward, backward and parameter gradients of
+ * any graph an architecture file builds, on planar (rows, c, H_l, W_l) activations, every op
+ * a kernel call on the context's pool. POINTWISE and SHIFT kinds run from their entry in
+ * ds__op_kinds; the other roles have their code here. */
 #include <string.h>
 
 #include "core/philox.h"
 #include "core/pool.h"
 #include "kernels/conv2d.h"
 #include "kernels/conv_transpose.h"
-#include "kernels/pointwise.h"
 #include "model/model.h"
-#include "model/pixelcnn.h"
+#include "model/graph.h"
 
 typedef struct pcnn_ws {
   int64_t capacity;
@@ -23,7 +23,7 @@ typedef struct pcnn_ws {
   int64_t first_row;      /* of the last forward: row 0 is this row of the step's batch */
 } pcnn_ws;
 
-static ds__conv2d_shape conv_shape(const ds__pixelcnn *p, const ds__pcnn_op *o, int64_t rows) {
+static ds__conv2d_shape conv_shape(const ds__graph *p, const ds__graph_op *o, int64_t rows) {
   int32_t l = p->tensors[o->in].level;
   ds__conv2d_shape s = {rows, o->cin, p->h[l], p->w[l], o->cout, o->kh, o->kw, o->stride,
                         o->pad_t, o->pad_b, o->pad_l, o->pad_r};
@@ -31,7 +31,7 @@ static ds__conv2d_shape conv_shape(const ds__pixelcnn *p, const ds__pcnn_op *o, 
 }
 
 /* The output of level l - 1 is cropped to that level's size (odd sizes drop a row/col). */
-static ds__deconv2d_shape deconv_shape(const ds__pixelcnn *p, const ds__pcnn_op *o,
+static ds__deconv2d_shape deconv_shape(const ds__graph *p, const ds__graph_op *o,
                                        int64_t rows) {
   int32_t l = p->tensors[o->in].level;
   ds__deconv2d_shape s = {rows, o->cin, p->h[l], p->w[l], o->cout, o->kh, o->kw, 2,
@@ -40,16 +40,16 @@ static ds__deconv2d_shape deconv_shape(const ds__pixelcnn *p, const ds__pcnn_op 
 }
 
 ds_status ds__pcnn_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws) {
-  const ds__pixelcnn *p = ds__pcnn_of(m);
+  const ds__graph *p = ds__pcnn_of(m);
   int32_t threads = ds__pool_threads(m->ctx->pool);
   size_t conv_floats = 1;
   for (int32_t i = 0; i < p->op_count; i++) {
-    const ds__pcnn_op *o = &p->ops[i];
+    const ds__graph_op *o = &p->ops[i];
     size_t need = 0;
-    if (o->kind == DS__PCNN_CONV) {
+    if (ds__op_kind_of(o)->role == DS__ROLE_CONV) {
       ds__conv2d_shape s = conv_shape(p, o, capacity);
       need = ds__conv2d_workspace(&s, threads);
-    } else if (o->kind == DS__PCNN_DECONV) {
+    } else if (ds__op_kind_of(o)->role == DS__ROLE_DECONV) {
       ds__deconv2d_shape s = deconv_shape(p, o, capacity);
       need = ds__deconv2d_workspace(&s, threads);
     }
@@ -97,42 +97,18 @@ void ds__pcnn_ws_free(const ds_model *m, ds__model_ws *ws) {
   ws->arch_ws = NULL;
 }
 
-static float *val(const ds__pixelcnn *p, const pcnn_ws *w, int32_t t) {
+static float *val(const ds__graph *p, const pcnn_ws *w, int32_t t) {
   return w->val + w->capacity * p->tensors[t].offset;
 }
-static float *grd(const ds__pixelcnn *p, const pcnn_ws *w, int32_t t) {
+static float *grd(const ds__graph *p, const pcnn_ws *w, int32_t t) {
   return w->grad + w->capacity * p->tensors[t].offset;
 }
-static int64_t plane(const ds__pixelcnn *p, int32_t t) {
+static int64_t plane(const ds__graph *p, int32_t t) {
   int32_t l = p->tensors[t].level;
   return p->h[l] * p->w[l];
 }
 
-/* ---- small pointwise jobs not in kernels/pointwise.h -------------------------------- */
-
-typedef struct add_job {
-  int64_t n;
-  const float *a, *b;
-  float *y;
-  int32_t accumulate;
-} add_job;
-
-/* y (=|+=) a + b (b may be NULL) over n floats in fixed chunks. */
-static void add_part(void *arg, int32_t t, int32_t threads) {
-  const add_job *j = arg;
-  int64_t i0, i1;
-  ds__split_range(j->n, t, threads, &i0, &i1);
-  for (int64_t i = i0; i < i1; i++) {
-    float v = j->a[i] + (j->b ? j->b[i] : 0.0f);
-    j->y[i] = j->accumulate ? j->y[i] + v : v;
-  }
-}
-
-static void add(ds__pool *pool, int64_t n, const float *a, const float *b, float *y,
-                int32_t accumulate) {
-  add_job j = {n, a, b, y, accumulate};
-  ds__pool_run(pool, add_part, &j);
-}
+/* ---- ops without an entry in the kind table's kernels --------------------------- */
 
 typedef struct dropout_job {
   int64_t rows, per_row, first_row;
@@ -157,9 +133,9 @@ static void dropout_part(void *arg, int32_t t, int32_t threads) {
     }
 }
 
-static void dropout(const ds_model *m, const pcnn_ws *w, const ds__pcnn_op *o, int64_t rows,
+static void dropout(const ds_model *m, const pcnn_ws *w, const ds__graph_op *o, int64_t rows,
                     float *x) {
-  const ds__pixelcnn *p = ds__pcnn_of(m);
+  const ds__graph *p = ds__pcnn_of(m);
   double keep = 1.0 - (double)p->dropout;
   dropout_job j = {rows, p->tensors[o->out].c * plane(p, o->out), w->first_row, x, m->seed,
                    DS__STREAM_DROPOUT |
@@ -169,7 +145,7 @@ static void dropout(const ds_model *m, const pcnn_ws *w, const ds__pcnn_op *o, i
 }
 
 typedef struct pool_job {
-  const ds__pixelcnn *p;
+  const ds__graph *p;
   int64_t planes;
   int32_t level; /* of the pooled side */
   const float *src;
@@ -217,13 +193,13 @@ static void avg_pool_backward_part(void *arg, int32_t t, int32_t threads) {
       }
 }
 
-static void avg_pool(const ds__pixelcnn *p, ds__pool *pool, int64_t planes, int32_t level,
+static void avg_pool(const ds__graph *p, ds__pool *pool, int64_t planes, int32_t level,
                      const float *x, float *y) {
   pool_job j = {p, planes, level, x, y, 0};
   ds__pool_run(pool, avg_pool_part, &j);
 }
 
-static void avg_pool_backward(const ds__pixelcnn *p, ds__pool *pool, int64_t planes,
+static void avg_pool_backward(const ds__graph *p, ds__pool *pool, int64_t planes,
                               int32_t level, const float *dy, float *dx, int accumulate) {
   pool_job j = {p, planes, level, dy, dx, accumulate};
   ds__pool_run(pool, avg_pool_backward_part, &j);
@@ -252,7 +228,7 @@ static void from_planar(const float *src, int64_t rows, int64_t pixels, int64_t 
 
 void ds__pcnn_fill_inputs(const ds_model *m, float *vals, int64_t capacity, const float *x,
                           const float *c, int64_t rows) {
-  const ds__pixelcnn *p = ds__pcnn_of(m);
+  const ds__graph *p = ds__pcnn_of(m);
   /* HW pixels of x; the network's level-0 plane has HW0 (2 HW stacked), x from pixel X0 */
   int64_t HW = m->groups, HW0 = p->h[0] * p->w[0], C = p->channels;
   int64_t X0 = p->x_row0 * p->w[0];
@@ -269,60 +245,47 @@ void ds__pcnn_fill_inputs(const ds_model *m, float *vals, int64_t capacity, cons
 /* Op i of the table forward on rows [0, rows) of w's activations (dropout only in a
  * training pass). */
 static void forward_op(const ds_model *m, pcnn_ws *w, int32_t i, int64_t rows) {
-  const ds__pixelcnn *p = ds__pcnn_of(m);
+  const ds__graph *p = ds__pcnn_of(m);
   ds__pool *pool = m->ctx->pool;
   const float *params = m->params;
-  const ds__pcnn_op *o = &p->ops[i];
+  const ds__graph_op *o = &p->ops[i];
   const float *a = val(p, w, o->in);
   float *y = val(p, w, o->out);
   int64_t c = p->tensors[o->in].c, P = plane(p, o->in);
-  switch (o->kind) {
-    case DS__PCNN_CONV: {
+  const ds__op_kind *k = ds__op_kind_of(o);
+  switch (k->role) {
+    case DS__ROLE_CONV: {
       ds__conv2d_shape s = conv_shape(p, o, rows);
       ds__conv2d_forward(pool, &s, a, params + o->w_offset,
                          o->b_offset >= 0 ? params + o->b_offset : NULL, y, o->accumulate,
                          w->conv_ws);
       break;
     }
-    case DS__PCNN_DECONV: {
+    case DS__ROLE_DECONV: {
       ds__deconv2d_shape s = deconv_shape(p, o, rows);
       ds__deconv2d_forward(pool, &s, a, params + o->w_offset, params + o->b_offset, y,
                            w->conv_ws);
       break;
     }
-    case DS__PCNN_CELU: ds__concat_elu_forward(pool, rows, c, P, a, y); break;
-    case DS__PCNN_ELU: ds__elu_forward(pool, rows * c * P, a, y); break;
-    case DS__PCNN_DSHIFT:
-      ds__down_shift_forward(pool, rows * c, p->h[p->tensors[o->in].level],
-                             p->w[p->tensors[o->in].level], a, y);
+    case DS__ROLE_SHIFT: {
+      int32_t l = p->tensors[o->in].level;
+      k->shift(pool, rows * c, p->h[l], p->w[l], a, y);
       break;
-    case DS__PCNN_RSHIFT:
-      ds__right_shift_forward(pool, rows * c, p->h[p->tensors[o->in].level],
-                              p->w[p->tensors[o->in].level], a, y);
-      break;
-    case DS__PCNN_ADD: add(pool, rows * c * P, a, val(p, w, o->in2), y, 0); break;
-    case DS__PCNN_GATE:
-      ds__gate_forward(pool, rows, c, P, a, val(p, w, o->in2), y);
-      break;
-    case DS__PCNN_CONCAT:
-      ds__concat_channels_forward(pool, rows, c, p->tensors[o->in2].c, P, a,
-                                  val(p, w, o->in2), y);
-      break;
-    case DS__PCNN_DROPOUT:
+    }
+    case DS__ROLE_POOL: avg_pool(p, pool, rows * c, p->tensors[o->out].level, a, y); break;
+    case DS__ROLE_DROPOUT:
       if (w->train) dropout(m, w, o, rows, y);
       break;
-    case DS__PCNN_AVGPOOL: avg_pool(p, pool, rows * c, p->tensors[o->out].level, a, y); break;
-    case DS__PCNN_RELU: ds__relu_forward(pool, rows * c * P, a, y); break;
-    case DS__PCNN_TGATE:
-      ds__tanh_gate_forward(pool, rows, c, P, a, val(p, w, o->in2), y);
+    default: /* POINTWISE */
+      k->forward(pool, rows, c, o->in2 >= 0 ? p->tensors[o->in2].c : 0, P, a,
+                 o->in2 >= 0 ? val(p, w, o->in2) : NULL, y);
       break;
-    default: break;
   }
 }
 
 void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *pass,
                       int64_t r0, int64_t r1) {
-  const ds__pixelcnn *p = ds__pcnn_of(m);
+  const ds__graph *p = ds__pcnn_of(m);
   pcnn_ws *w = ws->arch_ws;
   int64_t rows = r1 - r0, HW = m->groups, HW0 = p->h[0] * p->w[0];
   int64_t X0 = p->x_row0 * p->w[0];
@@ -355,7 +318,7 @@ float *ds__pcnn_values(const ds_model *m, ds__model_ws *ws, int32_t tensor) {
 
 void ds__pcnn_backward(const ds_model *m, ds__model_ws *ws, int64_t r0, int64_t r1,
                        float *d_x) {
-  const ds__pixelcnn *p = ds__pcnn_of(m);
+  const ds__graph *p = ds__pcnn_of(m);
   pcnn_ws *w = ws->arch_ws;
   ds__pool *pool = m->ctx->pool;
   int64_t rows = r1 - r0, HW = m->groups, HW0 = p->h[0] * p->w[0], C = p->channels;
@@ -369,7 +332,7 @@ void ds__pcnn_backward(const ds_model *m, ds__model_ws *ws, int64_t r0, int64_t 
             X0, grd(p, w, p->head));
   const float *params = m->params;
   for (int32_t i = p->op_count - 1; i >= 0; i--) {
-    const ds__pcnn_op *o = &p->ops[i];
+    const ds__graph_op *o = &p->ops[i];
     const float *a = val(p, w, o->in);
     const float *dy = grd(p, w, o->out);
     int want = p->tensors[o->in].needs_grad || (o->in == p->input && d_x);
@@ -378,66 +341,51 @@ void ds__pcnn_backward(const ds_model *m, ds__model_ws *ws, int64_t r0, int64_t 
     int acc = !o->grad_first_in, acc2 = !o->grad_first_in2;
     int64_t c = p->tensors[o->in].c, P = plane(p, o->in);
     int32_t l = p->tensors[o->in].level;
-    switch (o->kind) {
-      case DS__PCNN_CONV:
+    const ds__op_kind *k = ds__op_kind_of(o);
+    switch (k->role) {
+      case DS__ROLE_CONV:
         if (da) {
           ds__conv2d_shape s = conv_shape(p, o, rows);
           ds__conv2d_backward(pool, &s, a, params + o->w_offset, dy, da, NULL, NULL, acc,
                               w->conv_ws);
         }
         break;
-      case DS__PCNN_DECONV: {
+      case DS__ROLE_DECONV: {
         ds__deconv2d_shape s = deconv_shape(p, o, rows);
         ds__deconv2d_backward(pool, &s, a, params + o->w_offset, dy, da, NULL, NULL, acc,
                               w->conv_ws);
         break;
       }
-      case DS__PCNN_CELU: ds__concat_elu_backward(pool, rows, c, P, a, dy, da, acc); break;
-      case DS__PCNN_ELU: ds__elu_backward(pool, rows * c * P, val(p, w, o->out), dy, da, acc); break;
-      case DS__PCNN_DSHIFT: ds__down_shift_backward(pool, rows * c, p->h[l], p->w[l], dy, da, acc); break;
-      case DS__PCNN_RSHIFT: ds__right_shift_backward(pool, rows * c, p->h[l], p->w[l], dy, da, acc); break;
-      case DS__PCNN_ADD:
-        add(pool, rows * c * P, dy, NULL, da, acc);
-        add(pool, rows * c * P, dy, NULL, db, acc2);
-        break;
-      case DS__PCNN_GATE: /* d(ab) is always overwritten */
-        ds__gate_backward(pool, rows, c, P, val(p, w, o->in2), dy, da, db, acc);
-        break;
-      case DS__PCNN_CONCAT: {
-        int64_t c2 = p->tensors[o->in2].c;
-        ds__concat_channels_backward(pool, rows, c, c2, P, dy, da, NULL, acc);
-        ds__concat_channels_backward(pool, rows, c, c2, P, dy, NULL, db, acc2);
-        break;
-      }
-      case DS__PCNN_DROPOUT:
-        if (w->train) dropout(m, w, o, rows, grd(p, w, o->out));
-        break;
-      case DS__PCNN_AVGPOOL:
+      case DS__ROLE_SHIFT: k->shift_backward(pool, rows * c, p->h[l], p->w[l], dy, da, acc); break;
+      case DS__ROLE_POOL:
         if (da) avg_pool_backward(p, pool, rows * c, p->tensors[o->out].level, dy, da, acc);
         break;
-      case DS__PCNN_RELU: ds__relu_backward(pool, rows * c * P, val(p, w, o->out), dy, da, acc); break;
-      case DS__PCNN_TGATE: /* d(ab) is always overwritten */
-        ds__tanh_gate_backward(pool, rows, c, P, val(p, w, o->in2), dy, da, db, acc);
+      case DS__ROLE_DROPOUT:
+        if (w->train) dropout(m, w, o, rows, grd(p, w, o->out));
         break;
-      default: break;
+      default: /* POINTWISE */
+        k->backward(pool, rows, c, o->in2 >= 0 ? p->tensors[o->in2].c : 0, P, a,
+                    o->in2 >= 0 ? val(p, w, o->in2) : NULL, val(p, w, o->out), dy, da, db,
+                    acc, acc2);
+        break;
     }
   }
   if (d_x) from_planar(grd(p, w, p->input), rows, HW, C, C + 1, HW0, X0, d_x);
 }
 
 void ds__pcnn_param_grads(const ds_model *m, ds__model_ws *ws, int64_t rows, float *grad) {
-  const ds__pixelcnn *p = ds__pcnn_of(m);
+  const ds__graph *p = ds__pcnn_of(m);
   pcnn_ws *w = ws->arch_ws;
   ds__pool *pool = m->ctx->pool;
   for (int32_t i = 0; i < p->op_count; i++) {
-    const ds__pcnn_op *o = &p->ops[i];
+    const ds__graph_op *o = &p->ops[i];
     const float *a = val(p, w, o->in), *dy = grd(p, w, o->out);
     float *db = o->b_offset >= 0 ? grad + o->b_offset : NULL;
-    if (o->kind == DS__PCNN_CONV) {
+    if (ds__op_kind_of(o)->role == DS__ROLE_CONV) {
       ds__conv2d_shape s = conv_shape(p, o, rows);
       ds__conv2d_backward(pool, &s, a, m->params + o->w_offset, dy, NULL, grad + o->w_offset,
                           db, 0, w->conv_ws);
-    } else if (o->kind == DS__PCNN_DECONV) {
+    } else if (ds__op_kind_of(o)->role == DS__ROLE_DECONV) {
       ds__deconv2d_shape s = deconv_shape(p, o, rows);
       ds__deconv2d_backward(pool, &s, a, m->params + o->w_offset, dy, NULL,
                             grad + o->w_offset, db, 0, w->conv_ws);
