@@ -37,6 +37,16 @@ void ds__conv2d_forward(ds__pool *pool, const ds__conv2d_shape *s, const float *
                         const float *w, const float *bias, float *y, int accumulate,
                         float *ws);
 
+/* The weights packed once for the forward product (the GEMM micro-kernel's layout, valid
+ * while the micro-kernel does not change): ds__conv2d_packed_weights(s) floats filled by
+ * ds__conv2d_pack_weights; ds__conv2d_forward_packed then gives ds__conv2d_forward's bits
+ * without packing them again in every call (or on every thread). */
+int64_t ds__conv2d_packed_weights(const ds__conv2d_shape *s);
+void ds__conv2d_pack_weights(const ds__conv2d_shape *s, const float *w, float *packed);
+void ds__conv2d_forward_packed(ds__pool *pool, const ds__conv2d_shape *s, const float *x,
+                               const float *packed, const float *bias, float *y,
+                               int accumulate, float *ws);
+
 /* dy (B, Cout, OH, OW) -> dx (B, Cin, H, W), dw (Cout, Cin, kh, kw), db (Cout); any output
  * may be NULL. Overwritten, or added to with accumulate. */
 void ds__conv2d_backward(ds__pool *pool, const ds__conv2d_shape *s, const float *x,

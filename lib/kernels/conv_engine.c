@@ -26,6 +26,7 @@ typedef struct engine_job {
   int trans_a, accumulate;
   const float *in, *a, *bias;
   float *out, *ws;
+  const float *a_packed; /* gather: op(A) packed, or NULL */
   const float *img; /* weight_grad: the image whose columns are taken */
   int64_t img_stride;
 } engine_job;
@@ -106,8 +107,12 @@ static void gather_worker(void *arg, int32_t t, int32_t threads) {
     c1 = c1 * nr < p ? c1 * nr : p;
   }
   if (b0 >= b1 || c0 >= c1) return;
-  float *ap = slot(j->ws, t, j->per_thread);
-  ds__gemm_pack_a(j->trans_a, j->m, kc, j->a, j->lda, ap);
+  const float *ap = j->a_packed;
+  if (!ap) {
+    float *mine = slot(j->ws, t, j->per_thread);
+    ds__gemm_pack_a(j->trans_a, j->m, kc, j->a, j->lda, mine);
+    ap = mine;
+  }
   for (int64_t b = b0; b < b1; b++) {
     panel_src src = {g, j->in + b * j->in_stride};
     ds__gemm_implicit_b(j->m, kc, ap, im2col_panel_cb, &src, c0, c1, j->bias, j->accumulate,
@@ -117,10 +122,10 @@ static void gather_worker(void *arg, int32_t t, int32_t threads) {
 
 void ds__conv_gather_gemm(ds__pool *pool, const ds__conv_geom *g, int64_t batch,
                           const float *img, int64_t img_stride, int trans_a, const float *a,
-                          int64_t lda, int64_t m, const float *bias, float *out,
-                          int64_t out_stride, int accumulate, float *ws) {
+                          int64_t lda, const float *a_packed, int64_t m, const float *bias,
+                          float *out, int64_t out_stride, int accumulate, float *ws) {
   engine_job j = {g, batch, m, lda, img_stride, out_stride, ds__conv_engine_ws(g, m, batch),
-                  trans_a, accumulate, img, a, bias, out, ws, NULL, 0};
+                  trans_a, accumulate, img, a, bias, out, ws, a_packed, NULL, 0};
   if (m <= 0 || batch <= 0 || g->oh * g->ow <= 0) return;
   const int64_t kc = g->c * g->kh * g->kw;
   if (pool && batch * m * kc * g->oh * g->ow >= 65536) ds__pool_run(pool, gather_worker, &j);
@@ -193,7 +198,7 @@ void ds__conv_gemm_scatter(ds__pool *pool, const ds__conv_geom *g, int64_t batch
                            int64_t lda, int64_t m, const float *bias, float *img,
                            int64_t img_stride, int accumulate, float *ws) {
   engine_job j = {g, batch, m, lda, src_stride, img_stride, ds__conv_engine_ws(g, m, batch),
-                  trans_a, accumulate, src, a, bias, img, ws, NULL, 0};
+                  trans_a, accumulate, src, a, bias, img, ws, NULL, NULL, 0};
   run_images(pool, &j, scatter_worker, scatter_group);
 }
 
@@ -234,7 +239,7 @@ void ds__conv_weight_grad(ds__pool *pool, const ds__conv_geom *g, int64_t batch,
                           const float *a, int64_t a_stride, int64_t m, const float *img,
                           int64_t img_stride, float *dw, int accumulate, float *ws) {
   engine_job j = {g, batch, m, 0, a_stride, 0, ds__conv_engine_ws(g, m, batch),
-                  0, accumulate, a, NULL, NULL, dw, ws, img, img_stride};
+                  0, accumulate, a, NULL, NULL, dw, ws, NULL, img, img_stride};
   if (pool) ds__pool_run(pool, weight_grad_worker, &j);
   else weight_grad_worker(&j, 0, 1);
 }

@@ -31,10 +31,11 @@
 /* Workspace floats per thread. */
 int64_t ds__conv_engine_ws(const ds__conv_geom *g, int64_t m, int64_t batch);
 
+/* a_packed: op(A) already packed by ds__gemm_pack_a (then a, lda are not read), or NULL. */
 void ds__conv_gather_gemm(ds__pool *pool, const ds__conv_geom *g, int64_t batch,
                           const float *img, int64_t img_stride, int trans_a, const float *a,
-                          int64_t lda, int64_t m, const float *bias, float *out,
-                          int64_t out_stride, int accumulate, float *ws);
+                          int64_t lda, const float *a_packed, int64_t m, const float *bias,
+                          float *out, int64_t out_stride, int accumulate, float *ws);
 
 void ds__conv_gemm_scatter(ds__pool *pool, const ds__conv_geom *g, int64_t batch,
                            const float *src, int64_t src_stride, int trans_a, const float *a,
