@@ -25,10 +25,13 @@ static inline float op_at(const float *X, int64_t ld, int trans, int64_t r, int6
 /* Ap[(p * kc + k) * MR + r] = op(A)[i0 + p*MR + r][k0 + k], zero beyond m. */
 static void pack_a(int trans, const float *A, int64_t lda, int64_t i0, int64_t m, int64_t k0,
                    int64_t kc, float *Ap, int64_t mr) {
+  const ds__gemm_pack_a_fn fast = ds__gemm_kernel_active()->pack_a;
   for (int64_t p = 0; p < m; p += mr) {
     float *dst = Ap + p * kc;
     int64_t rows = m - p < mr ? m - p : mr;
-    if (!trans && rows == mr) {
+    if (!trans && rows == mr && fast) {
+      fast(A + (i0 + p) * lda + k0, lda, kc, dst);
+    } else if (!trans && rows == mr) {
       const float *s0 = A + (i0 + p) * lda + k0;
       for (int64_t k = 0; k < kc; k++)
         for (int64_t r = 0; r < mr; r++) dst[k * mr + r] = s0[r * lda + k];

@@ -231,6 +231,12 @@ __attribute__((target("avx2,fma"))) static void pack_bt_avx512(const float *B, i
   pack_bt_avx2_nr(B, ldb, kc, dst, AVX512_NR);
 }
 
+/* A panels of the 8-high AVX-512 kernel: the same 8x8 transposes */
+__attribute__((target("avx2,fma"))) static void pack_a_avx512(const float *A, int64_t lda,
+                                                               int64_t kc, float *dst) {
+  pack_bt_avx2_nr(A, lda, kc, dst, AVX512_MR);
+}
+
 /* cpuid says the CPU has the instructions, xgetbv that the OS saves their registers. */
 static uint64_t os_saved_state(void) {
   unsigned a, b, c, d;
@@ -255,13 +261,13 @@ static int cpu_has_avx512f(void) {
 #endif
 
 static const ds__gemm_kernel kernels[DS__GEMM_KERNELS] = {
-    {"generic", DS_GEMM_MR, DS_GEMM_NR, kernel_generic, pack_bt_generic},
+    {"generic", DS_GEMM_MR, DS_GEMM_NR, kernel_generic, pack_bt_generic, NULL},
 #ifdef DS_HAVE_AVX2_KERNEL
-    {"avx2", DS_GEMM_MR, DS_GEMM_NR, kernel_avx2, pack_bt_avx2},
-    {"avx512", AVX512_MR, AVX512_NR, kernel_avx512, pack_bt_avx512},
+    {"avx2", DS_GEMM_MR, DS_GEMM_NR, kernel_avx2, pack_bt_avx2, NULL},
+    {"avx512", AVX512_MR, AVX512_NR, kernel_avx512, pack_bt_avx512, pack_a_avx512},
 #else
-    {"avx2", 0, 0, NULL, NULL},
-    {"avx512", 0, 0, NULL, NULL},
+    {"avx2", 0, 0, NULL, NULL, NULL},
+    {"avx512", 0, 0, NULL, NULL, NULL},
 #endif
 };
 

@@ -37,11 +37,16 @@ typedef enum ds__gemm_kernel_id {
   DS__GEMM_KERNELS = 3
 } ds__gemm_kernel_id;
 
+/* Packs one full MR-high panel of a row-major A: dst[k*MR + r] = A[r*lda + k] for r < MR,
+ * k < kc (NULL: the plain loop). */
+typedef void (*ds__gemm_pack_a_fn)(const float *A, int64_t lda, int64_t kc, float *dst);
+
 typedef struct ds__gemm_kernel {
   const char *name;
   int32_t mr, nr;
   ds__gemm_kernel_fn run;
   ds__gemm_pack_bt_fn pack_bt;
+  ds__gemm_pack_a_fn pack_a;
 } ds__gemm_kernel;
 
 /* The kernel every product uses now. */
