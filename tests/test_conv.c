@@ -422,9 +422,41 @@ static void im2col_panel_matches_im2col(void **state) {
   }
 }
 
+/* ds__col2im_init == filling the image (bias, or adding it) and then ds__col2im, bit for
+ * bit, with and without bias and accumulate, strides 1 and 2. */
+static void col2im_init_matches_fill_then_col2im(void **state) {
+  (void)state;
+  ct_seed(78);
+  for (int trial = 0; trial < 40; trial++) {
+    ds__conv_geom g;
+    g.c = ct_int(1, 4), g.h = ct_int(1, 20), g.w = ct_int(1, 20);
+    g.kh = ct_int(1, 3), g.kw = ct_int(1, 3), g.stride = ct_int(1, 2);
+    g.pad_t = ct_int(0, g.kh - 1), g.pad_l = ct_int(0, g.kw - 1);
+    g.oh = (g.h + g.pad_t + ct_int(0, g.kh - 1) - g.kh) / g.stride + 1;
+    g.ow = (g.w + g.pad_l + ct_int(0, g.kw - 1) - g.kw) / g.stride + 1;
+    if (g.oh <= 0 || g.ow <= 0) continue;
+    const int64_t kc = g.c * g.kh * g.kw, P = g.oh * g.ow, n = g.c * g.h * g.w;
+    float *col = ct_random(kc * P), *bias = ct_random(g.c), *start = ct_random(n);
+    float *want = ct_floats(n), *got = ct_floats(n);
+    for (int mode = 0; mode < 4; mode++) {
+      int with_bias = mode & 1, acc = mode >> 1;
+      for (int64_t i = 0; i < n; i++) {
+        float b = with_bias ? bias[i / (g.h * g.w)] : 0.0f;
+        want[i] = acc ? (with_bias ? start[i] + b : start[i]) : b;
+        got[i] = start[i];
+      }
+      ds__col2im(&g, col, P, want);
+      ds__col2im_init(&g, col, P, with_bias ? bias : NULL, acc, got);
+      assert_memory_equal(want, got, sizeof(float) * (size_t)n);
+    }
+    free(col), free(bias), free(start), free(want), free(got);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(im2col_panel_matches_im2col),
+      cmocka_unit_test(col2im_init_matches_fill_then_col2im),
       cmocka_unit_test(conv2d_random_shapes),
       cmocka_unit_test(deconv_random_shapes),
       cmocka_unit_test(nin_with_condition),

@@ -49,17 +49,10 @@ static void col2im_channels(const copy_job *c, int64_t c0, int64_t c1) {
   if (c0 >= c1) return;
   ds__conv_geom part = *g;
   part.c = c1 - c0;
-  for (int64_t i = 0; i < c->n; i++) {
-    float *o = j->out + (c->b0 + i) * j->out_stride;
-    for (int64_t ch = c0; ch < c1; ch++) {
-      float bv = j->bias ? j->bias[ch] : 0.0f;
-      if (!j->accumulate)
-        for (int64_t q = 0; q < hw; q++) o[ch * hw + q] = bv;
-      else if (j->bias)
-        for (int64_t q = 0; q < hw; q++) o[ch * hw + q] += bv;
-    }
-    ds__col2im(&part, c->col + (c0 * kk - c->row0) * c->ld + i * p, c->ld, o + c0 * hw);
-  }
+  for (int64_t i = 0; i < c->n; i++)
+    ds__col2im_init(&part, c->col + (c0 * kk - c->row0) * c->ld + i * p, c->ld,
+                    j->bias ? j->bias + c0 : NULL, j->accumulate,
+                    j->out + (c->b0 + i) * j->out_stride + c0 * hw);
 }
 
 static void col2im_part(void *arg, int32_t t, int32_t threads) {

@@ -60,16 +60,20 @@ static __mmask16 lanes16(int64_t a, int64_t b) { /* lanes [a, b) of 16 */
   return a >= b ? 0 : (__mmask16)(((1u << b) - 1u) & ~((1u << a) - 1u));
 }
 
+/* init 0: start from img; 1: from bias[ch] (or 0); 2: from img + bias[ch] */
 __attribute__((target("avx512f"))) static void col2im_s1_avx512(const ds__conv_geom *g,
                                                                  const float *col,
-                                                                 int64_t ldcol, float *img) {
+                                                                 int64_t ldcol, float *img,
+                                                                 int init, const float *bias) {
   const int64_t kk = g->kh * g->kw;
   for (int64_t ch = 0; ch < g->c; ch++)
     for (int64_t y = 0; y < g->h; y++) {
       float *row = img + (ch * g->h + y) * g->w;
+      const __m512 bv = _mm512_set1_ps(bias ? bias[ch] : 0.0f);
       for (int64_t x0 = 0; x0 < g->w; x0 += 16) {
         const __mmask16 all = lanes16(0, g->w - x0);
-        __m512 acc = _mm512_maskz_loadu_ps(all, row + x0);
+        __m512 acc = init == 1 ? bv : _mm512_maskz_loadu_ps(all, row + x0);
+        if (init == 2) acc = _mm512_add_ps(acc, bv);
         for (int64_t ky = 0; ky < g->kh; ky++) {
           int64_t py = y - ky + g->pad_t; /* patch row reading this pixel through tap ky */
           if (py < 0 || py >= g->oh) continue;
@@ -91,7 +95,7 @@ void ds__col2im(const ds__conv_geom *g, const float *col, int64_t ldcol, float *
   const int64_t kk = g->kh * g->kw, s = g->stride;
 #ifdef DS_HAVE_AVX512_COL2IM
   if (s == 1 && __builtin_cpu_supports("avx512f")) {
-    col2im_s1_avx512(g, col, ldcol, img);
+    col2im_s1_avx512(g, col, ldcol, img, 0, NULL);
     return;
   }
 #endif
@@ -117,6 +121,25 @@ void ds__col2im(const ds__conv_geom *g, const float *col, int64_t ldcol, float *
       }
     }
   }
+}
+
+void ds__col2im_init(const ds__conv_geom *g, const float *col, int64_t ldcol,
+                     const float *bias, int accumulate, float *img) {
+  const int64_t hw = g->h * g->w;
+#ifdef DS_HAVE_AVX512_COL2IM
+  if (g->stride == 1 && (bias || !accumulate) && __builtin_cpu_supports("avx512f")) {
+    col2im_s1_avx512(g, col, ldcol, img, accumulate ? 2 : 1, bias);
+    return;
+  }
+#endif
+  for (int64_t ch = 0; ch < g->c; ch++) {
+    float bv = bias ? bias[ch] : 0.0f;
+    if (!accumulate)
+      for (int64_t q = 0; q < hw; q++) img[ch * hw + q] = bv;
+    else if (bias)
+      for (int64_t q = 0; q < hw; q++) img[ch * hw + q] += bv;
+  }
+  ds__col2im(g, col, ldcol, img);
 }
 
 /* ---- one GEMM panel of the column matrix, straight from the image ------------------------

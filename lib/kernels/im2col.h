@@ -31,6 +31,11 @@ void ds__im2col_panel(const ds__conv_geom *g, const float *img, int64_t k0, int6
 /* img (C, H, W) += scatter of col (C*kh*kw, OH*OW; row stride ldcol). */
 void ds__col2im(const ds__conv_geom *g, const float *col, int64_t ldcol, float *img);
 
+/* img = [img +] bias[c] (0 without bias) + scatter of col, the same additions in the same
+ * order as filling img first and then ds__col2im (one pass over img on AVX-512). */
+void ds__col2im_init(const ds__conv_geom *g, const float *col, int64_t ldcol,
+                     const float *bias, int accumulate, float *img);
+
 /* 1 when the column matrix is the image itself (1x1, stride 1, no pad, same grid). */
 int ds__im2col_is_identity(const ds__conv_geom *g);
 
