@@ -15,7 +15,9 @@ static int64_t group_size(const ds__conv_geom *g, int64_t batch) {
 int64_t ds__conv_engine_ws(const ds__conv_geom *g, int64_t m, int64_t batch) {
   int64_t kc = g->c * g->kh * g->kw, cols = (kc + m) * group_size(g, batch) * g->oh * g->ow;
   int64_t packed_a = ds__gemm_packed_a_floats(m, kc); /* gather_gemm's weights */
-  return cols > packed_a ? cols : packed_a;
+  int64_t wgrad = (2 * m + 8) * group_size(g, batch) * g->oh * g->ow; /* weight_grad's a */
+  int64_t need = cols > packed_a ? cols : packed_a;
+  return need > wgrad ? need : wgrad;
 }
 
 static float *slot(float *ws, int32_t t, int64_t per) { return ws ? ws + t * per : NULL; }
@@ -197,6 +199,31 @@ void ds__conv_gemm_scatter(ds__pool *pool, const ds__conv_geom *g, int64_t batch
 
 /* ---- weight_grad: dW (M, Kc) (+)= sum_b a_b im2col(img_b)^T, split over Kc ---------------- */
 
+typedef struct panel_t_src {
+  const ds__conv_geom *g;
+  const float *img;
+  int64_t img_stride;
+} panel_t_src;
+
+static void im2col_panel_t_cb(const void *ctx, int64_t k0, int64_t kc, int64_t j0, int64_t n,
+                              int64_t nr, float *dst) {
+  const panel_t_src *s = ctx;
+  ds__im2col_panel_t(s->g, s->img, s->img_stride, k0, kc, j0, n, nr, dst);
+}
+
+/* The transposed column panels straight from the images (no column matrix, no transpose of
+ * a stored one) where ds__im2col_panel_t has its vector path: stride 1, same-size grid. */
+static int fused_weight_grad(const ds__conv_geom *g) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  const int64_t nr = ds__gemm_kernel_active()->nr;
+  return g->stride == 1 && g->ow == g->w && (nr == 16 || nr == 32) &&
+         g->kh * g->kw <= 64 && __builtin_cpu_supports("avx512f");
+#else
+  (void)g;
+  return 0;
+#endif
+}
+
 static void weight_grad_worker(void *arg, int32_t t, int32_t threads) {
   const engine_job *j = arg; /* in: the a_b, out: dW */
   const ds__conv_geom *g = j->g;
@@ -206,16 +233,12 @@ static void weight_grad_worker(void *arg, int32_t t, int32_t threads) {
   ds__split_range(kc, t, threads, &k0, &k1);
   if (k0 >= k1) return;
   float *ws = slot(j->ws, t, j->per_thread);
+  const int fused = fused_weight_grad(g);
   for (int64_t b = 0; b < j->batch; b += gs) {
     int64_t n = j->batch - b < gs ? j->batch - b : gs, ld = n * p;
     float *col = ws, *am = ws + kc * ld; /* col (k1-k0, n*P), am (M, n*P) */
+    if (fused) am = ws;
     const float *a = j->in + b * j->in_stride, *cb = col;
-    if (n == 1 && ds__im2col_is_identity(g)) {
-      cb = img + b * j->img_stride + k0 * p;
-    } else {
-      for (int64_t i = 0; i < n; i++)
-        ds__im2col(g, img + (b + i) * j->img_stride, k0, k1, col + i * p, ld);
-    }
     if (n > 1) {
       for (int64_t i = 0; i < n; i++)
         for (int64_t r = 0; r < j->m; r++)
@@ -223,8 +246,22 @@ static void weight_grad_worker(void *arg, int32_t t, int32_t threads) {
                  sizeof(float) * (size_t)p);
       a = am;
     }
-    float beta = (b > 0 || j->accumulate) ? 1.0f : 0.0f;
-    ds__gemm(NULL, 0, 1, j->m, k1 - k0, ld, 1.0f, a, ld, cb, ld, beta, j->out + k0, kc);
+    int acc = b > 0 || j->accumulate;
+    if (fused) { /* dW[:, k0:k1] (+)= a (M, ld) col^T (ld, k1 - k0), same bits as below */
+      float *ap = ws + j->m * ld;
+      ds__gemm_pack_a(0, j->m, ld, a, ld, ap);
+      panel_t_src src = {g, img + b * j->img_stride, j->img_stride};
+      ds__gemm_implicit_b(j->m, ld, ap, im2col_panel_t_cb, &src, k0, k1, NULL, acc, j->out, kc);
+      continue;
+    }
+    if (n == 1 && ds__im2col_is_identity(g)) {
+      cb = img + b * j->img_stride + k0 * p;
+    } else {
+      for (int64_t i = 0; i < n; i++)
+        ds__im2col(g, img + (b + i) * j->img_stride, k0, k1, col + i * p, ld);
+    }
+    ds__gemm(NULL, 0, 1, j->m, k1 - k0, ld, 1.0f, a, ld, cb, ld, acc ? 1.0f : 0.0f, j->out + k0,
+             kc);
   }
 }
 

@@ -191,21 +191,10 @@ __attribute__((target("avx512f"))) static void panel_rows_avx512(
 }
 #endif
 
-void ds__im2col_panel(const ds__conv_geom *g, const float *img, int64_t k0, int64_t kc,
-                      int64_t j0, int64_t n, int64_t nr, float *dst) {
-  const int64_t kk = g->kh * g->kw, s = g->stride, hw = g->h * g->w;
-  if (nr > PANEL_MAX || kk > TAPS_MAX || hw > INT32_MAX) {
-    for (int64_t k = k0; k < k0 + kc; k++) /* any size: the plain definition */
-      for (int64_t c = 0; c < nr; c++) {
-        int64_t ch = k / kk, ky = k % kk / g->kw, kx = k % g->kw, j = j0 + c;
-        int64_t iy = c < n ? j / g->ow * s + ky - g->pad_t : -1, ix = j % g->ow * s + kx - g->pad_l;
-        int inside = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w;
-        dst[(k - k0) * nr + c] = inside ? img[ch * hw + iy * g->w + ix] : 0.0f;
-      }
-    return;
-  }
-  panel_plan pl;
-  pl.contiguous = s == 1 && g->ow == g->w;
+/* The plan of lanes [0, n) (n <= 32) = columns j0.. of the column matrix. */
+static void make_plan(const ds__conv_geom *g, int64_t j0, int64_t n, panel_plan *pl) {
+  const int64_t kk = g->kh * g->kw, s = g->stride;
+  pl->contiguous = s == 1 && g->ow == g->w;
   /* lanes [0, n) cover output rows p_first.. in segments: lane L starts pixel (p, qs) */
   const int64_t p_first = j0 / g->ow, q_first = j0 % g->ow;
   uint32_t rowm[TAPS_MAX], colm[TAPS_MAX];
@@ -227,18 +216,35 @@ void ds__im2col_panel(const ds__conv_geom *g, const float *img, int64_t k0, int6
   }
   for (int64_t t = 0; t < kk; t++) {
     int64_t ky = t / g->kw, kx = t % g->kw;
-    pl.off[t] = (ky - g->pad_t) * g->w + kx - g->pad_l;
-    pl.mask[t] = rowm[ky] & colm[kx];
+    pl->off[t] = (ky - g->pad_t) * g->w + kx - g->pad_l;
+    pl->mask[t] = rowm[ky] & colm[kx];
   }
-  if (pl.contiguous) {
-    memset(pl.base, 0, sizeof pl.base);
-    pl.base[0] = (int32_t)j0;
+  if (pl->contiguous) {
+    memset(pl->base, 0, sizeof pl->base);
+    pl->base[0] = (int32_t)j0;
   } else {
     for (int64_t c = 0, pp = p_first, qq = q_first; c < PANEL_MAX; c++) {
-      pl.base[c] = c < n ? (int32_t)(pp * s * g->w + qq * s) : 0;
+      pl->base[c] = c < n ? (int32_t)(pp * s * g->w + qq * s) : 0;
       if (++qq == g->ow) qq = 0, pp++;
     }
   }
+}
+
+void ds__im2col_panel(const ds__conv_geom *g, const float *img, int64_t k0, int64_t kc,
+                      int64_t j0, int64_t n, int64_t nr, float *dst) {
+  const int64_t kk = g->kh * g->kw, s = g->stride, hw = g->h * g->w;
+  if (nr > PANEL_MAX || kk > TAPS_MAX || hw > INT32_MAX) {
+    for (int64_t k = k0; k < k0 + kc; k++) /* any size: the plain definition */
+      for (int64_t c = 0; c < nr; c++) {
+        int64_t ch = k / kk, ky = k % kk / g->kw, kx = k % g->kw, j = j0 + c;
+        int64_t iy = c < n ? j / g->ow * s + ky - g->pad_t : -1, ix = j % g->ow * s + kx - g->pad_l;
+        int inside = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w;
+        dst[(k - k0) * nr + c] = inside ? img[ch * hw + iy * g->w + ix] : 0.0f;
+      }
+    return;
+  }
+  panel_plan pl;
+  make_plan(g, j0, n, &pl);
 #ifdef DS_HAVE_AVX512_PANEL
   if ((nr == 16 || nr == 32) && __builtin_cpu_supports("avx512f")) {
     panel_rows_avx512(&pl, img, hw, kk, k0, kc, nr, dst);
@@ -251,5 +257,102 @@ void ds__im2col_panel(const ds__conv_geom *g, const float *img, int64_t k0, int6
     for (int64_t c = 0; c < nr; c++)
       dst[c] = pl.mask[t] >> c & 1u ? src[pl.contiguous ? pl.base[0] + c : pl.base[c]] : 0.0f;
     if (++t == kk) t = 0, plane += hw;
+  }
+}
+
+/* ---- a panel of the column matrix's transpose (weight gradients) ------------------------ */
+
+/* col[k][j] of image img by the definition (0 outside the image) */
+static float col_at(const ds__conv_geom *g, const float *img, int64_t k, int64_t j) {
+  const int64_t kk = g->kh * g->kw;
+  int64_t ch = k / kk, ky = k % kk / g->kw, kx = k % g->kw;
+  int64_t iy = j / g->ow * g->stride + ky - g->pad_t, ix = j % g->ow * g->stride + kx - g->pad_l;
+  return iy >= 0 && iy < g->h && ix >= 0 && ix < g->w ? img[(ch * g->h + iy) * g->w + ix] : 0.0f;
+}
+
+#ifdef DS_HAVE_AVX512_PANEL
+/* r[i] (16 rows of 16) transposed in place */
+__attribute__((target("avx512f"))) static void transpose16(__m512 r[16]) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    u[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+    u[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+    u[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    u[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  /* u[4q + c] holds column c of rows 4q..4q+3 in each 128-bit lane */
+  for (int c = 0; c < 4; c++) {
+    __m512 a = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);      /* lanes 0,2 of each */
+    __m512 b = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);      /* lanes 1,3 */
+    __m512 d = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
+    __m512 e = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+    r[c] = _mm512_shuffle_f32x4(a, d, 0x88);
+    r[8 + c] = _mm512_shuffle_f32x4(a, d, 0xDD);
+    r[4 + c] = _mm512_shuffle_f32x4(b, e, 0x88);
+    r[12 + c] = _mm512_shuffle_f32x4(b, e, 0xDD);
+  }
+}
+
+/* 16 pixels (lanes) from k16 on, all ntaps taps, transposed into dst rows */
+__attribute__((target("avx512f"))) static void panel_t_avx512(
+    const ds__conv_geom *g, const float *img, int64_t img_stride, int64_t pix0, int64_t kc,
+    int64_t tap0, int64_t ntaps, int64_t nr, float *dst) {
+  const int64_t kk = g->kh * g->kw, hw = g->h * g->w, P = g->oh * g->ow;
+  for (int64_t k16 = 0; k16 < kc; k16 += 16) {
+    const int64_t lanes = kc - k16 < 16 ? kc - k16 : 16;
+    /* the lanes' parts, one per image they fall in */
+    enum { PARTS_MAX = 16 };
+    panel_plan plans[PARTS_MAX];
+    const float *base[PARTS_MAX];
+    int64_t first[PARTS_MAX], parts = 0;
+    for (int64_t l = 0; l < lanes && parts < PARTS_MAX;) {
+      int64_t pix = pix0 + k16 + l, i = pix / P, j = pix % P;
+      int64_t len = P - j < lanes - l ? P - j : lanes - l;
+      make_plan(g, j, len, &plans[parts]);
+      base[parts] = img + i * img_stride;
+      first[parts] = l;
+      parts++;
+      l += len;
+    }
+    for (int64_t c0 = 0; c0 < nr; c0 += 16) {
+      __m512 r[16];
+      for (int64_t c = 0; c < 16; c++) {
+        int64_t tap = tap0 + c0 + c;
+        r[c] = _mm512_setzero_ps();
+        if (c0 + c >= ntaps) continue;
+        int64_t ch = tap / kk, t = tap % kk;
+        for (int64_t q = 0; q < parts; q++) {
+          /* lane first[q] + x reads pixel j + x of its image, x < len */
+          const float *src = base[q] + ch * hw + plans[q].off[t] + plans[q].base[0] - first[q];
+          __mmask16 m = (__mmask16)(plans[q].mask[t] << first[q]);
+          r[c] = _mm512_mask_loadu_ps(r[c], m, src);
+        }
+      }
+      transpose16(r);
+      for (int64_t x = 0; x < lanes; x++) _mm512_storeu_ps(dst + (k16 + x) * nr + c0, r[x]);
+    }
+  }
+}
+#endif
+
+void ds__im2col_panel_t(const ds__conv_geom *g, const float *img, int64_t img_stride,
+                        int64_t pix0, int64_t kc, int64_t tap0, int64_t ntaps, int64_t nr,
+                        float *dst) {
+  const int64_t P = g->oh * g->ow;
+#ifdef DS_HAVE_AVX512_PANEL
+  if ((nr == 16 || nr == 32) && g->stride == 1 && g->ow == g->w && g->kh * g->kw <= TAPS_MAX &&
+      __builtin_cpu_supports("avx512f")) {
+    panel_t_avx512(g, img, img_stride, pix0, kc, tap0, ntaps, nr, dst);
+    return;
+  }
+#endif
+  for (int64_t k = 0; k < kc; k++) {
+    int64_t pix = pix0 + k, i = pix / P, j = pix % P;
+    for (int64_t c = 0; c < nr; c++)
+      dst[k * nr + c] = c < ntaps ? col_at(g, img + i * img_stride, tap0 + c, j) : 0.0f;
   }
 }
