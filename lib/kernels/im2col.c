@@ -1,7 +1,6 @@
 #include "kernels/im2col.h"
 
 #include <stdint.h>
-#include <string.h>
 
 #include "kernels/short_copy.h"
 
@@ -13,8 +12,14 @@ int ds__im2col_is_identity(const ds__conv_geom *g) {
 /* Output columns q with 0 <= q*s + off < w: [*q0, *q1). */
 static void valid_range(int64_t off, int64_t s, int64_t w, int64_t ow, int64_t *q0,
                         int64_t *q1) {
-  int64_t a = off >= 0 ? 0 : (-off + s - 1) / s;
-  int64_t b = w - off <= 0 ? 0 : (w - off + s - 1) / s;
+  int64_t a, b;
+  if (s == 1) { /* no division on the common path */
+    a = off >= 0 ? 0 : -off;
+    b = w - off <= 0 ? 0 : w - off;
+  } else {
+    a = off >= 0 ? 0 : (-off + s - 1) / s;
+    b = w - off <= 0 ? 0 : (w - off + s - 1) / s;
+  }
   if (b > ow) b = ow;
   if (a > b) a = b;
   *q0 = a, *q1 = b;
@@ -172,7 +177,8 @@ __attribute__((target("avx512f"))) static void panel_rows_avx512(
     int64_t nr, float *dst) {
   const float *plane = img + k0 / kk * hw;
   int64_t t = k0 % kk;
-  const __m512i b0 = _mm512_loadu_si512(pl->base), b1 = _mm512_loadu_si512(pl->base + 16);
+  const __m512i b0 = pl->contiguous ? _mm512_setzero_si512() : _mm512_loadu_si512(pl->base);
+  const __m512i b1 = pl->contiguous ? _mm512_setzero_si512() : _mm512_loadu_si512(pl->base + 16);
   for (int64_t k = 0; k < kc; k++, dst += nr) {
     const __mmask16 m0 = (__mmask16)pl->mask[t], m1 = (__mmask16)(pl->mask[t] >> 16);
     const float *s = plane + pl->off[t];
@@ -220,8 +226,7 @@ static void make_plan(const ds__conv_geom *g, int64_t j0, int64_t n, panel_plan 
     pl->mask[t] = rowm[ky] & colm[kx];
   }
   if (pl->contiguous) {
-    memset(pl->base, 0, sizeof pl->base);
-    pl->base[0] = (int32_t)j0;
+    pl->base[0] = (int32_t)j0; /* the other lanes are not read */
   } else {
     for (int64_t c = 0, pp = p_first, qq = q_first; c < PANEL_MAX; c++) {
       pl->base[c] = c < n ? (int32_t)(pp * s * g->w + qq * s) : 0;
@@ -330,6 +335,7 @@ __attribute__((target("avx512f"))) static void panel_t_avx512(
           const float *src = base[q] + ch * hw + plans[q].off[t] + plans[q].base[0] - first[q];
           __mmask16 m = (__mmask16)(plans[q].mask[t] << first[q]);
           r[c] = _mm512_mask_loadu_ps(r[c], m, src);
+          _mm_prefetch((const char *)(src + 64), _MM_HINT_T0);
         }
       }
       transpose16(r);
