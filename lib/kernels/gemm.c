@@ -39,6 +39,9 @@ static void pack_a(int trans, const float *A, int64_t lda, int64_t i0, int64_t m
       for (int64_t k = 0; k < kc; k++)
         for (int64_t r = 0; r < mr; r++)
           dst[k * mr + r] = r < rows ? A[(i0 + p + r) * lda + k0 + k] : 0.0f;
+    } else if (rows == mr) { /* op(A)^T rows are contiguous: one short copy per k */
+      for (int64_t k = 0; k < kc; k++)
+        ds__copy_short(dst + k * mr, A + (k0 + k) * lda + i0 + p, mr);
     } else {
       for (int64_t k = 0; k < kc; k++) {
         const float *src = A + (k0 + k) * lda + i0 + p;

@@ -75,22 +75,26 @@ __attribute__((target("avx512f"))) static void col2im_s1_avx512(const ds__conv_g
     for (int64_t y = 0; y < g->h; y++) {
       float *row = img + (ch * g->h + y) * g->w;
       const __m512 bv = _mm512_set1_ps(bias ? bias[ch] : 0.0f);
-      for (int64_t x0 = 0; x0 < g->w; x0 += 16) {
-        const __mmask16 all = lanes16(0, g->w - x0);
-        __m512 acc = init == 1 ? bv : _mm512_maskz_loadu_ps(all, row + x0);
-        if (init == 2) acc = _mm512_add_ps(acc, bv);
+      for (int64_t x0 = 0; x0 < g->w; x0 += 32) { /* two independent 16-pixel chains */
+        const int64_t x1 = x0 + 16;
+        const __mmask16 all0 = lanes16(0, g->w - x0), all1 = lanes16(0, g->w - x1);
+        __m512 acc0 = init == 1 ? bv : _mm512_maskz_loadu_ps(all0, row + x0);
+        __m512 acc1 = init == 1 ? bv : _mm512_maskz_loadu_ps(all1, row + x1);
+        if (init == 2) acc0 = _mm512_add_ps(acc0, bv), acc1 = _mm512_add_ps(acc1, bv);
         for (int64_t ky = 0; ky < g->kh; ky++) {
           int64_t py = y - ky + g->pad_t; /* patch row reading this pixel through tap ky */
           if (py < 0 || py >= g->oh) continue;
           for (int64_t kx = 0; kx < g->kw; kx++) {
             int64_t shift = kx - g->pad_l; /* lane i reads patch column x0 + i - shift */
-            __mmask16 m = all & lanes16(shift - x0, g->ow + shift - x0);
             const float *src = col + (ch * kk + ky * g->kw + kx) * ldcol + py * g->ow;
-            __m512 v = _mm512_maskz_loadu_ps(m, src + x0 - shift);
-            acc = _mm512_mask_add_ps(acc, m, acc, v);
+            __mmask16 m0 = all0 & lanes16(shift - x0, g->ow + shift - x0);
+            __mmask16 m1 = all1 & lanes16(shift - x1, g->ow + shift - x1);
+            acc0 = _mm512_mask_add_ps(acc0, m0, acc0, _mm512_maskz_loadu_ps(m0, src + x0 - shift));
+            acc1 = _mm512_mask_add_ps(acc1, m1, acc1, _mm512_maskz_loadu_ps(m1, src + x1 - shift));
           }
         }
-        _mm512_mask_storeu_ps(row + x0, all, acc);
+        _mm512_mask_storeu_ps(row + x0, all0, acc0);
+        _mm512_mask_storeu_ps(row + x1, all1, acc1);
       }
     }
 }

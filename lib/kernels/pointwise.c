@@ -104,10 +104,16 @@ static void celu_bwd(const pw_job *j, int64_t p) {
   const float *x = j->a + p * j->n;
   const float *dpos = j->d + (b * 2 * j->c + c) * j->n, *dneg = dpos + j->c * j->n;
   float *dx = j->y + p * j->n;
+  /* the forward output, when given, already holds e = expm1(-|v|): the negative half where
+     v > 0, the positive half otherwise */
+  const float *ypos = j->b ? j->b + (b * 2 * j->c + c) * j->n : NULL, *yneg = ypos + j->c * j->n;
   float e[EBLOCK];
   for (int64_t o = 0; o < j->n; o += EBLOCK) {
     int64_t len = j->n - o < EBLOCK ? j->n - o : EBLOCK;
-    ds__expm1_neg_abs(x + o, e, len);
+    if (ypos)
+      for (int64_t i = 0; i < len; i++) e[i] = x[o + i] > 0.0f ? yneg[o + i] : ypos[o + i];
+    else
+      ds__expm1_neg_abs(x + o, e, len);
     for (int64_t i = 0; i < len; i++) {
       float v = x[o + i], ev = e[i] + 1.0f; /* exp(-|v|) */
       float gp = v > 0.0f ? 1.0f : ev, gn = v < 0.0f ? 1.0f : ev;
@@ -125,6 +131,13 @@ void ds__concat_elu_forward(ds__pool *pool, int64_t batch, int64_t c, int64_t pi
 void ds__concat_elu_backward(ds__pool *pool, int64_t batch, int64_t c, int64_t pixels,
                              const float *x, const float *dy, float *dx, int accumulate) {
   pw_job j = {celu_bwd, batch * c, pixels, c, 0, 0, 0, x, NULL, dy, dx, NULL, accumulate};
+  run(pool, &j);
+}
+
+void ds__concat_elu_backward_from_y(ds__pool *pool, int64_t batch, int64_t c, int64_t pixels,
+                                    const float *x, const float *y, const float *dy, float *dx,
+                                    int accumulate) {
+  pw_job j = {celu_bwd, batch * c, pixels, c, 0, 0, 0, x, y, dy, dx, NULL, accumulate};
   run(pool, &j);
 }
 

@@ -21,6 +21,7 @@ typedef struct pcnn_ws {
   int64_t conv_per_thread;
   float *packed;          /* every CONV op's weights in the GEMM's layout, packed per pass */
   int64_t *packed_off;    /* (op_count) offset in packed, -1 for other ops */
+  uint8_t *dropped;       /* (tensor_count) a DROPOUT op changes the tensor in place */
   int32_t train;          /* the last forward was a training pass */
   uint64_t train_stream;
   int64_t first_row;      /* of the last forward: row 0 is this row of the step's batch */
@@ -81,19 +82,22 @@ ds_status ds__pcnn_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws
     w->conv_ws = ds__calloc(m->ctx, conv_floats, sizeof(float));
     w->packed = ds__calloc(m->ctx, packed_floats, sizeof(float));
     w->packed_off = ds__calloc(m->ctx, (size_t)p->op_count + 1, sizeof(int64_t));
+    w->dropped = ds__calloc(m->ctx, (size_t)p->tensor_count + 1, 1);
     if (ws->backprop) { /* a forward-only workspace keeps nothing for a backward pass */
       w->grad = ds__calloc(m->ctx, (size_t)act, sizeof(float));
       w->dhead = ds__calloc(m->ctx, (size_t)head, sizeof(float));
     }
   }
   ws->arch_ws = w;
-  if (!w || !w->val || !w->head || !w->conv_ws || !w->packed || !w->packed_off ||
+  if (!w || !w->val || !w->head || !w->conv_ws || !w->packed || !w->packed_off || !w->dropped ||
       (ws->backprop && (!w->grad || !w->dhead))) {
     ds__pcnn_ws_free(m, ws);
     return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY,
                     "ds_model: out of memory for the activations of %lld images",
                     (long long)capacity);
   }
+  for (int32_t i = 0; i < p->op_count; i++)
+    if (ds__op_kind_of(&p->ops[i])->role == DS__ROLE_DROPOUT) w->dropped[p->ops[i].out] = 1;
   int64_t off = 0;
   for (int32_t i = 0; i < p->op_count; i++) {
     w->packed_off[i] = -1;
@@ -118,6 +122,7 @@ void ds__pcnn_ws_free(const ds_model *m, ds__model_ws *ws) {
   ds__free(m->ctx, w->conv_ws);
   ds__free(m->ctx, w->packed);
   ds__free(m->ctx, w->packed_off);
+  ds__free(m->ctx, w->dropped);
   ds__free(m->ctx, w);
   ws->arch_ws = NULL;
 }
@@ -472,11 +477,14 @@ static void backward_rows(const ds_model *m, pcnn_ws *w, int64_t lo, int64_t row
       case DS__ROLE_DROPOUT:
         if (w->train) dropout(m, w, o, pool, lo, rows, grd_at(p, w, o->out, lo));
         break;
-      default: /* POINTWISE */
+      default: { /* POINTWISE; concat_elu reads its exponential from its output unless
+                    dropout changed that output in place (then y NULL: recomputed) */
+        const float *y = val_at(p, w, o->out, lo);
+        if (o->kind == DS__OP_CELU && w->train && w->dropped[o->out]) y = NULL;
         k->backward(pool, rows, c, o->in2 >= 0 ? p->tensors[o->in2].c : 0, P, a,
-                    o->in2 >= 0 ? val_at(p, w, o->in2, lo) : NULL, val_at(p, w, o->out, lo),
-                    dy, da, db, acc, acc2);
+                    o->in2 >= 0 ? val_at(p, w, o->in2, lo) : NULL, y, dy, da, db, acc, acc2);
         break;
+      }
     }
   }
   if (d_x)
