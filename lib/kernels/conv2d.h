@@ -9,8 +9,9 @@
  * PixelCNN++: down-shifted 2x3 = pads (1, 0, 1, 1); down-right-shifted 2x2 = (1, 0, 1, 0),
  * 2x1 = (1, 0, 0, 0); their stride-2 forms keep the pads. A 1x1 conv is the "nin".
  *
- * Implementation: im2col + ds__gemm through conv_engine.h (images split over threads, dW
- * split over its columns, fixed summation order): bitwise identical for any thread count.
+ * Implementation: GEMMs over implicit im2col panels through conv_engine.h (images split
+ * over threads, dW split over its columns, fixed summation order): bitwise identical for
+ * any thread count.
  * ws: ds__conv2d_workspace(s, threads) floats, threads = those of the pool that runs the
  * call; nothing is allocated. */
 #ifndef DS_KERNELS_CONV2D_H

@@ -6,10 +6,14 @@
  *   gemm_scatter: img_b (C, H, W)   (+)= col2im(op(A) (Kc, M) src_b (M, P)) + bias
  *   weight_grad:  dW (M, Kc)        (+)= sum_b a_b (M, P) im2col(img_b)^T
  *
- * Small patch grids are processed several images at a time (G = 1024 / P images side by
- * side as columns of one product) so the products stay wide. Images are split over the
- * pool's threads (with fewer images than threads the work inside an image is split
- * instead: GEMM column panels, im2col rows of Kc, col2im image channels);
+ * gather_gemm never stores im2col: the GEMM packs each panel from the image
+ * (ds__im2col_panel) and adds the bias in its epilogue, one image at a time (its weights
+ * packed once per call and thread, or given packed). weight_grad builds the transposed
+ * panels from the images the same way where the vector path exists (stride 1, same-size
+ * grid, AVX-512), else through an im2col matrix; it and gemm_scatter process small patch
+ * grids several images at a time (G = 1024 / P images side by side as columns of one
+ * product). Images are split over the pool's threads (with fewer images than threads the
+ * work inside an image is split instead: GEMM column panels, col2im image channels);
  * weight_grad splits Kc. Every output element is summed in an order fixed by the shapes
  * alone: bitwise identical for any thread count. ws holds ds__conv_engine_ws(g, M, batch)
  * floats per thread.
