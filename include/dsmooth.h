@@ -772,7 +772,9 @@ DS_API ds_status ds_trainer_set_progress(ds_trainer *trainer, ds_progress_fn fn,
  * Since 0.1. */
 DS_API ds_status ds_trainer_train(ds_trainer *trainer, const float *x, const float *cond,
                                   int64_t n, int64_t steps, double *loss_out);
-/* Adam steps done so far (resumed steps included); 0 for NULL. Since 0.1. */
+/* Returns the count of steps done so far (Adam updates, resumed steps included); 0 for
+ * NULL. It takes no step (ds_trainer_train does): despite the verb-like name, kept for the
+ * ABI, it is a read-only count. Since 0.1. */
 DS_API int64_t ds_trainer_step(const ds_trainer *trainer);
 
 /* ---- since 0.3: data callback, seed, averaged weights --------------------------------- */
