@@ -442,7 +442,7 @@ typedef enum ds_model_float_option {
                                 resnet, active during training steps only (the official
                                 models use 0.5); since 0.2                             (0) */
   /* since 0.3: */
-  DS_MODEL_COND_SHARE = 3    /* conditional MADE (C >= 1, D >= 2) only: share in (0, 1) of
+  DS_MODEL_COND_SHARE = 3    /* conditional MADE (C >= 1, D >= 2) only: share in [0, 1) of
                                 each hidden layer's units that see only the conditioning
                                 input c (MADE degree 0); the rest cycle through degrees
                                 1..D-1. These units are the whole network of x_1's
