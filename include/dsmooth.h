@@ -442,7 +442,7 @@ typedef enum ds_model_float_option {
                                 resnet, active during training steps only (the official
                                 models use 0.5); since 0.2                             (0) */
   /* since 0.3: */
-  DS_MODEL_COND_SHARE = 3    /* conditional MADE (C >= 1, D >= 2) only: share in (0, 1) of
+  DS_MODEL_COND_SHARE = 3    /* conditional MADE (C >= 1, D >= 2) only: share in [0, 1) of
                                 each hidden layer's units that see only the conditioning
                                 input c (MADE degree 0); the rest cycle through degrees
                                 1..D-1. These units are the whole network of x_1's
@@ -772,7 +772,9 @@ DS_API ds_status ds_trainer_set_progress(ds_trainer *trainer, ds_progress_fn fn,
  * Since 0.1. */
 DS_API ds_status ds_trainer_train(ds_trainer *trainer, const float *x, const float *cond,
                                   int64_t n, int64_t steps, double *loss_out);
-/* Adam steps done so far (resumed steps included); 0 for NULL. Since 0.1. */
+/* Returns the count of steps done so far (Adam updates, resumed steps included); 0 for
+ * NULL. It takes no step (ds_trainer_train does): despite the verb-like name, kept for the
+ * ABI, it is a read-only count. Since 0.1. */
 DS_API int64_t ds_trainer_step(const ds_trainer *trainer);
 
 /* ---- since 0.3: data callback, seed, averaged weights --------------------------------- */

@@ -378,7 +378,7 @@ static float snap(const ds__bins *bins, float v) {
 static void rgb_mean(const float *p, int32_t K, const ds__bins *bins, float out[3]) {
   double mx = p[0], z = 0.0;
   for (int32_t k = 1; k < K; k++) mx = p[k] > mx ? p[k] : mx;
-  double w[256];
+  double w[DS__MAX_COMPONENTS];
   for (int32_t k = 0; k < K; k++) z += (w[k] = exp(p[k] - mx));
   const float *R = p + K, *Gc = p + 4 * K, *Bc = p + 7 * K;
   double r = 0, g = 0, b = 0;

@@ -50,8 +50,7 @@ typedef struct ds__model_ws {
   int32_t backprop; /* 0: forward only (no gradient buffers; log-prob, sampling) */
 } ds__model_ws;
 
-/* Largest parameter count of any model (8 GiB of weights). */
-#define DS__MAX_PARAMS ((int64_t)1 << 31)
+/* DS__MAX_PARAMS and every other size limit: model/limits.h (via model/config.h). */
 
 /* Allocate a model for cfg with zero weights. stored_count >= 0 (loading a checkpoint):
  * BAD_FORMAT unless the configuration needs exactly that many weights, checked before the

@@ -49,7 +49,7 @@ static void init_channel(float *bias, int32_t K, int32_t ch, const float *v, int
   mean /= (double)n;
   for (int64_t i = 0; i < n; i++) var += ((double)v[i] - mean) * ((double)v[i] - mean);
   var /= (double)n;
-  double mu[256];
+  double mu[DS__MAX_COMPONENTS];
   for (int32_t k = 0; k < K; k++) {
     double pos = ((k + 0.5) / K) * (double)(n - 1);
     int64_t i = (int64_t)floor(pos);
