@@ -3,6 +3,52 @@
 #include <math.h>
 #include <string.h>
 
+/* Apply one stored option through the public setter so stored values obey the same
+ * ranges as fresh ones. */
+#define APPLY(call)                                                                       \
+  do {                                                                                    \
+    if ((call) != DS_OK)                                                                  \
+      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: invalid configuration in checkpoint: %s", \
+                      fn, ds_context_last_error(NULL));                                   \
+  } while (0)
+
+/* ---- the architecture's section of the configuration record (model/arch.h) ---- */
+
+static void write_section(ds__writer *w, const ds_model_config *c, const ds__arch_section *sec) {
+  for (int32_t i = 0; i < sec->count; i++) {
+    const ds__arch_field *f = &sec->fields[i];
+    const char *field = (const char *)c + f->offset;
+    if (f->wire == DS__WIRE_U32) ds__writer_u32(w, (uint32_t)*(const int32_t *)field);
+    else if (f->wire == DS__WIRE_U64) ds__writer_u64(w, (uint64_t)*(const int64_t *)field);
+    else ds__writer_f32(w, *(const float *)field);
+  }
+}
+
+/* Field by field: read as stored (u32, u64 beyond INT64_MAX as -1, which every setter
+ * refuses; f32), applied through its setter. A field newer than the file keeps its
+ * default. */
+static ds_status read_section(ds_context *ctx, const char *fn, ds__reader *r,
+                              const ds__arch_section *sec, ds_model_config *cfg) {
+  for (int32_t i = 0; i < sec->count; i++) {
+    const ds__arch_field *f = &sec->fields[i];
+    if (r->version < f->since) continue;
+    int64_t v = 0;
+    float vf = 0.0f;
+    if (f->wire == DS__WIRE_U32) v = ds__reader_u32(r);
+    else if (f->wire == DS__WIRE_F32) vf = ds__reader_f32(r);
+    else {
+      uint64_t u = ds__reader_u64(r);
+      v = u > INT64_MAX ? -1 : (int64_t)u;
+    }
+    if (r->failed)
+      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the %s section", fn,
+                      sec->name);
+    APPLY(f->wire == DS__WIRE_F32 ? ds_model_config_set_float(cfg, f->option, vf)
+                                  : ds_model_config_set_int(cfg, f->option, v));
+  }
+  return DS_OK;
+}
+
 void ds__model_serialize(const ds_model *m, ds__writer *w) {
   const ds_model_config *c = &m->cfg;
   ds__writer_u32(w, (uint32_t)c->arch);
@@ -17,40 +63,13 @@ void ds__model_serialize(const ds_model *m, ds__writer *w) {
   ds__writer_u32(w, (uint32_t)c->residual);
   ds__writer_u32(w, (uint32_t)c->hidden_count);
   for (int32_t l = 0; l < c->hidden_count; l++) ds__writer_u64(w, (uint64_t)c->hidden[l]);
-  if (c->arch == DS_ARCH_PIXELCNNPP) { /* arch-specific section */
-    ds__writer_u32(w, (uint32_t)c->channels);
-    ds__writer_u64(w, (uint64_t)c->height);
-    ds__writer_u64(w, (uint64_t)c->width);
-    ds__writer_u32(w, (uint32_t)c->filters);
-    ds__writer_u32(w, (uint32_t)c->resnets);
-    ds__writer_f32(w, c->dropout);
-    ds__writer_u32(w, (uint32_t)c->cond_layout); /* format version 2 */
-    ds__writer_u32(w, (uint32_t)c->cond_convs);
-  } else if (c->arch == DS_ARCH_PIXELCNN) {
-    ds__writer_u32(w, (uint32_t)c->channels);
-    ds__writer_u64(w, (uint64_t)c->height);
-    ds__writer_u64(w, (uint64_t)c->width);
-    ds__writer_u32(w, (uint32_t)c->filters);
-    ds__writer_u32(w, (uint32_t)c->layers);
-    ds__writer_u32(w, (uint32_t)c->gated);
-  } else {
-    ds__writer_f32(w, c->cond_share); /* format version 3 */
-  }
+  write_section(w, c, m->arch->section);
   ds__writer_u64(w, (uint64_t)m->param_count);
   ds__writer_floats(w, m->params, m->param_count);
   /* format version 3: the smoothing the model was trained on */
   ds__writer_u32(w, m->smooth_family < 0 ? UINT32_MAX : (uint32_t)m->smooth_family);
   ds__writer_f64(w, m->smooth_family < 0 ? 0.0 : m->smooth_sigma);
 }
-
-/* Apply one stored option through the public setter so stored values obey the same
- * ranges as fresh ones. */
-#define APPLY(call)                                                                       \
-  do {                                                                                    \
-    if ((call) != DS_OK)                                                                  \
-      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: invalid configuration in checkpoint: %s", \
-                      fn, ds_context_last_error(NULL));                                   \
-  } while (0)
 
 static ds_status read_config(ds_context *ctx, const char *fn, ds__reader *r,
                              ds_model_config *cfg) {
@@ -83,46 +102,7 @@ static ds_status read_config(ds_context *ctx, const char *fn, ds__reader *r,
   if (r->failed)
     return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the layer widths", fn);
   APPLY(ds_model_config_set_hidden(cfg, widths, (int32_t)hc));
-  if (arch == DS_ARCH_PIXELCNNPP) {
-    uint32_t ch = ds__reader_u32(r);
-    uint64_t h = ds__reader_u64(r), wd = ds__reader_u64(r);
-    uint32_t f = ds__reader_u32(r), nres = ds__reader_u32(r);
-    float drop = ds__reader_f32(r);
-    if (r->failed)
-      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the image section", fn);
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_CHANNELS, ch));
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_HEIGHT, h > 4096 ? -1 : (int64_t)h));
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_WIDTH, wd > 4096 ? -1 : (int64_t)wd));
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_FILTERS, f));
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_RESNETS, nres));
-    APPLY(ds_model_config_set_float(cfg, DS_MODEL_DROPOUT, drop));
-    if (r->version >= 2) { /* version 1: the channel layout without convs (the defaults) */
-      uint32_t layout = ds__reader_u32(r), convs = ds__reader_u32(r);
-      if (r->failed)
-        return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the image section",
-                        fn);
-      APPLY(ds_model_config_set_int(cfg, DS_MODEL_COND_LAYOUT, layout));
-      APPLY(ds_model_config_set_int(cfg, DS_MODEL_COND_CONVS, convs));
-    }
-  } else if (arch == DS_ARCH_PIXELCNN) {
-    uint32_t ch = ds__reader_u32(r);
-    uint64_t h = ds__reader_u64(r), wd = ds__reader_u64(r);
-    uint32_t f = ds__reader_u32(r), layers = ds__reader_u32(r), gated = ds__reader_u32(r);
-    if (r->failed)
-      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the image section", fn);
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_CHANNELS, ch));
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_HEIGHT, h > 4096 ? -1 : (int64_t)h));
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_WIDTH, wd > 4096 ? -1 : (int64_t)wd));
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_FILTERS, f));
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_LAYERS, layers));
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_GATED, gated));
-  } else if (r->version >= 3) {
-    float share = ds__reader_f32(r);
-    if (r->failed)
-      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the MADE section", fn);
-    if (share != 0.0f) APPLY(ds_model_config_set_float(cfg, DS_MODEL_COND_SHARE, share));
-  }
-  return DS_OK;
+  return read_section(ctx, fn, r, ds__arch_for((int32_t)arch)->section, cfg);
 }
 
 /* Version 3: family (UINT32_MAX = none) and sigma after the weights. */
@@ -159,14 +139,13 @@ ds_status ds__model_deserialize(ds_context *ctx, const char *fn, ds__reader *r, 
   st = ds__model_alloc(ctx, &cfg, (int64_t)count, &m); /* count <= bytes left / 4 */
   if (st != DS_OK) return st;
   ds__reader_floats(r, m->params, m->param_count);
-  for (int64_t k = 0; k < m->param_count; k++) {
-    if (!isfinite(m->params[k]) || (m->mask[k] == 0.0f && m->params[k] != 0.0f)) {
-      const char *what = isfinite(m->params[k]) ? "non-zero where the architecture masks it"
-                                                 : "not finite";
-      ds__model_free(m);
-      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: weight %lld in checkpoint is %s", fn,
-                      (long long)k, what);
-    }
+  int64_t bad = ds__model_first_bad_weight(m, m->params);
+  if (bad >= 0) {
+    const char *what = isfinite(m->params[bad]) ? "non-zero where the architecture masks it"
+                                                : "not finite";
+    ds__model_free(m);
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: weight %lld in checkpoint is %s", fn,
+                    (long long)bad, what);
   }
   st = read_smoothing(ctx, fn, r, m);
   if (st != DS_OK) {
