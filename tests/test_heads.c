@@ -44,6 +44,7 @@ static void heads_follow_kind_and_group_dims(void **state) {
   }
   /* the sampler's fixed buffer holds every head's uniforms at the largest K */
   const ds__head *all[] = {c, d, rgb};
+  for (int h = 0; h < 3; h++) assert_true(all[h]->group_dims <= DS__HEAD_MAX_GROUP_DIMS);
   for (int h = 0; h < 3; h++)
     for (int32_t method = DS__MIX_SAMPLE_BISECT; method <= DS__MIX_SAMPLE_GUMBEL; method++)
       assert_true(all[h]->uniforms(DS__MIX_MAX_COMPONENTS, method) <= DS__HEAD_MAX_UNIFORMS);

@@ -18,7 +18,9 @@
 
 #include "kernels/logistic_mixture.h"
 
-/* Uniforms any head needs per group and draw (the largest: RGB by Gumbel-max, K + 3). */
+/* Dimensions of the largest group (RGB) and uniforms any head needs per group and draw (the
+ * largest: RGB by Gumbel-max, K + 3): callers' fixed buffers. */
+#define DS__HEAD_MAX_GROUP_DIMS 3
 #define DS__HEAD_MAX_UNIFORMS (DS__MIX_MAX_COMPONENTS + 3)
 
 typedef struct ds__head {

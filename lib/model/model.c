@@ -230,7 +230,7 @@ void ds__model_ws_free(const ds_model *m, ds__model_ws *ws) {
 
 int64_t ds__model_block_rows(const ds_model *m) { return m->arch->block_rows(m); }
 
-/* ---- the heads: one logistic-mixture conditional per group ---------------------------- */
+/* ---- the heads: one conditional per group (model/head.h) ------------------------------ */
 
 typedef struct eval_job {
   const ds_model *m;
@@ -258,7 +258,7 @@ static void heads_rows(const ds_model *m, ds__model_ws *ws, const ds__eval_reque
     for (int64_t g = 0; g < G; g++) {
       const float *xv = req->x + r * D + g * gd;
       float *gp = want_backprop ? dhead + g * P : NULL;
-      double gx[3] = {0.0, 0.0, 0.0}; /* group_dims <= 3 */
+      double gx[DS__HEAD_MAX_GROUP_DIMS] = {0.0};
       lp += m->head->log_prob(head + g * P, K, m->head_bins, xv, gp, req->score ? gx : NULL);
       if (gp)
         for (int64_t k = 0; k < P; k++) gp[k] *= dz_scale;

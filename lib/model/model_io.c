@@ -3,15 +3,6 @@
 #include <math.h>
 #include <string.h>
 
-/* Apply one stored option through the public setter so stored values obey the same
- * ranges as fresh ones. */
-#define APPLY(call)                                                                       \
-  do {                                                                                    \
-    if ((call) != DS_OK)                                                                  \
-      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: invalid configuration in checkpoint: %s", \
-                      fn, ds_context_last_error(NULL));                                   \
-  } while (0)
-
 /* ---- the architecture's section of the configuration record (model/arch.h) ---- */
 
 static void write_section(ds__writer *w, const ds_model_config *c, const ds__arch_section *sec) {
@@ -23,6 +14,37 @@ static void write_section(ds__writer *w, const ds_model_config *c, const ds__arc
     else ds__writer_f32(w, *(const float *)field);
   }
 }
+
+void ds__model_serialize(const ds_model *m, ds__writer *w) {
+  const ds_model_config *c = &m->cfg;
+  ds__writer_u32(w, (uint32_t)c->arch);
+  ds__writer_u64(w, (uint64_t)c->dim);
+  ds__writer_u64(w, (uint64_t)c->cond_dim);
+  ds__writer_u32(w, (uint32_t)c->components);
+  ds__writer_u32(w, (uint32_t)c->head);
+  ds__writer_u32(w, (uint32_t)c->bins);
+  ds__writer_f32(w, c->bin_lo);
+  ds__writer_f32(w, c->bin_hi);
+  ds__writer_u32(w, (uint32_t)c->activation);
+  ds__writer_u32(w, (uint32_t)c->residual);
+  ds__writer_u32(w, (uint32_t)c->hidden_count);
+  for (int32_t l = 0; l < c->hidden_count; l++) ds__writer_u64(w, (uint64_t)c->hidden[l]);
+  write_section(w, c, m->arch->section);
+  ds__writer_u64(w, (uint64_t)m->param_count);
+  ds__writer_floats(w, m->params, m->param_count);
+  /* format version 3: the smoothing the model was trained on */
+  ds__writer_u32(w, m->smooth_family < 0 ? UINT32_MAX : (uint32_t)m->smooth_family);
+  ds__writer_f64(w, m->smooth_family < 0 ? 0.0 : m->smooth_sigma);
+}
+
+/* Apply one stored option through the public setter so stored values obey the same
+ * ranges as fresh ones. */
+#define APPLY(call)                                                                       \
+  do {                                                                                    \
+    if ((call) != DS_OK)                                                                  \
+      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: invalid configuration in checkpoint: %s", \
+                      fn, ds_context_last_error(NULL));                                   \
+  } while (0)
 
 /* Field by field: read as stored (u32, u64 beyond INT64_MAX as -1, which every setter
  * refuses; f32), applied through its setter. A field newer than the file keeps its
@@ -47,28 +69,6 @@ static ds_status read_section(ds_context *ctx, const char *fn, ds__reader *r,
                                   : ds_model_config_set_int(cfg, f->option, v));
   }
   return DS_OK;
-}
-
-void ds__model_serialize(const ds_model *m, ds__writer *w) {
-  const ds_model_config *c = &m->cfg;
-  ds__writer_u32(w, (uint32_t)c->arch);
-  ds__writer_u64(w, (uint64_t)c->dim);
-  ds__writer_u64(w, (uint64_t)c->cond_dim);
-  ds__writer_u32(w, (uint32_t)c->components);
-  ds__writer_u32(w, (uint32_t)c->head);
-  ds__writer_u32(w, (uint32_t)c->bins);
-  ds__writer_f32(w, c->bin_lo);
-  ds__writer_f32(w, c->bin_hi);
-  ds__writer_u32(w, (uint32_t)c->activation);
-  ds__writer_u32(w, (uint32_t)c->residual);
-  ds__writer_u32(w, (uint32_t)c->hidden_count);
-  for (int32_t l = 0; l < c->hidden_count; l++) ds__writer_u64(w, (uint64_t)c->hidden[l]);
-  write_section(w, c, m->arch->section);
-  ds__writer_u64(w, (uint64_t)m->param_count);
-  ds__writer_floats(w, m->params, m->param_count);
-  /* format version 3: the smoothing the model was trained on */
-  ds__writer_u32(w, m->smooth_family < 0 ? UINT32_MAX : (uint32_t)m->smooth_family);
-  ds__writer_f64(w, m->smooth_family < 0 ? 0.0 : m->smooth_sigma);
 }
 
 static ds_status read_config(ds_context *ctx, const char *fn, ds__reader *r,
