@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/finite.h"
+#include "kernels/log_sum_exp.h"
 #include "kernels/noise.h"
 
 /* The non-finite policy (dsmooth.h): a denoised value that overflowed is an error. */
@@ -39,15 +40,6 @@ ds_status ds__denoiser_apply(const ds_denoiser *dn, const char *fn, const float 
   return st;
 }
 
-static double log_sum_exp(const double *v, int64_t count) {
-  double mx = -INFINITY;
-  for (int64_t i = 0; i < count; i++) mx = v[i] > mx ? v[i] : mx;
-  if (!isfinite(mx)) return mx;
-  double acc = 0.0;
-  for (int64_t i = 0; i < count; i++) acc += exp(v[i] - mx);
-  return mx + log(acc);
-}
-
 ds_status ds__two_stage_bound(const ds_model *stage1, const ds_model *stage2,
                               const ds_smoother *sm, const float *x, int64_t n, int32_t k,
                               uint64_t stream, double *bound) {
@@ -79,7 +71,7 @@ ds_status ds__two_stage_bound(const ds_model *stage1, const ds_model *stage2,
     for (int64_t e = 0; e < ne; e++) {
       double lw[1024];
       double *w = k <= 1024 ? lw : NULL;
-      double best = -INFINITY, acc = 0.0;
+      ds__lse stream_lse = {0.0, 0.0}; /* streaming for very large k */
       for (int32_t s = 0; s < k; s++) {
         int64_t r = e * k + s;
         double lq = 0.0;
@@ -88,16 +80,9 @@ ds_status ds__two_stage_bound(const ds_model *stage1, const ds_model *stage2,
                                       (double)xt[r * D + d] - (double)xr[r * D + d]);
         double v = lp1[r] + lp2[r] - lq;
         if (w) w[s] = v;
-        else if (v == -INFINITY || isnan(v)) { /* streaming log-sum-exp for very large k */
-          if (isnan(v)) best = NAN;
-        } else if (best == -INFINITY || v > best) {
-          acc = best == -INFINITY ? 1.0 : acc * exp(best - v) + 1.0;
-          best = v;
-        } else {
-          acc += exp(v - best);
-        }
+        else ds__lse_add(&stream_lse, v);
       }
-      out[i0 + e] = (w ? log_sum_exp(w, k) : best + log(acc)) - log((double)k);
+      out[i0 + e] = (w ? ds__log_sum_exp(w, k) : ds__lse_value(&stream_lse)) - log((double)k);
     }
   }
   for (int64_t i = 0; st == DS_OK && i < n; i++)
@@ -120,7 +105,7 @@ ds_status ds__two_stage_bound(const ds_model *stage1, const ds_model *stage2,
 
 static ds_status check_stage1_mass(ds_context *ctx, const char *fn, const double *lp1,
                                    int64_t G, double log_cell, double lo, double hi) {
-  double mass = exp(log_sum_exp(lp1, G) + log_cell);
+  double mass = exp(ds__log_sum_exp(lp1, G) + log_cell);
   if (mass >= 1.0 - DS__GRID_MASS_TOL) return DS_OK;
   return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
                   "%s: the box [%g, %g] holds only %.4f of stage 1's probability mass (at least "
@@ -196,7 +181,7 @@ ds_status ds__two_stage_grid(const ds_model *stage1, const ds_model *stage2, con
     st = ds__model_evaluate(stage2, fn, xr, grid, G, NULL, 0, lp2);
     if (st != DS_OK) break;
     for (int64_t g = 0; g < G; g++) lp2[g] += lp1[g];
-    out[i] = log_sum_exp(lp2, G) + log_cell;
+    out[i] = ds__log_sum_exp(lp2, G) + log_cell;
     st = check_point_covered(ctx, fn, x + i * D, D, i, lp2, points, lo, hi);
   }
   for (int64_t i = 0; st == DS_OK && i < n; i++)

@@ -45,6 +45,9 @@
 #define DS__TRAINER_MAX_STEPS (((int64_t)1 << 56) - 1)
 
 /* ---- why the numbers hold together ---- */
+/* the mixture kernels size their K-wide stack arrays by their own constant */
+_Static_assert(DS__MAX_COMPONENTS <= DS__MIX_MAX_COMPONENTS,
+               "the mixture kernels' stack arrays must hold K max components");
 /* the widest head group (PixelCNN++'s RGB mixture, 10K params) fits the int32 group width */
 _Static_assert(DS__MIX_RGB_PARAMS((int64_t)DS__MAX_COMPONENTS) <= INT32_MAX,
                "K max must keep a head group's width in int32");
