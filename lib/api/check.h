@@ -40,26 +40,6 @@
                       isnan((x)[bad_]) ? "NaN" : "infinite");                        \
   } while (0)
 
-/* The non-finite policy for results (dsmooth.h, Conventions): a call never returns DS_OK
- * with a NaN or infinity in an output unless the header documents that value. Run on the
- * output after computing it: DS_ERR_NUMERIC naming the first bad element. */
-static inline ds_status ds__check_result_f32(ds_context *ctx, const char *fn, const char *name,
-                                             const float *v, int64_t count, int64_t cols) {
-  int64_t bad = ds__first_nonfinite_f32(v, count);
-  if (bad < 0) return DS_OK;
-  return ds__fail(ctx, DS_ERR_NUMERIC,
-                  "%s: result %s[%lld][%lld] is %g: the model or the arguments overflow float "
-                  "there (%s is left unspecified)", fn, name, (long long)(bad / cols),
-                  (long long)(bad % cols), (double)v[bad], name);
-}
-
-static inline ds_status ds__check_result_f64(ds_context *ctx, const char *fn, const char *name,
-                                             const double *v, int64_t count) {
-  int64_t bad = ds__first_nonfinite_f64(v, count);
-  if (bad < 0) return DS_OK;
-  return ds__fail(ctx, DS_ERR_NUMERIC,
-                  "%s: result %s[%lld] is %g: not finite for these arguments (%s is left "
-                  "unspecified)", fn, name, (long long)bad, v[bad], name);
-}
+/* Result checks (ds__check_result_f32 / _f64) are in core/finite.h: model/ uses them too. */
 
 #endif

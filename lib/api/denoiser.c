@@ -1,6 +1,5 @@
-/* ds_denoiser and the two-stage entry points. */
+/* ds_denoiser and the two-stage entry points: argument checks in front of model/denoiser.c. */
 #include <math.h>
-#include <string.h>
 
 #include "api/check.h"
 #include "model/denoiser.h"
@@ -134,14 +133,6 @@ ds_status ds_two_stage_log_prob_grid(const ds_model *stage1, const ds_model *sta
   return ds__two_stage_grid(stage1, stage2, x, n, lo, hi, points, log_prob);
 }
 
-/* The denoiser's randomness must not reuse stage 1's uniforms for the same stream. */
-static uint64_t denoise_stream(uint64_t stream) {
-  uint64_t z = stream + 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 ds_status ds_two_stage_sample(const ds_model *stage1, const ds_denoiser *dn, int64_t n,
                               uint64_t stream, float *x) {
   DS_CHECK_NOT_NULL(NULL, stage1);
@@ -154,17 +145,5 @@ ds_status ds_two_stage_sample(const ds_model *stage1, const ds_denoiser *dn, int
   if (stage1->cfg.cond_dim != 0 || dn->model->cfg.dim != D)
     return ds__fail(ctx, DS_ERR_SHAPE_MISMATCH,
                     "%s: stage 1 must be unconditional with the denoiser's dimension", __func__);
-  float *xt = ds__calloc(ctx, (size_t)(n * D), sizeof(float));
-  float *tmp = ds__calloc(ctx, (size_t)(n * D), sizeof(float));
-  if (!xt || !tmp) {
-    ds__free(ctx, xt);
-    ds__free(ctx, tmp);
-    return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", __func__);
-  }
-  ds_status st = ds__model_sample(stage1, __func__, NULL, n, stream, DS__MIX_SAMPLE_BISECT, 0, xt);
-  if (st == DS_OK) st = ds__denoiser_apply(dn, __func__, xt, n, denoise_stream(stream), tmp);
-  if (st == DS_OK) memcpy(x, tmp, sizeof(float) * (size_t)(n * D));
-  ds__free(ctx, xt);
-  ds__free(ctx, tmp);
-  return st;
+  return ds__two_stage_sample(stage1, dn, __func__, n, stream, x);
 }
