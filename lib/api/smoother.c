@@ -3,7 +3,6 @@
 #include <math.h>
 
 #include "api/check.h"
-#include "kernels/noise.h"
 #include "model/smoother.h"
 
 ds_status ds_smoother_create(ds_context *ctx, int32_t family, double sigma,
@@ -41,7 +40,7 @@ double ds_smoother_sigma(const ds_smoother *sm) { return sm ? sm->sigma : NAN; }
 uint64_t ds_smoother_seed(const ds_smoother *sm) { return sm ? sm->seed : 0; }
 
 double ds_smoother_entropy(const ds_smoother *sm) {
-  return sm ? ds__noise_entropy(sm->family, sm->sigma) : NAN;
+  return sm ? ds__smoother_entropy(sm) : NAN;
 }
 
 #define CHECK_ARRAY_ARGS(sm, n, d)         \

@@ -41,6 +41,10 @@ void ds__smoother_add_noise(const ds_smoother *sm, const float *x, int64_t count
   ds__smoother_add_noise_seeded(sm, sm->seed, x, count, stream, first, x_tilde);
 }
 
+double ds__smoother_entropy(const ds_smoother *sm) {
+  return ds__noise_entropy(sm->family, sm->sigma);
+}
+
 ds_status ds__smoother_log_q(const ds_smoother *sm, const char *fn, const float *x_tilde,
                              const float *x, int64_t n, int64_t d, double *log_q) {
   for (int64_t i = 0; i < n; i++) {

@@ -25,6 +25,9 @@ void ds__smoother_add_noise_seeded(const ds_smoother *sm, uint64_t seed, const f
                                    int64_t count, uint64_t stream, int64_t first,
                                    float *x_tilde);
 
+/* Differential entropy of the noise per dimension, in nats. */
+double ds__smoother_entropy(const ds_smoother *sm);
+
 /* log_q (n) = log q(x~_i | x_i) summed over the d dimensions of x_tilde, x (n, d).
  * NUMERIC if a value is NaN or infinite (UNIFORM's -INFINITY outside the support is a
  * value, not an error); log_q is then unspecified. */
