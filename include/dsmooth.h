@@ -27,8 +27,12 @@
  *    signature is callable as written from Python ctypes/cffi, Rust extern "C" and Julia
  *    ccall.
  *  - "Errors:" lists every status a call can return besides DS_OK, by name without DS_ERR_
- *    (INVALID_ARGUMENT always includes a NULL handle or pointer). BAD_STATE from a call
- *    that says "(internal)" is a library bug, not the caller's state: please report it.
+ *    (INVALID_ARGUMENT always includes a NULL handle or pointer). INTERNAL is a library
+ *    bug (a broken invariant, e.g. an inconsistent layer table), never the caller's doing:
+ *    please report it with the detail. BAD_STATE is only the caller's state (the handle
+ *    is not ready for this call, e.g. no averaged weights configured).
+ *    Since 0.4: DS_ERR_INTERNAL is new; 0.3 and earlier returned DS_ERR_BAD_STATE for
+ *    library bugs. A caller that treated BAD_STATE as "library bug" should test for both.
  *    Accessors that return a value instead of a status say what they return for NULL.
  *  - "Since X.Y": the first release with the function (or enumerator, where it is newer
  *    than its enum). A program built against X.Y runs with every later X.* (docs/abi.md).
@@ -99,11 +103,13 @@ typedef enum ds_status {
   DS_ERR_UNSUPPORTED_VERSION = 5,/* a file written by a newer format version               */
   DS_ERR_SHAPE_MISMATCH = 6,     /* array sizes disagree with the handle's configuration   */
   DS_ERR_NUMERIC = 7,            /* NaN/Inf in an input, or a result that is not finite     */
-  DS_ERR_BAD_STATE = 8,          /* the handle cannot do this now; from a call marked
-                                    "(internal)": a library bug (an inconsistent network)   */
+  DS_ERR_BAD_STATE = 8,          /* the handle cannot do this now (the caller's state;
+                                    library bugs were reported as this before 0.4)          */
   DS_ERR_CANCELLED = 9,          /* a progress callback asked to stop                      */
   DS_ERR_UNSUPPORTED = 10,       /* valid request this build or configuration cannot serve */
-  DS_ERR_THREAD = 11             /* creating a thread or a lock failed                     */
+  DS_ERR_THREAD = 11,            /* creating a thread or a lock failed                     */
+  DS_ERR_INTERNAL = 12           /* a library bug: an internal invariant does not hold (an
+                                    inconsistent network); please report it; since 0.4      */
 } ds_status;
 
 /* Short constant name of a status, e.g. "DS_ERR_NUMERIC"; "DS_ERR_UNKNOWN" otherwise.
@@ -512,7 +518,7 @@ DS_API ds_status ds_model_config_get_hidden(const ds_model_config *cfg, int64_t 
  * ds_model_copy_weights, is never re-initialised. The model copies cfg (free it when
  * convenient).
  * Errors: INVALID_ARGUMENT (NULL, DIM/HEIGHT/WIDTH unset, inconsistent options, more than
- * 2^31 weights), OUT_OF_MEMORY, BAD_STATE (internal). Since 0.1. */
+ * 2^31 weights), OUT_OF_MEMORY, INTERNAL. Since 0.1. */
 DS_API ds_status ds_model_create(ds_context *ctx, const ds_model_config *cfg, ds_model **out);
 /* Trainers and denoisers using the model must be freed before. Since 0.1. */
 DS_API void ds_model_free(ds_model *model);
@@ -589,8 +595,8 @@ typedef enum ds_sample_method {
  * pixel-by-pixel loop (DS_SAMPLE_NAIVE). It holds the activations of up to 256 images per
  * thread at a time (about floats_per_image x 4 bytes each, as a forward pass).
  * Errors: INVALID_ARGUMENT (NULL x, n < 1, cond given / missing, method not a
- * ds_sample_method), NUMERIC (cond or a sample not finite), OUT_OF_MEMORY, BAD_STATE
- * (internal). Since 0.1. */
+ * ds_sample_method), NUMERIC (cond or a sample not finite), OUT_OF_MEMORY, INTERNAL.
+ * Since 0.1. */
 DS_API ds_status ds_model_sample(const ds_model *model, const float *cond, int64_t n,
                                  uint64_t stream, int32_t method, float *x);
 
@@ -607,7 +613,7 @@ DS_API ds_status ds_model_sample(const ds_model *model, const float *cond, int64
  * A loaded model reports its configuration through ds_model_get_config.
  * Errors (save): INVALID_ARGUMENT (NULL), IO, OUT_OF_MEMORY.
  * Errors (load): INVALID_ARGUMENT (NULL), IO, BAD_FORMAT, UNSUPPORTED_VERSION,
- * OUT_OF_MEMORY, BAD_STATE (internal). Since 0.1. */
+ * OUT_OF_MEMORY, INTERNAL. Since 0.1. */
 DS_API ds_status ds_model_save(const ds_model *model, const char *path);
 DS_API ds_status ds_model_load(ds_context *ctx, const char *path, ds_model **out);
 /* Copy all weights of `src` into `dst` (same configuration; the models may belong to
@@ -821,7 +827,7 @@ DS_API ds_status ds_trainer_evaluate(ds_trainer *trainer, const float *x, const 
  * Errors (save): INVALID_ARGUMENT (NULL), IO, OUT_OF_MEMORY.
  * Errors (resume): INVALID_ARGUMENT (NULL), IO, BAD_FORMAT, UNSUPPORTED_VERSION,
  * SHAPE_MISMATCH (another model or trainer configuration or mode), OUT_OF_MEMORY,
- * BAD_STATE (internal). Since 0.1. */
+ * INTERNAL. Since 0.1. */
 DS_API ds_status ds_trainer_save(const ds_trainer *trainer, const char *path);
 DS_API ds_status ds_trainer_resume(ds_trainer *trainer, const char *path);
 
@@ -948,7 +954,7 @@ DS_API void ds_denoiser_free(ds_denoiser *dn);
 /* x (n, D) from x_tilde (n, D); `stream` addresses the randomness of a sampling denoiser.
  * Reads the denoiser and its model only: may run from many threads at once.
  * Errors: INVALID_ARGUMENT (NULL, n < 1, n * D too large), NUMERIC (x_tilde or a result not
- * finite), OUT_OF_MEMORY, BAD_STATE (internal). Since 0.1. */
+ * finite), OUT_OF_MEMORY, INTERNAL. Since 0.1. */
 DS_API ds_status ds_denoiser_apply(const ds_denoiser *dn, const float *x_tilde, int64_t n,
                                    uint64_t stream, float *x);
 
@@ -984,8 +990,8 @@ DS_API ds_status ds_two_stage_log_prob_grid(const ds_model *stage1, const ds_mod
                                             int32_t points, double *log_prob);
 /* Two-stage sampling: x~ from stage 1, then the denoiser. x (n, D).
  * Errors: INVALID_ARGUMENT (NULL, n < 1), SHAPE_MISMATCH (stage 1 conditional or of another
- * D than the denoiser), NUMERIC (a sample not finite), OUT_OF_MEMORY, BAD_STATE
- * (internal). Since 0.1. */
+ * D than the denoiser), NUMERIC (a sample not finite), OUT_OF_MEMORY, INTERNAL.
+ * Since 0.1. */
 DS_API ds_status ds_two_stage_sample(const ds_model *stage1, const ds_denoiser *dn, int64_t n,
                                      uint64_t stream, float *x);
 

@@ -52,6 +52,7 @@ end
 # ---- enums (values pinned by the header) ---------------------------------------------
 const DS_OK = Int32(0)
 const DS_ERR_CANCELLED = Int32(9)
+const DS_ERR_INTERNAL = Int32(12)   # a library bug (since 0.4; BAD_STATE before)
 const DS_NOISE_GAUSSIAN, DS_NOISE_LAPLACE, DS_NOISE_UNIFORM = Int32(0), Int32(1), Int32(2)
 const DS_ARCH_MADE, DS_ARCH_PIXELCNNPP, DS_ARCH_PIXELCNN = Int32.(0:2)
 const DS_MODEL_DIM, DS_MODEL_COND_DIM, DS_MODEL_COMPONENTS, DS_MODEL_HEAD, DS_MODEL_BINS,
