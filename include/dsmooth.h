@@ -38,7 +38,8 @@
  *    than its enum). A program built against X.Y runs with every later X.* (docs/abi.md).
  *  - Lifetimes: a create call copies its options and configuration objects (free them
  *    right after); handles that keep pointers to other handles say so, and those must
- *    outlive them.
+ *    outlive them. Every handle made from a context holds a counted reference to it, so
+ *    ds_context_free may come before the handles are freed (ds_context_free).
  *
  * Threads
  * -------
@@ -239,7 +240,8 @@ typedef enum ds_noise {
 } ds_noise;
 
 /* sigma must be in [1e-30, 1e30]. The smoother takes the context's seed; it is immutable
- * after creation and may be used by many threads at once.
+ * after creation and may be used by many threads at once. It holds a reference to ctx
+ * (ds_context_free).
  * Errors: INVALID_ARGUMENT (NULL, family not a ds_noise, sigma out of range),
  * OUT_OF_MEMORY. Since 0.1. */
 DS_API ds_status ds_smoother_create(ds_context *ctx, int32_t family, double sigma,
@@ -516,7 +518,7 @@ DS_API ds_status ds_model_config_get_hidden(const ds_model_config *cfg, int64_t 
  * A trainer's first step may then initialise its output heads from the data
  * (DS_TRAIN_DATA_INIT); a loaded model, or one given weights by ds_model_set_weights or
  * ds_model_copy_weights, is never re-initialised. The model copies cfg (free it when
- * convenient).
+ * convenient) and holds a reference to ctx (ds_context_free).
  * Errors: INVALID_ARGUMENT (NULL, DIM/HEIGHT/WIDTH unset, inconsistent options, more than
  * 2^31 weights), OUT_OF_MEMORY, INTERNAL. Since 0.1. */
 DS_API ds_status ds_model_create(ds_context *ctx, const ds_model_config *cfg, ds_model **out);
@@ -580,11 +582,9 @@ DS_API ds_status ds_model_score(const ds_model *model, const float *x, const flo
 
 typedef enum ds_sample_method {
   DS_SAMPLE_BISECTION = 0, /* invert each conditional's mixture CDF (one uniform)        */
-  DS_SAMPLE_GUMBEL = 1,    /* Gumbel-max component choice, then a logistic draw          */
-  DS_SAMPLE_NAIVE = 0x100  /* flag, OR it into the method: rerun the whole network for
-                              every pixel instead of the cached sampler (PixelCNN++,
-                              PixelCNN). The same samples, bit for bit, H*W network
-                              passes slower: for tests and benchmarks; since 0.2 */
+  DS_SAMPLE_GUMBEL = 1     /* Gumbel-max component choice, then a logistic draw          */
+  /* flags OR-ed into a method: DS_SAMPLE_NAIVE (0x100), a testing knob without stability
+     promise, see "Experimental and testing knobs" at the end of this header */
 } ds_sample_method;
 
 /* Ancestral sampling, dimension by dimension: x (n, D). The draw for example i is a pure
@@ -610,7 +610,8 @@ DS_API ds_status ds_model_sample(const ds_model *model, const float *cond, int64
  * next save once a minute old. Loading reads regular files only (a FIFO, device or
  * directory is DS_ERR_IO at once) and allocates no more than the file's real size before
  * validating it; under a context memory budget, what the model needs counts too.
- * A loaded model reports its configuration through ds_model_get_config.
+ * A loaded model reports its configuration through ds_model_get_config and, like a
+ * created one, holds a reference to ctx (ds_context_free). Saving reads the model only.
  * Errors (save): INVALID_ARGUMENT (NULL), IO, OUT_OF_MEMORY.
  * Errors (load): INVALID_ARGUMENT (NULL), IO, BAD_FORMAT, UNSUPPORTED_VERSION,
  * OUT_OF_MEMORY, INTERNAL. Since 0.1. */
@@ -962,6 +963,9 @@ DS_API ds_status ds_denoiser_apply(const ds_denoiser *dn, const float *x_tilde, 
  * The two-stage model p(x) = integral p1(x~) p2(x | x~) dx~
  * ====================================================================================== */
 
+/* The three two-stage calls read their models, smoother and denoiser only: they may run
+ * from many threads at once (taking turns on the context's pool), and keep no pointer. */
+
 /* Importance-weighted lower bound on log p(x) with K samples x~_k ~ q(. | x):
  * log (1/K) sum_k p1(x~_k) p2(x | x~_k) / q(x~_k | x). K = 1 is the ELBO; the bound does
  * not decrease with K. bound (n) in nats.
@@ -1011,7 +1015,7 @@ DS_API ds_status ds_two_stage_sample(const ds_model *stage1, const ds_denoiser *
  * Distances are Euclidean over the float values; every comparison is decided on the
  * squared distance summed in double, exactly as a plain O(n^2) loop would, so ties are
  * robust and the results are bitwise identical for any thread count. The work is
- O((n_real + n_fake)^2 dim) with a blocked matrix product on the context's pool; memory
+ * O((n_real + n_fake)^2 dim) with a blocked matrix product on the context's pool; memory
  * is 24 bytes per point plus a fixed workspace per thread (about 0.5 MiB for a small k).
  * Either output may be NULL to skip its half of the work (not both).
  * Errors: INVALID_ARGUMENT (NULL, n_real, n_fake or dim < 1, k outside
@@ -1020,6 +1024,22 @@ DS_API ds_status ds_two_stage_sample(const ds_model *stage1, const ds_denoiser *
 DS_API ds_status ds_precision_recall(ds_context *ctx, const float *real, int64_t n_real,
                                      const float *fake, int64_t n_fake, int64_t dim, int32_t k,
                                      double *precision, double *recall);
+
+/* ======================================================================================
+ * Experimental and testing knobs (no stability promise)
+ *
+ * What follows exists for the library's own tests and benchmarks. It may change meaning
+ * or disappear in any minor release (values already used are never given to something
+ * else): programs should not depend on it.
+ * ====================================================================================== */
+
+/* Flag OR-ed into a ds_sample_method (ds_model_sample's `method`): rerun the whole network
+ * for every pixel instead of the cached incremental sampler (PixelCNN++, PixelCNN; no
+ * effect for MADE). The same samples, bit for bit, H*W network passes slower: the
+ * reference the cached sampler is tested against. A plain int constant, so that
+ * `DS_SAMPLE_BISECTION | DS_SAMPLE_NAIVE` mixes no two enum types (C++20 deprecates that).
+ * Since 0.2 (then an enumerator of ds_sample_method; same name and value). */
+#define DS_SAMPLE_NAIVE 0x100
 
 #ifdef __cplusplus
 }
