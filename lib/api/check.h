@@ -30,14 +30,22 @@
   } while (0)
 
 /* Callers check inputs before writing any output so that a failure leaves outputs
- * untouched. */
+ * untouched: DS_ERR_NUMERIC naming `fn` and name[row][column] of the first NaN or infinity
+ * of x (count values, cols per row), else DS_OK. */
+static inline ds_status ds__check_finite_f32(ds_context *ctx, const char *fn, const char *name,
+                                             const float *x, int64_t count, int64_t cols) {
+  int64_t bad = ds__first_nonfinite_f32(x, count);
+  if (bad < 0) return DS_OK;
+  return ds__fail(ctx, DS_ERR_NUMERIC, "%s: %s[%lld][%lld] is %s", fn, name,
+                  (long long)(bad / cols), (long long)(bad % cols),
+                  isnan(x[bad]) ? "NaN" : "infinite");
+}
+
+/* The same, returning from the calling function (named by __func__; x by its expression). */
 #define DS_CHECK_FINITE_F32(ctx, x, count, cols)                                     \
   do {                                                                               \
-    int64_t bad_ = ds__first_nonfinite_f32((x), (count));                            \
-    if (bad_ >= 0)                                                                   \
-      return ds__fail((ctx), DS_ERR_NUMERIC, "%s: %s[%lld][%lld] is %s", __func__, #x, \
-                      (long long)(bad_ / (cols)), (long long)(bad_ % (cols)),        \
-                      isnan((x)[bad_]) ? "NaN" : "infinite");                        \
+    ds_status st_ = ds__check_finite_f32((ctx), __func__, #x, (x), (count), (cols)); \
+    if (st_ != DS_OK) return st_;                                                    \
   } while (0)
 
 /* Result checks (ds__check_result_f32 / _f64) are in core/finite.h: model/ uses them too. */

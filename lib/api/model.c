@@ -95,19 +95,9 @@ static ds_status check_inputs(const ds_model *m, const char *fn, const float *x,
   if (C == 0 && cond)
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
                     "%s: the model is unconditional but cond is not NULL", fn);
-  if (x) {
-    int64_t bad = ds__first_nonfinite_f32(x, n * D);
-    if (bad >= 0)
-      return ds__fail(ctx, DS_ERR_NUMERIC, "%s: x[%lld][%lld] is %s", fn, (long long)(bad / D),
-                      (long long)(bad % D), isnan(x[bad]) ? "NaN" : "infinite");
-  }
-  if (cond) {
-    int64_t bad = ds__first_nonfinite_f32(cond, n * C);
-    if (bad >= 0)
-      return ds__fail(ctx, DS_ERR_NUMERIC, "%s: cond[%lld][%lld] is %s", fn, (long long)(bad / C),
-                      (long long)(bad % C), isnan(cond[bad]) ? "NaN" : "infinite");
-  }
-  return DS_OK;
+  ds_status st = x ? ds__check_finite_f32(ctx, fn, "x", x, n * D, D) : DS_OK;
+  if (st == DS_OK && cond) st = ds__check_finite_f32(ctx, fn, "cond", cond, n * C, C);
+  return st;
 }
 
 ds_status ds_model_log_prob(const ds_model *model, const float *x, const float *cond,
