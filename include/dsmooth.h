@@ -157,7 +157,9 @@ DS_API ds_status ds_context_options_set_threads(ds_context_options *opts, int32_
 /* Default seed of the handles created from the context.
  * Errors: INVALID_ARGUMENT (NULL). Since 0.1. */
 DS_API ds_status ds_context_options_set_seed(ds_context_options *opts, uint64_t seed);
-/* All three functions or none (all NULL restores the C library's allocator).
+/* All three functions or none (all NULL restores the C library's allocator). A context
+ * created from the options keeps the hooks and `user`: they must stay valid until it is
+ * destroyed (after ds_context_free and the last of its handles' X_free).
  * Errors: INVALID_ARGUMENT (NULL opts, one or two of the three given). Since 0.1. */
 DS_API ds_status ds_context_options_set_allocator(ds_context_options *opts,
                                                   ds_malloc_fn malloc_fn,
@@ -756,7 +758,8 @@ DS_API ds_status ds_trainer_create(ds_model *model, const ds_trainer_config *cfg
                                    const ds_smoother *smoother, ds_trainer **out);
 /* Since 0.1. */
 DS_API void ds_trainer_free(ds_trainer *trainer);
-/* fn NULL removes the callback; `user` is kept until replaced or the trainer is freed.
+/* fn NULL removes the callback; `fn` and `user` are kept until replaced or the trainer is
+ * freed, and must stay valid that long.
  * Errors: INVALID_ARGUMENT (NULL trainer, fn given with every < 1). Since 0.1. */
 DS_API ds_status ds_trainer_set_progress(ds_trainer *trainer, ds_progress_fn fn, void *user,
                                          int64_t every);
@@ -918,7 +921,9 @@ typedef int32_t (*ds_collective_fn)(void *user, int32_t op, const void *send, vo
  * DETERMINISTIC_SCATTER about (K / world + own blocks + 1) * param_count.
  * Errors: INVALID_ARGUMENT (NULL trainer, world < 0, rank outside 0..world-1, reduction
  * not a ds_reduction, grad_blocks outside 1..batch or above 65536, fn NULL with world > 1),
- * OUT_OF_MEMORY; on failure the trainer's previous setting is kept.
+ * OUT_OF_MEMORY; on failure the trainer's previous setting is kept. The trainer keeps fn
+ * and user until distribution is switched off (world = 0) or it is freed: they must stay
+ * valid that long.
  * since 0.3 */
 DS_API ds_status ds_trainer_set_distributed(ds_trainer *trainer, int32_t rank, int32_t world,
                                             int32_t reduction, int64_t grad_blocks,

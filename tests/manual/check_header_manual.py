@@ -9,7 +9,8 @@ Lifetimes: a constructor (ds_*_create*, ds_*_load) that is given another handle 
 model, smoother, denoiser or trainer) says what it does with it: keeps a pointer, which
 must "outlive" the new handle, or holds a counted "reference" (contexts). One given an
 options or configuration object says that it "copies" it (or that it "may be freed right
-after").
+after"). A setter (ds_*_set_*) given a callback (a ds_*_fn) says how long the callback and
+its user pointer must stay "valid".
 
     check_header_manual.py include/dsmooth.h
 """
@@ -86,6 +87,14 @@ def lifetime_problems(name, body, comment):
     return out
 
 
+def callback_problems(name, body, comment):
+    """A setter that stores a callback says how long it (and its user pointer) must live."""
+    if "_set_" in name and re.search(r"\bds_\w+_fn\s+\w+", body) and \
+            not re.search(r"\bvalid\b", comment):
+        return ["%s: keeps a callback but does not say how long it must stay valid" % name]
+    return []
+
+
 def main(path):
     text = open(path, encoding="utf-8").read()
     problems, count = [], 0
@@ -112,6 +121,7 @@ def main(path):
         if re.match(r"DS_API\s+ds_status\b", body) and not re.search(r"\bErrors\b", comment):
             problems.append("%s: returns ds_status but its comment lists no Errors" % name)
         problems += lifetime_problems(name, body, comment)
+        problems += callback_problems(name, body, comment)
     if count < 60:
         problems.append("only %d DS_API declarations found in %s" % (count, path))
     for p in problems:
