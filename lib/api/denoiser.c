@@ -4,6 +4,20 @@
 #include "api/check.h"
 #include "model/denoiser.h"
 
+/* The one way a denoiser handle comes to life: *dn_out a zeroed denoiser of `kind` over
+ * `model`, holding a reference to the model's context. */
+static ds_status new_denoiser(const ds_model *model, const char *fn, int32_t kind,
+                              ds_denoiser **dn_out) {
+  ds_denoiser *dn = ds__calloc(model->ctx, 1, sizeof *dn);
+  if (!dn) return ds__fail(model->ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
+  dn->ctx = model->ctx;
+  dn->kind = kind;
+  dn->model = model;
+  ds__context_retain(model->ctx);
+  *dn_out = dn;
+  return DS_OK;
+}
+
 ds_status ds_denoiser_create_gradient(const ds_model *stage1, const ds_smoother *sm,
                                       int32_t kind, ds_denoiser **out) {
   DS_CHECK_NOT_NULL(NULL, stage1);
@@ -17,15 +31,11 @@ ds_status ds_denoiser_create_gradient(const ds_model *stage1, const ds_smoother 
                     "%s: the gradient denoiser needs an unconditional model with a continuous head",
                     __func__);
   ds_status st = ds__check_smoothing(stage1, sm, __func__, "stage-1 model");
+  ds_denoiser *dn = NULL;
+  if (st == DS_OK) st = new_denoiser(stage1, __func__, DS__DENOISE_GRADIENT, &dn);
   if (st != DS_OK) return st;
-  ds_denoiser *dn = ds__calloc(ctx, 1, sizeof *dn);
-  if (!dn) return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", __func__);
-  dn->ctx = ctx;
-  dn->kind = DS__DENOISE_GRADIENT;
-  dn->model = stage1;
   dn->smoother = sm;
   dn->score_kind = kind;
-  ds__context_retain(ctx);
   *out = dn;
   return DS_OK;
 }
@@ -42,13 +52,10 @@ ds_status ds_denoiser_create_conditional(const ds_model *stage2, int32_t output,
     return ds__fail(ctx, DS_ERR_SHAPE_MISMATCH,
                     "%s: a conditional denoiser needs p(x | x~) with C = D (got C = %lld, D = %lld)",
                     __func__, (long long)stage2->cfg.cond_dim, (long long)stage2->cfg.dim);
-  ds_denoiser *dn = ds__calloc(ctx, 1, sizeof *dn);
-  if (!dn) return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", __func__);
-  dn->ctx = ctx;
-  dn->kind = DS__DENOISE_CONDITIONAL;
-  dn->model = stage2;
+  ds_denoiser *dn = NULL;
+  ds_status st = new_denoiser(stage2, __func__, DS__DENOISE_CONDITIONAL, &dn);
+  if (st != DS_OK) return st;
   dn->output = output;
-  ds__context_retain(ctx);
   *out = dn;
   return DS_OK;
 }

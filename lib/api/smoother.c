@@ -59,26 +59,29 @@ ds_status ds_smoother_apply(const ds_smoother *sm, const float *x, int64_t n, in
   return ds__check_result_f32(sm->ctx, __func__, "x_tilde", x_tilde, n * d, d);
 }
 
+/* The (x~, x) pair of log_q and score, both (n, d), present and finite; the output `out`
+ * (named out_name) present. */
+static ds_status check_pair(const ds_smoother *sm, const char *fn, const float *x_tilde,
+                            const float *x, int64_t n, int64_t d, const void *out,
+                            const char *out_name) {
+  const char *null = !x_tilde ? "x_tilde" : !x ? "x" : !out ? out_name : NULL;
+  if (null) return ds__fail(sm->ctx, DS_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, null);
+  ds_status st = ds__check_finite_f32(sm->ctx, fn, "x_tilde", x_tilde, n * d, d);
+  return st == DS_OK ? ds__check_finite_f32(sm->ctx, fn, "x", x, n * d, d) : st;
+}
+
 ds_status ds_smoother_log_q(const ds_smoother *sm, const float *x_tilde, const float *x,
                             int64_t n, int64_t d, double *log_q) {
   CHECK_ARRAY_ARGS(sm, n, d);
-  DS_CHECK_NOT_NULL(sm->ctx, x_tilde);
-  DS_CHECK_NOT_NULL(sm->ctx, x);
-  DS_CHECK_NOT_NULL(sm->ctx, log_q);
-  DS_CHECK_FINITE_F32(sm->ctx, x_tilde, n * d, d);
-  DS_CHECK_FINITE_F32(sm->ctx, x, n * d, d);
-  return ds__smoother_log_q(sm, __func__, x_tilde, x, n, d, log_q);
+  ds_status st = check_pair(sm, __func__, x_tilde, x, n, d, log_q, "log_q");
+  return st == DS_OK ? ds__smoother_log_q(sm, __func__, x_tilde, x, n, d, log_q) : st;
 }
 
 ds_status ds_smoother_score(const ds_smoother *sm, const float *x_tilde, const float *x,
                             int64_t n, int64_t d, float *score) {
   CHECK_ARRAY_ARGS(sm, n, d);
-  DS_CHECK_NOT_NULL(sm->ctx, x_tilde);
-  DS_CHECK_NOT_NULL(sm->ctx, x);
-  DS_CHECK_NOT_NULL(sm->ctx, score);
-  DS_CHECK_FINITE_F32(sm->ctx, x_tilde, n * d, d);
-  DS_CHECK_FINITE_F32(sm->ctx, x, n * d, d);
-  return ds__smoother_score(sm, __func__, x_tilde, x, n, d, score);
+  ds_status st = check_pair(sm, __func__, x_tilde, x, n, d, score, "score");
+  return st == DS_OK ? ds__smoother_score(sm, __func__, x_tilde, x, n, d, score) : st;
 }
 
 /* ---- tabulated densities ------------------------------------------------------------ */
