@@ -69,14 +69,9 @@ static ds_status check_data(const ds_trainer *t, const char *fn, const float *x,
   if (!needs_cond && cond)
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
                     "%s: cond must be NULL in this mode (the trainer makes its own conditions)", fn);
-  int64_t bad = ds__first_nonfinite_f32(x, n * D);
-  if (bad >= 0)
-    return ds__fail(ctx, DS_ERR_NUMERIC, "%s: x[%lld][%lld] is %s", fn, (long long)(bad / D),
-                    (long long)(bad % D), isnan(x[bad]) ? "NaN" : "infinite");
-  if (cond && (bad = ds__first_nonfinite_f32(cond, n * C)) >= 0)
-    return ds__fail(ctx, DS_ERR_NUMERIC, "%s: cond[%lld][%lld] is %s", fn, (long long)(bad / C),
-                    (long long)(bad % C), isnan(cond[bad]) ? "NaN" : "infinite");
-  return DS_OK;
+  ds_status st = ds__check_finite_f32(ctx, fn, "x", x, n * D, D);
+  if (st == DS_OK && cond) st = ds__check_finite_f32(ctx, fn, "cond", cond, n * C, C);
+  return st;
 }
 
 ds_status ds_trainer_train(ds_trainer *trainer, const float *x, const float *cond, int64_t n,

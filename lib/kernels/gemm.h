@@ -30,9 +30,4 @@ void ds__gemm_packed_b(int trans_a, int64_t M, int64_t N, int64_t K, float alpha
                        const float *A, int64_t lda, const float *Bp, float beta, float *C,
                        int64_t ldc);
 
-/* Single-threaded plain triple loop with the same semantics; the tests' oracle. */
-void ds__gemm_reference(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
-                        float alpha, const float *A, int64_t lda, const float *B,
-                        int64_t ldb, float beta, float *C, int64_t ldc);
-
 #endif

@@ -192,3 +192,30 @@ ds_status ds__two_stage_grid(const ds_model *stage1, const ds_model *stage2, con
   ds__free(ctx, grid); ds__free(ctx, xr); ds__free(ctx, lp1); ds__free(ctx, lp2); ds__free(ctx, out);
   return st;
 }
+
+/* The denoiser's randomness must not reuse stage 1's uniforms for the same stream. */
+static uint64_t denoise_stream(uint64_t stream) {
+  uint64_t z = stream + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+ds_status ds__two_stage_sample(const ds_model *stage1, const ds_denoiser *dn, const char *fn,
+                               int64_t n, uint64_t stream, float *x) {
+  ds_context *ctx = stage1->ctx;
+  int64_t D = stage1->cfg.dim;
+  float *xt = ds__calloc(ctx, (size_t)(n * D), sizeof(float));
+  float *tmp = ds__calloc(ctx, (size_t)(n * D), sizeof(float));
+  if (!xt || !tmp) {
+    ds__free(ctx, xt);
+    ds__free(ctx, tmp);
+    return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
+  }
+  ds_status st = ds__model_sample(stage1, fn, NULL, n, stream, DS__MIX_SAMPLE_BISECT, 0, xt);
+  if (st == DS_OK) st = ds__denoiser_apply(dn, fn, xt, n, denoise_stream(stream), tmp);
+  if (st == DS_OK) memcpy(x, tmp, sizeof(float) * (size_t)(n * D));
+  ds__free(ctx, xt);
+  ds__free(ctx, tmp);
+  return st;
+}
