@@ -99,7 +99,7 @@ static ds_status choose_head(ds_model *m) {
   int32_t dims = m->arch->group_dims(&m->cfg);
   m->head = ds__head_for(m->cfg.head, dims);
   if (!m->head) /* the configuration was validated: a bug, not a user error */
-    return ds__fail(m->ctx, DS_ERR_BAD_STATE, "ds_model: no %s head has %d dimensions per group",
+    return ds__fail(m->ctx, DS_ERR_INTERNAL, "ds_model: no %s head has %d dimensions per group",
                     m->cfg.head == DS_HEAD_DISCRETIZED ? "discretized" : "continuous", (int)dims);
   m->group_dims = m->head->group_dims;
   m->group_params = m->head->group_params(m->cfg.components);
@@ -115,7 +115,7 @@ static ds_status setup_arch(ds_model *m) {
   int32_t dims = m->group_dims, params = m->group_params;
   ds_status st = m->arch->setup(m);
   if (st == DS_OK && (m->group_dims != dims || m->group_params != params))
-    st = ds__fail(m->ctx, DS_ERR_BAD_STATE,
+    st = ds__fail(m->ctx, DS_ERR_INTERNAL,
                   "ds_model: %s lays out %d head parameters per %d dimensions, the %s head has "
                   "%d per %d", m->arch->name, (int)m->group_params, (int)m->group_dims,
                   m->head->name, (int)params, (int)dims);
