@@ -435,13 +435,14 @@ typedef enum ds_model_option {
   DS_MODEL_COND_CONVS = 15,  /* unmasked 3x3 convs over x~, 0..16; DS_COND_CHANNELS only (0) */
   /* since 0.3, every architecture: */
   DS_MODEL_SEED = 16         /* the model's own seed (its 64 bits; any value): initial
-                                weights, sampling and dropout draw from it. Unset, each
+                                weights and sampling draw from it (dropout masks, since
+                                0.4, from the trainer's DS_TRAIN_SEED). Unset, each
                                 model gets a seed derived from the context seed and the
                                 number of models and trainers created before it in that
                                 context, so two models of one context differ while a
                                 program that creates its objects in the same order gets
                                 the same seeds. Not saved: a loaded model gets a derived
-                                seed (only its sampling and dropout use it). (derived) */
+                                seed (only its sampling uses it).           (derived) */
 } ds_model_option;
 
 /* Float options (ds_model_config_set_float). */

@@ -19,7 +19,7 @@ static void train_pass(ds_model *m, const float *x, int64_t rows, int64_t first_
   ds__model_ws ws;
   assert_int_equal(ds__model_ws_init(m, rows, &ws), DS_OK);
   ds__eval_request req = {x, NULL, rows, lp, 1.0f, NULL, 0};
-  ds__model_eval_train_part(m, &ws, &req, 5, first_row);
+  ds__model_eval_train_part(m, &ws, &req, 99, 5, first_row);
   ds__model_ws_free(m, &ws);
 }
 

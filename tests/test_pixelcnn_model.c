@@ -133,13 +133,16 @@ static void sampling_is_reproducible(void **state) {
   image_sampling_is_reproducible(&s, 8);
 }
 
-/* Without dropout: the masks of a step come from the *model's* seed (and the trainer's
- * stream), which checkpoints do not keep, so resuming into another model instance with
- * dropout > 0 is not bitwise (reported with issue 15's API work). */
+/* With dropout: the masks of a step come from the trainer's seed, which the trainer file
+ * keeps, so resuming into another model instance (another model seed) continues bitwise.
+ * (Until 0.4 they came from the model's seed and this failed.) */
 static void trainer_resumes_bitwise(void **state) {
   (void)state;
   const image_spec s = PCNNPP(1, 6, 6, 4, 1, 2, DS_HEAD_DISCRETIZED, TINY_UNCONDITIONAL, 0);
   image_trainer_resumes_bitwise(&s);
+  const image_spec with_dropout =
+      PCNNPP(1, 6, 6, 4, 1, 2, DS_HEAD_DISCRETIZED, TINY_UNCONDITIONAL, 0.3);
+  image_trainer_resumes_bitwise(&with_dropout);
 }
 
 static void training_lowers_the_loss(void **state) {

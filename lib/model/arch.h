@@ -40,6 +40,8 @@ typedef struct ds__arch_pass {
   const float *x;     /* (rows, D) at row 0 of the pass */
   const float *c;     /* (rows, C) or NULL */
   int32_t train;      /* 1: training step (dropout active) */
+  uint64_t train_seed;   /* key of the dropout masks: the trainer's seed (saved with it, so
+                            a resumed run draws the same masks in any model instance) */
   uint64_t train_stream; /* addresses the dropout masks of this step */
   int64_t first_row;  /* row 0 of the pass is row first_row of the step's batch (dropout) */
 } ds__arch_pass;

@@ -19,7 +19,7 @@ typedef struct pcnn_ws {
   float *dhead;
   float *conv_ws;
   int32_t train;          /* the last forward was a training pass */
-  uint64_t train_stream;
+  uint64_t train_seed, train_stream;
   int64_t first_row;      /* of the last forward: row 0 is this row of the step's batch */
 } pcnn_ws;
 
@@ -137,7 +137,7 @@ static void dropout(const ds_model *m, const pcnn_ws *w, const ds__graph_op *o, 
                     float *x) {
   const ds__graph *p = ds__pcnn_of(m);
   double keep = 1.0 - (double)p->dropout;
-  dropout_job j = {rows, p->tensors[o->out].c * plane(p, o->out), w->first_row, x, m->seed,
+  dropout_job j = {rows, p->tensors[o->out].c * plane(p, o->out), w->first_row, x, w->train_seed,
                    DS__STREAM_DROPOUT |
                        (((w->train_stream << 12) | (uint64_t)o->dropout_id) & 0x00ffffffffffffffull),
                    (uint32_t)((double)p->dropout * 4294967296.0), (float)(1.0 / keep)};
@@ -290,6 +290,7 @@ void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *
   int64_t rows = r1 - r0, HW = m->groups, HW0 = p->h[0] * p->w[0];
   int64_t X0 = p->x_row0 * p->w[0];
   w->train = pass->train && p->dropout > 0.0f;
+  w->train_seed = pass->train_seed;
   w->train_stream = pass->train_stream;
   w->first_row = pass->first_row;
   ds__pcnn_fill_inputs(m, w->val, w->capacity, pass->x + r0 * m->cfg.dim,

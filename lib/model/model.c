@@ -294,8 +294,8 @@ static void heads_part(void *p, int32_t t, int32_t threads) {
 }
 
 static void eval_pass(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req,
-                      int32_t train, uint64_t stream, int64_t first_row) {
-  eval_job job = {m, ws, req, {req->x, req->c, train, stream, first_row}};
+                      int32_t train, uint64_t seed, uint64_t stream, int64_t first_row) {
+  eval_job job = {m, ws, req, {req->x, req->c, train, seed, stream, first_row}};
   if (m->arch->row_local) {
     ds__pool_run(m->ctx->pool, eval_rows, &job);
     return;
@@ -310,17 +310,17 @@ static void eval_pass(const ds_model *m, ds__model_ws *ws, const ds__eval_reques
 }
 
 void ds__model_eval(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req) {
-  eval_pass(m, ws, req, 0, 0, 0);
+  eval_pass(m, ws, req, 0, 0, 0, 0);
 }
 
 void ds__model_eval_train(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req,
-                          uint64_t stream) {
-  eval_pass(m, ws, req, 1, stream, 0);
+                          uint64_t seed, uint64_t stream) {
+  eval_pass(m, ws, req, 1, seed, stream, 0);
 }
 
 void ds__model_eval_train_part(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req,
-                               uint64_t stream, int64_t first_row) {
-  eval_pass(m, ws, req, 1, stream, first_row);
+                               uint64_t seed, uint64_t stream, int64_t first_row) {
+  eval_pass(m, ws, req, 1, seed, stream, first_row);
 }
 
 void ds__model_param_grads(const ds_model *m, ds__model_ws *ws, int64_t rows, float *grad) {
@@ -346,7 +346,7 @@ static void forward_part(void *p, int32_t t, int32_t threads) {
  * point at row 0; a row-local forward reads its rows [r0, r1) from there). */
 static void forward_all(const ds_model *m, ds__model_ws *ws, const float *x, const float *c,
                         int64_t rows) {
-  forward_job job = {m, ws, {x, c, 0, 0, 0}, rows};
+  forward_job job = {m, ws, {x, c, 0, 0, 0, 0}, rows};
   if (m->arch->row_local) ds__pool_run(m->ctx->pool, forward_part, &job);
   else m->arch->forward(m, ws, &job.pass, 0, rows);
 }
@@ -401,7 +401,7 @@ static void sample_group(void *p, int32_t t, int32_t threads) {
   ds__split_range(job->rows, t, threads, &r0, &r1);
   if (r0 >= r1) return;
   if (m->arch->row_local) {
-    ds__arch_pass pass = {job->x, job->c, 0, 0, 0};
+    ds__arch_pass pass = {job->x, job->c, 0, 0, 0, 0};
     m->arch->forward(m, job->ws, &pass, r0, r1);
   }
   sample_group_rows(job, r0, r1);
@@ -415,7 +415,7 @@ void ds__model_sample_rows(const ds_model *m, ds__model_ws *ws, const float *c, 
     sample_job job = {m, ws, c, x, rows, first, g, stream, method, greedy_mean,
                       ws->head + g * m->group_params, ws->head_stride};
     if (!m->arch->row_local) {
-      ds__arch_pass pass = {x, c, 0, 0, 0};
+      ds__arch_pass pass = {x, c, 0, 0, 0, 0};
       m->arch->forward(m, ws, &pass, 0, rows);
     }
     ds__pool_run(m->ctx->pool, sample_group, &job);

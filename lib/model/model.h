@@ -87,13 +87,14 @@ typedef struct ds__eval_request {
 
 void ds__model_eval(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req);
 /* The same for a training step: dropout (if the architecture has it) is on, its masks
- * addressed by `stream` (the trainer's step). */
+ * drawn from key `seed` (the trainer's seed, not the model's: a trainer resumed into
+ * another model instance draws the same masks) at `stream` (the trainer's step). */
 void ds__model_eval_train(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req,
-                          uint64_t stream);
+                          uint64_t seed, uint64_t stream);
 /* The same for a part of the step's batch: row 0 of req is row first_row of the batch, so
  * a batch evaluated in several parts draws the dropout masks of one whole pass. */
 void ds__model_eval_train_part(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req,
-                               uint64_t stream, int64_t first_row);
+                               uint64_t seed, uint64_t stream, int64_t first_row);
 /* grad (param_count) of the loss requested by the last eval with param_grad_scale. */
 void ds__model_param_grads(const ds_model *m, ds__model_ws *ws, int64_t rows, float *grad);
 

@@ -167,7 +167,7 @@ static double batch_gradient(ds_trainer *t) {
   int64_t B = t->cfg.batch;
   ds__eval_request req = {t->batch_x, t->batch_c, B, t->batch_log_prob, 1.0f / (float)B, NULL, 0};
   /* dropout masks: the model's seed, a stream of this trainer and step */
-  ds__model_eval_train(m, &t->ws, &req, ds__trainer_dropout_stream(t));
+  ds__model_eval_train(m, &t->ws, &req, t->seed, ds__trainer_dropout_stream(t));
   ds__model_param_grads(m, &t->ws, B, t->grad);
   double loss = 0.0;
   for (int64_t r = 0; r < B; r++) loss -= t->batch_log_prob[r];
