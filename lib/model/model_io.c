@@ -131,6 +131,18 @@ static ds_status read_smoothing(ds_context *ctx, const char *fn, ds__reader *r, 
   return DS_OK;
 }
 
+ds_status ds__model_read_file(ds_context *ctx, const char *fn, const char *path, uint32_t kind,
+                              uint8_t **file, ds__reader *r, ds_model **out) {
+  ds_status st = ds__checkpoint_read(ctx, fn, path, kind, file, r);
+  if (st != DS_OK) return st;
+  st = ds__model_deserialize(ctx, fn, r, out);
+  if (st != DS_OK) {
+    ds__free(ctx, *file);
+    *file = NULL;
+  }
+  return st;
+}
+
 ds_status ds__model_deserialize(ds_context *ctx, const char *fn, ds__reader *r, ds_model **out) {
   ds_model_config cfg;
   ds_status st = read_config(ctx, fn, r, &cfg);
