@@ -5,6 +5,8 @@
 #include "model/arch.h"
 #include "model/config.h"
 
+/* Same shape as the trainer configuration's entry points (api/trainer.c), on purpose: one
+ * public function each, its NULL check naming it, then the option table. */
 ds_status ds_model_config_create(int32_t arch, ds_model_config **out) {
   DS_CHECK_NOT_NULL(NULL, out);
   if (!ds__arch_for(arch)) /* the registry, model/arch.c */
