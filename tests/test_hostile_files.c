@@ -150,10 +150,10 @@ static void load_refuses_fifos_and_devices(void **state) {
  * ds_noise family or none (UINT32_MAX): any other value is refused, a known one loads. */
 static void load_refuses_an_unknown_smoothing_family(void **state) {
   (void)state;
+  char path[] = "/tmp/ds_hostile_smoothing_XXXXXX";
+  test_temp_path(path);
   ds_context *ctx = test_context(1, 0);
   ds_model *m = small_model(ctx, 2, 0, 2, 8);
-  char path[64];
-  snprintf(path, sizeof path, "/tmp/ds_hostile_smoothing_%d.ckpt", (int)getpid());
   assert_int_equal(ds_model_save(m, path), DS_OK);
   file_bytes b = read_bytes(path);
   uint8_t *family = b.data + b.len - 16, *sigma = b.data + b.len - 12;
