@@ -275,7 +275,7 @@ static void assert_same_bits(const float *a, const float *b, int64_t n) {
       fail_msg("element %lld differs: %.9g vs %.9g", (long long)i, (double)a[i], (double)b[i]);
 }
 
-/* The cached incremental sampler (model/pixelcnn_sampler.c, reading the masks from the op
+/* The cached incremental sampler (model/graph_sample.c, reading the masks from the op
  * table) against the naive pixel-by-pixel loop: the same bits for both sampling methods and
  * the greedy conditional mean, fresh and trained weights. */
 static void cached_sampler_equals_naive(void **state) {

@@ -133,6 +133,9 @@ static void checkpoint_round_trip(void **state) {
   image_checkpoint_round_trip(&s, 6, bad_values_in_the_file_are_refused);
 }
 
+/* ---- the shared image cases (image_model_cases.h) with masked-PixelCNN specs: one call
+ * each, the same calls as test_pixelcnn_model.c makes with its own (deliberate) ---- */
+
 static void sampling_is_reproducible(void **state) {
   (void)state;
   const image_spec s = MASKED(3, 4, 4, 4, 1, 2, DS_HEAD_DISCRETIZED, 0, 1, DS_ACTIVATION_RELU);

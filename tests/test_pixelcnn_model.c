@@ -127,6 +127,9 @@ static void old_pixelcnn_checkpoint_loads(void **state) {
   ds_context_free(ctx);
 }
 
+/* ---- the shared image cases (image_model_cases.h) with PixelCNN++ specs: one call each,
+ * the same calls as test_masked_pixelcnn_model.c makes with its own (deliberate) ---- */
+
 static void sampling_is_reproducible(void **state) {
   (void)state;
   const image_spec s = PCNNPP(3, 4, 4, 4, 1, 2, DS_HEAD_DISCRETIZED, TINY_UNCONDITIONAL, 0);

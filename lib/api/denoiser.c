@@ -92,6 +92,8 @@ static ds_status check_pair(const ds_model *stage1, const ds_model *stage2, cons
   return DS_OK;
 }
 
+/* The two-stage entry points begin with the same checks written out: DS_CHECK_* name the
+ * calling function and argument in the detail, which a shared helper would lose. */
 ds_status ds_two_stage_log_prob_bound(const ds_model *stage1, const ds_model *stage2,
                                       const ds_smoother *sm, const float *x, int64_t n,
                                       int32_t k_samples, uint64_t stream, double *bound) {

@@ -174,11 +174,10 @@ ds_status ds_model_load(ds_context *ctx, const char *path, ds_model **out) {
   DS_CHECK_NOT_NULL(ctx, out);
   uint8_t *file = NULL;
   ds__reader r;
-  ds_status st = ds__checkpoint_read(ctx, __func__, path, DS__CHECKPOINT_MODEL, &file, &r);
-  if (st != DS_OK) return st;
   ds_model *m = NULL;
-  st = ds__model_deserialize(ctx, __func__, &r, &m);
-  if (st == DS_OK && r.pos != r.len) {
+  ds_status st = ds__model_read_file(ctx, __func__, path, DS__CHECKPOINT_MODEL, &file, &r, &m);
+  if (st != DS_OK) return st;
+  if (r.pos != r.len) {
     ds__model_free(m);
     st = ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' has %zu unexpected bytes after the model",
                   __func__, path, r.len - r.pos);

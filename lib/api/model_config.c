@@ -2,11 +2,14 @@
 #include <stdlib.h>
 
 #include "api/check.h"
+#include "model/arch.h"
 #include "model/config.h"
 
+/* Same shape as the trainer configuration's entry points (api/trainer.c), on purpose: one
+ * public function each, its NULL check naming it, then the option table. */
 ds_status ds_model_config_create(int32_t arch, ds_model_config **out) {
   DS_CHECK_NOT_NULL(NULL, out);
-  if (arch != DS_ARCH_MADE && !ds__arch_is_image(arch))
+  if (!ds__arch_for(arch)) /* the registry, model/arch.c */
     return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT, "%s: arch = %d is not a ds_arch value",
                     __func__, (int)arch);
   ds_model_config *cfg = malloc(sizeof *cfg);

@@ -1,6 +1,7 @@
 /* ds_smoother entry points: argument checks, then the algorithms in model/smoother.c and
  * model/smoother_grid.c. */
 #include <math.h>
+#include <stdio.h>
 
 #include "api/check.h"
 #include "model/smoother.h"
@@ -9,10 +10,15 @@ ds_status ds_smoother_create(ds_context *ctx, int32_t family, double sigma,
                              ds_smoother **out) {
   DS_CHECK_NOT_NULL(NULL, ctx);
   DS_CHECK_NOT_NULL(ctx, out);
-  if (family != DS_NOISE_GAUSSIAN && family != DS_NOISE_LAPLACE && family != DS_NOISE_UNIFORM)
-    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
-                    "%s: family = %d is not a ds_noise value (0 Gaussian, 1 Laplace, 2 uniform)",
-                    __func__, (int)family);
+  if (!ds__noise_name(family)) {
+    char names[128] = ""; /* "0 Gaussian, 1 Laplace, 2 uniform" */
+    size_t len = 0;
+    for (int32_t f = 0; ds__noise_name(f) && len < sizeof names; f++)
+      len += (size_t)snprintf(names + len, sizeof names - len, "%s%d %s", f ? ", " : "",
+                              (int)f, ds__noise_name(f));
+    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT, "%s: family = %d is not a ds_noise value (%s)",
+                    __func__, (int)family, names);
+  }
   /* sigma^2 must stay a normal double and x + noise a finite float */
   if (!(sigma >= 1e-30 && sigma <= 1e30))
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT, "%s: sigma = %g must be in [1e-30, 1e30]",

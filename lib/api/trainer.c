@@ -7,6 +7,9 @@
 #include "model/trainer.h"
 #include "model/trainer_dist.h"
 
+/* The configuration handle's entry points have the shape of ds_model_config's
+ * (api/model_config.c) on purpose: one public function each, its NULL check naming it,
+ * then the option table. */
 ds_status ds_trainer_config_create(ds_trainer_config **out) {
   DS_CHECK_NOT_NULL(NULL, out);
   ds_trainer_config *cfg = malloc(sizeof *cfg);

@@ -145,11 +145,11 @@ ds_status ds__check_smoothing(const ds_model *m, const ds_smoother *sm, const ch
   if (m->smooth_family < 0) return DS_OK;
   double rel = fabs(m->smooth_sigma - sm->sigma) / m->smooth_sigma;
   if (m->smooth_family == sm->family && rel <= 1e-9) return DS_OK;
-  static const char *names[] = {"Gaussian", "Laplace", "uniform"};
   return ds__fail(m->ctx, DS_ERR_INVALID_ARGUMENT,
                   "%s: the %s was trained on %s noise with sigma %g but the smoother is %s with "
                   "sigma %g; use the smoother it was trained with", fn, role,
-                  names[m->smooth_family], m->smooth_sigma, names[sm->family], sm->sigma);
+                  ds__noise_name(m->smooth_family), m->smooth_sigma, ds__noise_name(sm->family),
+                  sm->sigma);
 }
 
 ds_status ds__two_stage_grid(const ds_model *stage1, const ds_model *stage2, const float *x,

@@ -34,27 +34,16 @@ static void scalar_set_components(float *p, int32_t K, int32_t ch, const double 
   ds__mix_set_components(p, K, mu, log_scale);
 }
 
-static const ds__head continuous = {
-    .name = "continuous",
-    .group_dims = 1,
-    .group_params = scalar_params,
-    .log_prob = scalar_density,
-    .uniforms = ds__mix_uniforms_needed,
-    .sample = scalar_sample,
-    .mean = scalar_mean,
-    .set_components = scalar_set_components,
-};
-
-static const ds__head discretized = {
-    .name = "discretized",
-    .group_dims = 1,
-    .group_params = scalar_params,
-    .log_prob = scalar_mass,
-    .uniforms = ds__mix_uniforms_needed,
-    .sample = scalar_sample,
-    .mean = scalar_mean,
-    .set_components = scalar_set_components,
-};
+/* The two scalar heads differ only in their log-probability: a density or a bin's mass
+ * (sampling, the mean and the bias layout take `bins` and serve both). */
+#define SCALAR_HEAD(NAME, LOG_PROB)                                                        \
+  {                                                                                        \
+    .name = NAME, .group_dims = 1, .group_params = scalar_params, .log_prob = LOG_PROB,    \
+    .uniforms = ds__mix_uniforms_needed, .sample = scalar_sample, .mean = scalar_mean,     \
+    .set_components = scalar_set_components,                                               \
+  }
+static const ds__head continuous = SCALAR_HEAD("continuous", scalar_density);
+static const ds__head discretized = SCALAR_HEAD("discretized", scalar_mass);
 
 static const ds__head rgb = {
     .name = "RGB",

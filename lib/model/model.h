@@ -113,7 +113,7 @@ void ds__model_sample_rows(const ds_model *m, ds__model_ws *ws, const float *c, 
 /* Draw group `group` of rows [0, rows) of x (rows, D) from head parameters given per row
  * at head + r * head_stride (group_params floats), exactly as ds__model_sample_rows does
  * (same uniforms, same arithmetic); runs on the calling thread. For architectures with
- * their own sampling loop (model/pixelcnn_sampler.c). */
+ * their own sampling loop (model/graph_sample.c). */
 void ds__model_sample_group(const ds_model *m, const float *head, int64_t head_stride,
                             int64_t rows, int64_t first, int64_t group, uint64_t stream,
                             int32_t method, int32_t greedy_mean, float *x);

@@ -8,7 +8,7 @@
  * runs first: MADE scales its output weights by 0.1 and keeps the rest of its
  * initialisation, so its heads start as the batch's marginals plus a small random
  * input-dependent part; image networks normalise every layer on the batch
- * (model_init_pixelcnn.c; the head's output to std 0.1). Where the head biases are comes
+ * (model/graph_data_init.c; the head's output to std 0.1). Where the head biases are comes
  * from arch->head_bias. */
 #include <math.h>
 #include <stdlib.h>

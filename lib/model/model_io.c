@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "model/options.h"
+#include "model/smoother.h"
 
 /* The configuration record: the architecture, then every stored row of the option table
  * that the architecture has, in table order (model/model_options.c; the hidden layer
@@ -120,13 +121,26 @@ static ds_status read_smoothing(ds_context *ctx, const char *fn, ds__reader *r, 
     return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the smoothing record",
                     fn);
   if (family == UINT32_MAX) return DS_OK;
-  if (family > DS_NOISE_UNIFORM || !(sigma >= 1e-30 && sigma <= 1e30))
+  if (family > INT32_MAX || !ds__noise_name((int32_t)family) ||
+      !(sigma >= 1e-30 && sigma <= 1e30))
     return ds__fail(ctx, DS_ERR_BAD_FORMAT,
                     "%s: checkpoint records an invalid smoothing (family %u, sigma %g)", fn,
                     family, sigma);
   m->smooth_family = (int32_t)family;
   m->smooth_sigma = sigma;
   return DS_OK;
+}
+
+ds_status ds__model_read_file(ds_context *ctx, const char *fn, const char *path, uint32_t kind,
+                              uint8_t **file, ds__reader *r, ds_model **out) {
+  ds_status st = ds__checkpoint_read(ctx, fn, path, kind, file, r);
+  if (st != DS_OK) return st;
+  st = ds__model_deserialize(ctx, fn, r, out);
+  if (st != DS_OK) {
+    ds__free(ctx, *file);
+    *file = NULL;
+  }
+  return st;
 }
 
 ds_status ds__model_deserialize(ds_context *ctx, const char *fn, ds__reader *r, ds_model **out) {

@@ -5,6 +5,15 @@
 #include "core/finite.h"
 #include "kernels/noise.h"
 
+const char *ds__noise_name(int32_t family) {
+  static const char *const names[] = {
+      [DS_NOISE_GAUSSIAN] = "Gaussian",
+      [DS_NOISE_LAPLACE] = "Laplace",
+      [DS_NOISE_UNIFORM] = "uniform",
+  };
+  return family >= 0 && family < (int32_t)(sizeof names / sizeof *names) ? names[family] : NULL;
+}
+
 typedef struct noise_job {
   const ds_smoother *sm;
   const float *x;

@@ -16,6 +16,11 @@ struct ds_smoother {
   uint64_t seed;
 };
 
+/* The name of a ds_noise family ("Gaussian", "Laplace", "uniform"); NULL for a value that
+ * is not one. The one list of families: ds_smoother_create, the checkpoint's smoothing
+ * record and the denoisers' messages accept exactly what it names. */
+const char *ds__noise_name(int32_t family);
+
 /* x_tilde[k] = x[k] + noise(seed, stream, first + k) for k in [0, count), parallel on the
  * pool; `first` lets a caller working in blocks address the same noise as one big call. */
 void ds__smoother_add_noise(const ds_smoother *sm, const float *x, int64_t count,

@@ -461,14 +461,9 @@ ds_status ds__trainer_resume(ds_trainer *t, const char *path) {
   ds_context *ctx = m->ctx;
   uint8_t *file = NULL;
   ds__reader r;
-  ds_status st = ds__checkpoint_read(ctx, fn, path, DS__CHECKPOINT_TRAINER, &file, &r);
-  if (st != DS_OK) return st;
   ds_model *saved = NULL;
-  st = ds__model_deserialize(ctx, fn, &r, &saved);
-  if (st != DS_OK) {
-    ds__free(ctx, file);
-    return st;
-  }
+  ds_status st = ds__model_read_file(ctx, fn, path, DS__CHECKPOINT_TRAINER, &file, &r, &saved);
+  if (st != DS_OK) return st;
   /* the trainer's own configuration must match byte for byte */
   ds__writer mine = {ctx, NULL, 0, 0, 0};
   ds__trainer_config_write(&mine, &t->cfg);
