@@ -27,14 +27,19 @@
  *    signature is callable as written from Python ctypes/cffi, Rust extern "C" and Julia
  *    ccall.
  *  - "Errors:" lists every status a call can return besides DS_OK, by name without DS_ERR_
- *    (INVALID_ARGUMENT always includes a NULL handle or pointer). BAD_STATE from a call
- *    that says "(internal)" is a library bug, not the caller's state: please report it.
+ *    (INVALID_ARGUMENT always includes a NULL handle or pointer). INTERNAL is a library
+ *    bug (a broken invariant, e.g. an inconsistent layer table), never the caller's doing:
+ *    please report it with the detail. BAD_STATE is only the caller's state (the handle
+ *    is not ready for this call, e.g. no averaged weights configured).
+ *    Since 0.4: DS_ERR_INTERNAL is new; 0.3 and earlier returned DS_ERR_BAD_STATE for
+ *    library bugs. A caller that treated BAD_STATE as "library bug" should test for both.
  *    Accessors that return a value instead of a status say what they return for NULL.
  *  - "Since X.Y": the first release with the function (or enumerator, where it is newer
  *    than its enum). A program built against X.Y runs with every later X.* (docs/abi.md).
  *  - Lifetimes: a create call copies its options and configuration objects (free them
  *    right after); handles that keep pointers to other handles say so, and those must
- *    outlive them.
+ *    outlive them. Every handle made from a context holds a counted reference to it, so
+ *    ds_context_free may come before the handles are freed (ds_context_free).
  *
  * Threads
  * -------
@@ -99,11 +104,13 @@ typedef enum ds_status {
   DS_ERR_UNSUPPORTED_VERSION = 5,/* a file written by a newer format version               */
   DS_ERR_SHAPE_MISMATCH = 6,     /* array sizes disagree with the handle's configuration   */
   DS_ERR_NUMERIC = 7,            /* NaN/Inf in an input, or a result that is not finite     */
-  DS_ERR_BAD_STATE = 8,          /* the handle cannot do this now; from a call marked
-                                    "(internal)": a library bug (an inconsistent network)   */
+  DS_ERR_BAD_STATE = 8,          /* the handle cannot do this now (the caller's state;
+                                    library bugs were reported as this before 0.4)          */
   DS_ERR_CANCELLED = 9,          /* a progress callback asked to stop                      */
   DS_ERR_UNSUPPORTED = 10,       /* valid request this build or configuration cannot serve */
-  DS_ERR_THREAD = 11             /* creating a thread or a lock failed                     */
+  DS_ERR_THREAD = 11,            /* creating a thread or a lock failed                     */
+  DS_ERR_INTERNAL = 12           /* a library bug: an internal invariant does not hold (an
+                                    inconsistent network); please report it; since 0.4      */
 } ds_status;
 
 /* Short constant name of a status, e.g. "DS_ERR_NUMERIC"; "DS_ERR_UNKNOWN" otherwise.
@@ -150,7 +157,9 @@ DS_API ds_status ds_context_options_set_threads(ds_context_options *opts, int32_
 /* Default seed of the handles created from the context.
  * Errors: INVALID_ARGUMENT (NULL). Since 0.1. */
 DS_API ds_status ds_context_options_set_seed(ds_context_options *opts, uint64_t seed);
-/* All three functions or none (all NULL restores the C library's allocator).
+/* All three functions or none (all NULL restores the C library's allocator). A context
+ * created from the options keeps the hooks and `user`: they must stay valid until it is
+ * destroyed (after ds_context_free and the last of its handles' X_free).
  * Errors: INVALID_ARGUMENT (NULL opts, one or two of the three given). Since 0.1. */
 DS_API ds_status ds_context_options_set_allocator(ds_context_options *opts,
                                                   ds_malloc_fn malloc_fn,
@@ -233,7 +242,8 @@ typedef enum ds_noise {
 } ds_noise;
 
 /* sigma must be in [1e-30, 1e30]. The smoother takes the context's seed; it is immutable
- * after creation and may be used by many threads at once.
+ * after creation and may be used by many threads at once. It holds a reference to ctx
+ * (ds_context_free).
  * Errors: INVALID_ARGUMENT (NULL, family not a ds_noise, sigma out of range),
  * OUT_OF_MEMORY. Since 0.1. */
 DS_API ds_status ds_smoother_create(ds_context *ctx, int32_t family, double sigma,
@@ -425,13 +435,14 @@ typedef enum ds_model_option {
   DS_MODEL_COND_CONVS = 15,  /* unmasked 3x3 convs over x~, 0..16; DS_COND_CHANNELS only (0) */
   /* since 0.3, every architecture: */
   DS_MODEL_SEED = 16         /* the model's own seed (its 64 bits; any value): initial
-                                weights, sampling and dropout draw from it. Unset, each
+                                weights and sampling draw from it (dropout masks, since
+                                0.4, from the trainer's DS_TRAIN_SEED). Unset, each
                                 model gets a seed derived from the context seed and the
                                 number of models and trainers created before it in that
                                 context, so two models of one context differ while a
                                 program that creates its objects in the same order gets
                                 the same seeds. Not saved: a loaded model gets a derived
-                                seed (only its sampling and dropout use it). (derived) */
+                                seed (only its sampling uses it).           (derived) */
 } ds_model_option;
 
 /* Float options (ds_model_config_set_float). */
@@ -442,7 +453,7 @@ typedef enum ds_model_float_option {
                                 resnet, active during training steps only (the official
                                 models use 0.5); since 0.2                             (0) */
   /* since 0.3: */
-  DS_MODEL_COND_SHARE = 3    /* conditional MADE (C >= 1, D >= 2) only: share in (0, 1) of
+  DS_MODEL_COND_SHARE = 3    /* conditional MADE (C >= 1, D >= 2) only: share in [0, 1) of
                                 each hidden layer's units that see only the conditioning
                                 input c (MADE degree 0); the rest cycle through degrees
                                 1..D-1. These units are the whole network of x_1's
@@ -510,9 +521,9 @@ DS_API ds_status ds_model_config_get_hidden(const ds_model_config *cfg, int64_t 
  * A trainer's first step may then initialise its output heads from the data
  * (DS_TRAIN_DATA_INIT); a loaded model, or one given weights by ds_model_set_weights or
  * ds_model_copy_weights, is never re-initialised. The model copies cfg (free it when
- * convenient).
+ * convenient) and holds a reference to ctx (ds_context_free).
  * Errors: INVALID_ARGUMENT (NULL, DIM/HEIGHT/WIDTH unset, inconsistent options, more than
- * 2^31 weights), OUT_OF_MEMORY, BAD_STATE (internal). Since 0.1. */
+ * 2^31 weights), OUT_OF_MEMORY, INTERNAL. Since 0.1. */
 DS_API ds_status ds_model_create(ds_context *ctx, const ds_model_config *cfg, ds_model **out);
 /* Trainers and denoisers using the model must be freed before. Since 0.1. */
 DS_API void ds_model_free(ds_model *model);
@@ -574,11 +585,9 @@ DS_API ds_status ds_model_score(const ds_model *model, const float *x, const flo
 
 typedef enum ds_sample_method {
   DS_SAMPLE_BISECTION = 0, /* invert each conditional's mixture CDF (one uniform)        */
-  DS_SAMPLE_GUMBEL = 1,    /* Gumbel-max component choice, then a logistic draw          */
-  DS_SAMPLE_NAIVE = 0x100  /* flag, OR it into the method: rerun the whole network for
-                              every pixel instead of the cached sampler (PixelCNN++,
-                              PixelCNN). The same samples, bit for bit, H*W network
-                              passes slower: for tests and benchmarks; since 0.2 */
+  DS_SAMPLE_GUMBEL = 1     /* Gumbel-max component choice, then a logistic draw          */
+  /* flags OR-ed into a method: DS_SAMPLE_NAIVE (0x100), a testing knob without stability
+     promise, see "Experimental and testing knobs" at the end of this header */
 } ds_sample_method;
 
 /* Ancestral sampling, dimension by dimension: x (n, D). The draw for example i is a pure
@@ -589,8 +598,8 @@ typedef enum ds_sample_method {
  * pixel-by-pixel loop (DS_SAMPLE_NAIVE). It holds the activations of up to 256 images per
  * thread at a time (about floats_per_image x 4 bytes each, as a forward pass).
  * Errors: INVALID_ARGUMENT (NULL x, n < 1, cond given / missing, method not a
- * ds_sample_method), NUMERIC (cond or a sample not finite), OUT_OF_MEMORY, BAD_STATE
- * (internal). Since 0.1. */
+ * ds_sample_method), NUMERIC (cond or a sample not finite), OUT_OF_MEMORY, INTERNAL.
+ * Since 0.1. */
 DS_API ds_status ds_model_sample(const ds_model *model, const float *cond, int64_t n,
                                  uint64_t stream, int32_t method, float *x);
 
@@ -604,10 +613,11 @@ DS_API ds_status ds_model_sample(const ds_model *model, const float *cond, int64
  * next save once a minute old. Loading reads regular files only (a FIFO, device or
  * directory is DS_ERR_IO at once) and allocates no more than the file's real size before
  * validating it; under a context memory budget, what the model needs counts too.
- * A loaded model reports its configuration through ds_model_get_config.
+ * A loaded model reports its configuration through ds_model_get_config and, like a
+ * created one, holds a reference to ctx (ds_context_free). Saving reads the model only.
  * Errors (save): INVALID_ARGUMENT (NULL), IO, OUT_OF_MEMORY.
  * Errors (load): INVALID_ARGUMENT (NULL), IO, BAD_FORMAT, UNSUPPORTED_VERSION,
- * OUT_OF_MEMORY, BAD_STATE (internal). Since 0.1. */
+ * OUT_OF_MEMORY, INTERNAL. Since 0.1. */
 DS_API ds_status ds_model_save(const ds_model *model, const char *path);
 DS_API ds_status ds_model_load(ds_context *ctx, const char *path, ds_model **out);
 /* Copy all weights of `src` into `dst` (same configuration; the models may belong to
@@ -749,7 +759,8 @@ DS_API ds_status ds_trainer_create(ds_model *model, const ds_trainer_config *cfg
                                    const ds_smoother *smoother, ds_trainer **out);
 /* Since 0.1. */
 DS_API void ds_trainer_free(ds_trainer *trainer);
-/* fn NULL removes the callback; `user` is kept until replaced or the trainer is freed.
+/* fn NULL removes the callback; `fn` and `user` are kept until replaced or the trainer is
+ * freed, and must stay valid that long.
  * Errors: INVALID_ARGUMENT (NULL trainer, fn given with every < 1). Since 0.1. */
 DS_API ds_status ds_trainer_set_progress(ds_trainer *trainer, ds_progress_fn fn, void *user,
                                          int64_t every);
@@ -772,7 +783,9 @@ DS_API ds_status ds_trainer_set_progress(ds_trainer *trainer, ds_progress_fn fn,
  * Since 0.1. */
 DS_API ds_status ds_trainer_train(ds_trainer *trainer, const float *x, const float *cond,
                                   int64_t n, int64_t steps, double *loss_out);
-/* Adam steps done so far (resumed steps included); 0 for NULL. Since 0.1. */
+/* Returns the count of steps done so far (Adam updates, resumed steps included); 0 for
+ * NULL. It takes no step (ds_trainer_train does): despite the verb-like name, kept for the
+ * ABI, it is a read-only count. Since 0.1. */
 DS_API int64_t ds_trainer_step(const ds_trainer *trainer);
 
 /* ---- since 0.3: data callback, seed, averaged weights --------------------------------- */
@@ -821,7 +834,7 @@ DS_API ds_status ds_trainer_evaluate(ds_trainer *trainer, const float *x, const 
  * Errors (save): INVALID_ARGUMENT (NULL), IO, OUT_OF_MEMORY.
  * Errors (resume): INVALID_ARGUMENT (NULL), IO, BAD_FORMAT, UNSUPPORTED_VERSION,
  * SHAPE_MISMATCH (another model or trainer configuration or mode), OUT_OF_MEMORY,
- * BAD_STATE (internal). Since 0.1. */
+ * INTERNAL. Since 0.1. */
 DS_API ds_status ds_trainer_save(const ds_trainer *trainer, const char *path);
 DS_API ds_status ds_trainer_resume(ds_trainer *trainer, const char *path);
 
@@ -911,7 +924,9 @@ typedef int32_t (*ds_collective_fn)(void *user, int32_t op, const void *send, vo
  * DETERMINISTIC_SCATTER about (K / world + own blocks + 1) * param_count.
  * Errors: INVALID_ARGUMENT (NULL trainer, world < 0, rank outside 0..world-1, reduction
  * not a ds_reduction, grad_blocks outside 1..batch or above 65536, fn NULL with world > 1),
- * OUT_OF_MEMORY; on failure the trainer's previous setting is kept.
+ * OUT_OF_MEMORY; on failure the trainer's previous setting is kept. The trainer keeps fn
+ * and user until distribution is switched off (world = 0) or it is freed: they must stay
+ * valid that long.
  * since 0.3 */
 DS_API ds_status ds_trainer_set_distributed(ds_trainer *trainer, int32_t rank, int32_t world,
                                             int32_t reduction, int64_t grad_blocks,
@@ -948,13 +963,16 @@ DS_API void ds_denoiser_free(ds_denoiser *dn);
 /* x (n, D) from x_tilde (n, D); `stream` addresses the randomness of a sampling denoiser.
  * Reads the denoiser and its model only: may run from many threads at once.
  * Errors: INVALID_ARGUMENT (NULL, n < 1, n * D too large), NUMERIC (x_tilde or a result not
- * finite), OUT_OF_MEMORY, BAD_STATE (internal). Since 0.1. */
+ * finite), OUT_OF_MEMORY, INTERNAL. Since 0.1. */
 DS_API ds_status ds_denoiser_apply(const ds_denoiser *dn, const float *x_tilde, int64_t n,
                                    uint64_t stream, float *x);
 
 /* ======================================================================================
  * The two-stage model p(x) = integral p1(x~) p2(x | x~) dx~
  * ====================================================================================== */
+
+/* The three two-stage calls read their models, smoother and denoiser only: they may run
+ * from many threads at once (taking turns on the context's pool), and keep no pointer. */
 
 /* Importance-weighted lower bound on log p(x) with K samples x~_k ~ q(. | x):
  * log (1/K) sum_k p1(x~_k) p2(x | x~_k) / q(x~_k | x). K = 1 is the ELBO; the bound does
@@ -984,8 +1002,8 @@ DS_API ds_status ds_two_stage_log_prob_grid(const ds_model *stage1, const ds_mod
                                             int32_t points, double *log_prob);
 /* Two-stage sampling: x~ from stage 1, then the denoiser. x (n, D).
  * Errors: INVALID_ARGUMENT (NULL, n < 1), SHAPE_MISMATCH (stage 1 conditional or of another
- * D than the denoiser), NUMERIC (a sample not finite), OUT_OF_MEMORY, BAD_STATE
- * (internal). Since 0.1. */
+ * D than the denoiser), NUMERIC (a sample not finite), OUT_OF_MEMORY, INTERNAL.
+ * Since 0.1. */
 DS_API ds_status ds_two_stage_sample(const ds_model *stage1, const ds_denoiser *dn, int64_t n,
                                      uint64_t stream, float *x);
 
@@ -1005,7 +1023,7 @@ DS_API ds_status ds_two_stage_sample(const ds_model *stage1, const ds_denoiser *
  * Distances are Euclidean over the float values; every comparison is decided on the
  * squared distance summed in double, exactly as a plain O(n^2) loop would, so ties are
  * robust and the results are bitwise identical for any thread count. The work is
- O((n_real + n_fake)^2 dim) with a blocked matrix product on the context's pool; memory
+ * O((n_real + n_fake)^2 dim) with a blocked matrix product on the context's pool; memory
  * is 24 bytes per point plus a fixed workspace per thread (about 0.5 MiB for a small k).
  * Either output may be NULL to skip its half of the work (not both).
  * Errors: INVALID_ARGUMENT (NULL, n_real, n_fake or dim < 1, k outside
@@ -1014,6 +1032,22 @@ DS_API ds_status ds_two_stage_sample(const ds_model *stage1, const ds_denoiser *
 DS_API ds_status ds_precision_recall(ds_context *ctx, const float *real, int64_t n_real,
                                      const float *fake, int64_t n_fake, int64_t dim, int32_t k,
                                      double *precision, double *recall);
+
+/* ======================================================================================
+ * Experimental and testing knobs (no stability promise)
+ *
+ * What follows exists for the library's own tests and benchmarks. It may change meaning
+ * or disappear in any minor release (values already used are never given to something
+ * else): programs should not depend on it.
+ * ====================================================================================== */
+
+/* Flag OR-ed into a ds_sample_method (ds_model_sample's `method`): rerun the whole network
+ * for every pixel instead of the cached incremental sampler (PixelCNN++, PixelCNN; no
+ * effect for MADE). The same samples, bit for bit, H*W network passes slower: the
+ * reference the cached sampler is tested against. A plain int constant, so that
+ * `DS_SAMPLE_BISECTION | DS_SAMPLE_NAIVE` mixes no two enum types (C++20 deprecates that).
+ * Since 0.2 (then an enumerator of ds_sample_method; same name and value). */
+#define DS_SAMPLE_NAIVE 0x100
 
 #ifdef __cplusplus
 }

@@ -7,11 +7,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "test_util.h"
+
 static uint64_t ct_state = 0x9E3779B97F4A7C15ull;
 static inline void ct_seed(uint64_t s) { ct_state = s * 0x9E3779B97F4A7C15ull + 1; }
 static inline double ct_uniform(void) { /* [-1, 1) */
-  ct_state ^= ct_state << 13, ct_state ^= ct_state >> 7, ct_state ^= ct_state << 17;
-  return (double)(ct_state >> 11) * (2.0 / 9007199254740992.0) - 1.0;
+  return test_uniform01(&ct_state) * 2.0 - 1.0;
 }
 static inline int64_t ct_int(int64_t lo, int64_t hi) { /* [lo, hi] */
   return lo + (int64_t)((ct_uniform() + 1.0) * 0.5 * (double)(hi - lo + 1)) % (hi - lo + 1);

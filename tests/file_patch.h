@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint_crc.h"
+
 typedef struct file_bytes {
   uint8_t *data;
   size_t len;
@@ -27,18 +29,9 @@ static inline file_bytes read_bytes(const char *path) {
   return b;
 }
 
-static inline uint32_t patch_crc32(const uint8_t *d, size_t n) {
-  uint32_t c = 0xffffffffu;
-  for (size_t i = 0; i < n; i++) {
-    c ^= d[i];
-    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-  }
-  return c ^ 0xffffffffu;
-}
-
 /* Recompute the trailing CRC and write the bytes to path. */
 static inline void write_bytes_fixed(const char *path, file_bytes b) {
-  uint32_t c = patch_crc32(b.data, b.len - 4);
+  uint32_t c = checkpoint_crc32(b.data, b.len - 4);
   for (int i = 0; i < 4; i++) b.data[b.len - 4 + (size_t)i] = (uint8_t)(c >> (8 * i));
   FILE *f = fopen(path, "wb");
   assert_non_null(f);

@@ -34,10 +34,8 @@ static inline void mixture_data(float *x, int64_t n, uint64_t seed) {
   uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
   for (int64_t i = 0; i < n; i++) {
     double u[4];
-    for (int k = 0; k < 4; k++) {
-      s ^= s << 13; s ^= s >> 7; s ^= s << 17;
-      u[k] = ((double)(s >> 11) + 0.5) / 9007199254740992.0;
-    }
+    for (int k = 0; k < 4; k++)
+      u[k] = ((double)(test_xorshift(&s) >> 11) + 0.5) / 9007199254740992.0;
     int comp = (int)(u[0] * 4);
     double r = sqrt(-2 * log(u[1])), a = 2 * M_PI * u[2];
     x[2 * i] = (float)((comp & 1 ? 1.5 : -1.5) + 0.3 * r * cos(a));

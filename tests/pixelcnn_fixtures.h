@@ -51,7 +51,7 @@ static inline void stripe_images(float *x, int64_t n, int64_t channels, int64_t 
                                  uint64_t seed) {
   uint64_t s = seed * 0x9E3779B97F4A7C15ull + 7;
   for (int64_t i = 0; i < n; i++) {
-    s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+    test_xorshift(&s);
     double phase = (double)(s % 1000) / 1000.0 * 6.283185307179586;
     double contrast = 0.4 + 0.5 * (double)((s >> 20) % 1000) / 1000.0;
     for (int64_t p = 0; p < h * w; p++)

@@ -33,9 +33,12 @@ static void status_values_are_pinned_and_named(void **state) {
   assert_int_equal(DS_ERR_CANCELLED, 9);
   assert_int_equal(DS_ERR_UNSUPPORTED, 10);
   assert_int_equal(DS_ERR_THREAD, 11);
+  assert_int_equal(DS_ERR_INTERNAL, 12);
+  assert_int_equal(DS_SAMPLE_NAIVE, 0x100); /* experimental, but its value stays */
   assert_string_equal(ds_status_str(DS_OK), "DS_OK");
   assert_string_equal(ds_status_str(DS_ERR_NUMERIC), "DS_ERR_NUMERIC");
   assert_string_equal(ds_status_str(DS_ERR_THREAD), "DS_ERR_THREAD");
+  assert_string_equal(ds_status_str(DS_ERR_INTERNAL), "DS_ERR_INTERNAL");
   assert_string_equal(ds_status_str(-1), "DS_ERR_UNKNOWN");
   assert_string_equal(ds_status_str(12345), "DS_ERR_UNKNOWN");
 }

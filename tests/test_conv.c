@@ -14,8 +14,8 @@
 #include "kernels/conv2d.h"
 #include "kernels/im2col.h"
 #include "kernels/conv_transpose.h"
-#include "kernels/masked_conv.h"
-#include "kernels/nin.h"
+#include "reference/masked_conv.h"
+#include "reference/nin.h"
 #include "test_util.h"
 
 /* ---- float64 references --------------------------------------------------------------- */

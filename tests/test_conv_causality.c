@@ -10,8 +10,8 @@
 #include "core/context.h"
 #include "kernels/conv2d.h"
 #include "kernels/conv_transpose.h"
-#include "kernels/masked_conv.h"
-#include "kernels/nin.h"
+#include "reference/masked_conv.h"
+#include "reference/nin.h"
 #include "kernels/pointwise.h"
 #include "test_util.h"
 

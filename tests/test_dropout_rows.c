@@ -20,7 +20,7 @@ static void train_pass(ds_model *m, const float *x, int64_t rows, int64_t first_
   ds__model_ws ws;
   assert_int_equal(ds__model_ws_init(m, rows, &ws), DS_OK);
   ds__eval_request req = {x, NULL, rows, lp, 1.0f, NULL, 0};
-  ds__model_eval_train_part(m, &ws, &req, 5, first_row);
+  ds__model_eval_train_part(m, &ws, &req, 99, 5, first_row);
   ds__model_ws_free(m, &ws);
 }
 
@@ -59,7 +59,7 @@ static void training_gradient_under_dropout_matches_differences(void **state) {
     assert_int_equal(ds__model_ws_init(m, ROWS, &ws), DS_OK);
     double lp[ROWS];
     ds__eval_request req = {x, NULL, ROWS, lp, 1.0f, NULL, 0};
-    ds__model_eval_train(m, &ws, &req, 5);
+    ds__model_eval_train(m, &ws, &req, 99, 5);
     float *grad = calloc((size_t)m->param_count, sizeof(float));
     ds__model_param_grads(m, &ws, ROWS, grad);
     ds__eval_request plain = {x, NULL, ROWS, lp, 0.0f, NULL, 0};
@@ -69,7 +69,7 @@ static void training_gradient_under_dropout_matches_differences(void **state) {
       double loss[2];
       for (int side = 0; side < 2; side++) {
         m->params[k] = keep + (side ? -h : h);
-        ds__model_eval_train(m, &ws, &plain, 5);
+        ds__model_eval_train(m, &ws, &plain, 99, 5);
         loss[side] = 0.0;
         for (int r = 0; r < ROWS; r++) loss[side] -= lp[r];
       }

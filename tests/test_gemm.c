@@ -14,6 +14,7 @@
 #include "core/context.h"
 #include "kernels/gemm.h"
 #include "kernels/gemm_kernel.h"
+#include "reference/gemm_reference.h"
 #include "test_util.h"
 
 static const char *const kernel_names[DS__GEMM_KERNELS] = {"generic", "avx2", "avx512"};

@@ -146,6 +146,43 @@ static void load_refuses_fifos_and_devices(void **state) {
   ds_context_free(ctx);
 }
 
+/* The smoothing record (format 3: family u32, sigma f64, just before the CRC) names a
+ * ds_noise family or none (UINT32_MAX): any other value is refused, a known one loads. */
+static void load_refuses_an_unknown_smoothing_family(void **state) {
+  (void)state;
+  char path[] = "/tmp/ds_hostile_smoothing_XXXXXX";
+  test_temp_path(path);
+  ds_context *ctx = test_context(1, 0);
+  ds_model *m = small_model(ctx, 2, 0, 2, 8);
+  assert_int_equal(ds_model_save(m, path), DS_OK);
+  file_bytes b = read_bytes(path);
+  uint8_t *family = b.data + b.len - 16, *sigma = b.data + b.len - 12;
+  const uint32_t bad[] = {DS_NOISE_UNIFORM + 1, 0x80000000u, UINT32_MAX - 1};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    for (int k = 0; k < 4; k++) family[k] = (uint8_t)(bad[i] >> (8 * k));
+    put_u64(sigma, 0x3fe0000000000000ull); /* 0.5 */
+    write_bytes_fixed(path, b);
+    ds_model *back = NULL;
+    assert_int_equal(ds_model_load(ctx, path, &back), DS_ERR_BAD_FORMAT);
+    assert_non_null(strstr(ds_context_last_error(ctx), "invalid smoothing"));
+    assert_null(back);
+  }
+  for (int k = 0; k < 4; k++) family[k] = (uint8_t)(DS_NOISE_UNIFORM >> (8 * k));
+  write_bytes_fixed(path, b);
+  ds_model *back = NULL;
+  assert_int_equal(ds_model_load(ctx, path, &back), DS_OK);
+  int32_t f = -1;
+  double s = 0.0;
+  assert_int_equal(ds_model_smoothing(back, &f, &s), DS_OK);
+  assert_int_equal(f, DS_NOISE_UNIFORM);
+  assert_true(s == 0.5);
+  ds_model_free(back);
+  free(b.data);
+  unlink(path);
+  ds_model_free(m);
+  ds_context_free(ctx);
+}
+
 static mode_t mode_of(const char *path) {
   struct stat st;
   assert_int_equal(stat(path, &st), 0);
@@ -344,6 +381,7 @@ int main(void) {
       cmocka_unit_test(resume_refuses_step_counts_training_cannot_reach),
       cmocka_unit_test(resume_refuses_negative_second_moments),
       cmocka_unit_test(load_refuses_fifos_and_devices),
+      cmocka_unit_test(load_refuses_an_unknown_smoothing_family),
       cmocka_unit_test(save_keeps_the_mode_and_honours_the_umask),
       cmocka_unit_test(save_through_a_symlink_updates_its_target),
       cmocka_unit_test(save_removes_orphaned_temporaries_of_its_target),

@@ -25,17 +25,18 @@ static ds_model *make_model(ds_context *ctx, int64_t D, int64_t C, int32_t K, in
   assert_int_equal(ds_model_create(ctx, cfg, &m), DS_OK);
   ds_model_config_free(cfg);
   /* make the biases non-trivial so every path matters */
-  for (int64_t k = 0; k < m->made.param_count; k++)
+  for (int64_t k = 0; k < m->param_count; k++)
     if (m->mask[k] != 0.0f && m->params[k] == 0.0f) m->params[k] = 0.05f;
   return m;
 }
 
-/* head parameters (rows, out_dim) of a forward pass */
+/* head parameters (rows, D * group_params) of a forward pass */
 static void heads(ds_model *m, const float *x, const float *c, int64_t rows, float *out) {
   ds__model_ws ws;
   assert_int_equal(ds__model_ws_init(m, rows, &ws), DS_OK);
-  ds__made_forward_rows(&m->made, m->params, x, c, 0, rows, &ws.buf);
-  memcpy(out, ws.buf.z[m->made.layer_count - 1], sizeof(float) * (size_t)(rows * m->made.out_dim));
+  const float *h = ds__model_forward_heads(m, &ws, x, c, rows);
+  assert_int_equal(ws.head_stride, m->groups * m->group_params);
+  memcpy(out, h, sizeof(float) * (size_t)(rows * ws.head_stride));
   ds__model_ws_free(m, &ws);
 }
 
@@ -93,14 +94,14 @@ static void check_param_gradient(int residual, int activation, int head) {
     for (int i = 0; i < 12; i++) x[i] = -1.0f + 2.0f * roundf((x[i] + 1.0f) * 127.5f) / 255.0f;
   ds__model_ws ws;
   double lp[4];
-  float *grad = calloc((size_t)m->made.param_count, sizeof(float));
+  float *grad = calloc((size_t)m->param_count, sizeof(float));
   assert_int_equal(ds__model_ws_init(m, rows, &ws), DS_OK);
   ds__eval_request req = {x, c, rows, lp, 1.0f, NULL, 0}; /* loss = sum of -log p */
   ds__model_eval(m, &ws, &req);
   ds__model_param_grads(m, &ws, rows, grad);
   ds__model_ws_free(m, &ws);
   int checked = 0;
-  for (int64_t k = 0; k < m->made.param_count; k += 7) {
+  for (int64_t k = 0; k < m->param_count; k += 7) {
     if (m->mask[k] == 0.0f) {
       assert_true(grad[k] == 0.0f);
       continue;

@@ -17,10 +17,7 @@
 
 static void random_fill(float *x, int64_t n, uint64_t seed, float scale) {
   uint64_t s = seed * 0x9E3779B97F4A7C15ull + 3;
-  for (int64_t i = 0; i < n; i++) {
-    s ^= s << 13; s ^= s >> 7; s ^= s << 17;
-    x[i] = scale * (float)(((double)(s >> 11) / 9007199254740992.0) * 2.0 - 1.0);
-  }
+  for (int64_t i = 0; i < n; i++) x[i] = scale * (float)(test_uniform01(&s) * 2.0 - 1.0);
 }
 
 /* head (rows, groups * P) for x (rows, D) */
@@ -278,7 +275,7 @@ static void assert_same_bits(const float *a, const float *b, int64_t n) {
       fail_msg("element %lld differs: %.9g vs %.9g", (long long)i, (double)a[i], (double)b[i]);
 }
 
-/* The cached incremental sampler (model/pixelcnn_sampler.c, reading the masks from the op
+/* The cached incremental sampler (model/graph_sample.c, reading the masks from the op
  * table) against the naive pixel-by-pixel loop: the same bits for both sampling methods and
  * the greedy conditional mean, fresh and trained weights. */
 static void cached_sampler_equals_naive(void **state) {

@@ -14,6 +14,12 @@
 
 #include "test_util.h"
 #include "pixelcnn_fixtures.h"
+#include "masked_pixelcnn_fixtures.h"
+#include "image_model_cases.h"
+
+/* PixelCNN++ spec: channels, h, w, filters, resnets, K, head, conditioning, dropout. */
+#define PCNNPP(ch, h, w, f, r, k, head, cond, dropout) \
+  ((image_spec){DS_ARCH_PIXELCNNPP, ch, h, w, f, r, k, head, cond, dropout, 0, 0})
 
 static ds_model_config *image_config(int64_t channels, int64_t h, int64_t w, int64_t filters) {
   ds_model_config *cfg = NULL;
@@ -95,32 +101,8 @@ static ds_trainer_config *trainer_config(int64_t batch, double lr) {
 
 /* Stage 2 on stripe images, ~200 steps: the held-out loss of p(x | x~) falls. */
 static void stage2_training_lowers_the_loss(tiny_cond cond) {
-  ds_context *ctx = test_context(1, 10);
-  const int64_t H = 6, W = 6, D = H * W, n = 64;
-  ds_model *m = tiny_pixelcnn_cond(ctx, 1, H, W, 8, 1, 2, DS_HEAD_DISCRETIZED, cond, 0);
-  ds_smoother *sm = NULL;
-  assert_int_equal(ds_smoother_create(ctx, DS_NOISE_GAUSSIAN, 0.3, &sm), DS_OK);
-  float *x = malloc(sizeof(float) * (size_t)(n * D));
-  stripe_images(x, n, 1, H, W, 3);
-  ds_trainer_config *tc = trainer_config(8, 3e-3);
-  ds_trainer *t = NULL;
-  assert_int_equal(ds_trainer_create(m, tc, sm, &t), DS_OK);
-  double before, first, last, after;
-  assert_int_equal(ds_trainer_evaluate(t, x, NULL, n, 99, &before), DS_OK);
-  assert_int_equal(ds_trainer_train(t, x, NULL, n, 20, &first), DS_OK);
-  assert_int_equal(ds_trainer_train(t, x, NULL, n, 160, NULL), DS_OK);
-  assert_int_equal(ds_trainer_train(t, x, NULL, n, 20, &last), DS_OK);
-  assert_int_equal(ds_trainer_evaluate(t, x, NULL, n, 99, &after), DS_OK);
-  print_message("nats/image: start %.2f, first 20 steps %.2f, last 20 %.2f, end %.2f\n", before,
-                first, last, after);
-  assert_true(last < first - 0.15 * fabs(first));
-  assert_true(after < 0.8 * before);
-  ds_trainer_free(t);
-  ds_trainer_config_free(tc);
-  ds_smoother_free(sm);
-  free(x);
-  ds_model_free(m);
-  ds_context_free(ctx);
+  const image_spec s = PCNNPP(1, 6, 6, 8, 1, 2, DS_HEAD_DISCRETIZED, cond, 0);
+  image_training_lowers_the_loss(&s, 0.3);
 }
 
 static void training_stacked(void **state) {
@@ -135,9 +117,7 @@ static void training_cond_convs(void **state) {
 static char *temp_path(void) {
   static char path[64];
   strcpy(path, "/tmp/ds_pixelcnn_cond_XXXXXX");
-  int fd = mkstemp(path);
-  assert_true(fd >= 0);
-  close(fd);
+  test_temp_path(path);
   return path;
 }
 
@@ -190,45 +170,13 @@ static void checkpoint_cond_convs(void **state) {
   checkpoint_round_trip(TINY_COND_CONVS, TINY_CHANNELS);
 }
 
-/* Stage 1 (continuous, smoothed) and a stage 2 with the option: the two-stage bound, both
- * conditional denoisers and two-stage sampling run and give finite results; samples of x
- * depend on x~. */
+/* Stage 1 (continuous, smoothed) and a stage 2 with the option: the two-stage bound, the
+ * denoisers and two-stage sampling run and give finite results; samples of x depend on x~
+ * (image_two_stage_pipeline, on 2 threads). */
 static void two_stage_calls(tiny_cond cond) {
-  ds_context *ctx = test_context(2, 12);
-  const int64_t H = 4, W = 4, D = H * W, n = 16;
-  ds_model *s1 = tiny_pixelcnn(ctx, 1, H, W, 4, 1, 2, DS_HEAD_CONTINUOUS, 0, 0);
-  ds_model *s2 = tiny_pixelcnn_cond(ctx, 1, H, W, 4, 1, 2, DS_HEAD_DISCRETIZED, cond, 0);
-  ds_smoother *sm = NULL;
-  assert_int_equal(ds_smoother_create(ctx, DS_NOISE_GAUSSIAN, 0.3, &sm), DS_OK);
-  float *x = malloc(sizeof(float) * (size_t)(n * D)), *y = malloc(sizeof(float) * (size_t)(n * D));
-  float *z = malloc(sizeof(float) * (size_t)(n * D)), *z2 = malloc(sizeof(float) * (size_t)(n * D));
-  stripe_images(x, n, 1, H, W, 9);
-  ds_trainer_config *tc = trainer_config(4, 1e-3);
-  ds_trainer *t1 = NULL, *t2 = NULL;
-  assert_int_equal(ds_trainer_create(s1, tc, sm, &t1), DS_OK);
-  assert_int_equal(ds_trainer_create(s2, tc, sm, &t2), DS_OK);
-  assert_int_equal(ds_trainer_train(t1, x, NULL, n, 5, NULL), DS_OK);
-  assert_int_equal(ds_trainer_train(t2, x, NULL, n, 5, NULL), DS_OK);
-  double bound[2];
-  assert_int_equal(ds_two_stage_log_prob_bound(s1, s2, sm, x, 2, 3, 4, bound), DS_OK);
-  assert_true(isfinite(bound[0]) && isfinite(bound[1]));
-  ds_denoiser *draw = NULL, *mean = NULL;
-  assert_int_equal(ds_denoiser_create_conditional(s2, DS_CONDITIONAL_SAMPLE, &draw), DS_OK);
-  assert_int_equal(ds_denoiser_create_conditional(s2, DS_CONDITIONAL_MEAN, &mean), DS_OK);
-  assert_int_equal(ds_smoother_apply(sm, x, n, D, 1, y), DS_OK);
-  assert_int_equal(ds_denoiser_apply(draw, y, 2, 0, z), DS_OK);
-  assert_int_equal(ds_denoiser_apply(mean, y, 2, 0, z), DS_OK);
-  assert_int_equal(ds_denoiser_apply(mean, y + 2 * D, 2, 0, z2), DS_OK);
-  assert_true(memcmp(z, z2, sizeof(float) * (size_t)(2 * D)) != 0); /* x given x~ */
-  assert_int_equal(ds_two_stage_sample(s1, draw, 2, 3, z), DS_OK);
-  for (int64_t i = 0; i < 2 * D; i++) assert_true(z[i] >= -1.0f && z[i] <= 1.0f);
-  ds_denoiser_free(draw), ds_denoiser_free(mean);
-  ds_trainer_free(t1), ds_trainer_free(t2);
-  ds_trainer_config_free(tc);
-  ds_smoother_free(sm);
-  free(x), free(y), free(z), free(z2);
-  ds_model_free(s1), ds_model_free(s2);
-  ds_context_free(ctx);
+  const image_spec s1 = PCNNPP(1, 4, 4, 4, 1, 2, DS_HEAD_CONTINUOUS, TINY_UNCONDITIONAL, 0);
+  const image_spec s2 = PCNNPP(1, 4, 4, 4, 1, 2, DS_HEAD_DISCRETIZED, cond, 0);
+  image_two_stage_pipeline(&s1, &s2, 2);
 }
 
 static void two_stage_stacked(void **state) {
@@ -243,38 +191,8 @@ static void two_stage_cond_convs(void **state) {
 /* Training (with dropout), log p, the exact score and sampling of one conditional model,
  * hashed. */
 static uint64_t run_everything(int32_t threads, tiny_cond cond) {
-  ds_context *ctx = test_context(threads, 21);
-  const int64_t H = 5, W = 6, D = 3 * H * W, n = 6;
-  ds_model *m = tiny_pixelcnn_cond(ctx, 3, H, W, 5, 1, 2, DS_HEAD_CONTINUOUS, cond, 0.2);
-  float *x = malloc(sizeof(float) * (size_t)(n * D)), *c = malloc(sizeof(float) * (size_t)(n * D));
-  float *s = malloc(sizeof(float) * (size_t)(n * D));
-  stripe_images(x, n, 3, H, W, 4);
-  stripe_images(c, n, 3, H, W, 5);
-  ds_trainer_config *tc = trainer_config(3, 1e-3);
-  ds_trainer *t = NULL;
-  double loss, lp[6];
-  assert_int_equal(ds_trainer_create(m, tc, NULL, &t), DS_OK);
-  assert_int_equal(ds_trainer_train(t, x, c, n, 4, &loss), DS_OK);
-  uint64_t h = 1469598103934665603ull;
-#define MIX(p, size)                                                    \
-  for (size_t i_ = 0; i_ < (size); i_++) {                             \
-    h ^= ((const unsigned char *)(p))[i_];                             \
-    h *= 1099511628211ull;                                             \
-  }
-  MIX(&loss, sizeof loss);
-  assert_int_equal(ds_model_log_prob(m, x, c, n, lp), DS_OK);
-  MIX(lp, sizeof lp);
-  assert_int_equal(ds_model_score(m, x, c, n, DS_SCORE_EXACT, s, NULL), DS_OK);
-  MIX(s, sizeof(float) * (size_t)(n * D));
-  assert_int_equal(ds_model_sample(m, c, 2, 5, DS_SAMPLE_BISECTION, s), DS_OK);
-  MIX(s, sizeof(float) * (size_t)(2 * D));
-#undef MIX
-  ds_trainer_free(t);
-  ds_trainer_config_free(tc);
-  free(x), free(c), free(s);
-  ds_model_free(m);
-  ds_context_free(ctx);
-  return h;
+  const image_spec s = PCNNPP(3, 5, 6, 5, 1, 2, DS_HEAD_CONTINUOUS, cond, 0.2);
+  return image_run_everything(threads, &s);
 }
 
 static void same_bits_for_1_and_3_threads(void **state) {

@@ -67,10 +67,7 @@ static void ref_precision_recall(const float *real, int64_t nr, const float *fak
 /* ---- data ------------------------------------------------------------------------------ */
 
 static uint64_t rng_state = 1;
-static double uniform01(void) {
-  rng_state ^= rng_state << 13, rng_state ^= rng_state >> 7, rng_state ^= rng_state << 17;
-  return (double)(rng_state >> 11) * 0x1p-53;
-}
+static double uniform01(void) { return test_uniform01(&rng_state); }
 
 /* values in [lo, hi), or (levels > 1) one of `levels` evenly spaced values in [lo, hi] */
 static float *random_points(int64_t n, int64_t dim, double lo, double hi, int levels) {

@@ -365,51 +365,48 @@ static void check_all_stopped(rank_run *runs, int32_t size, ds_status want, cons
   }
 }
 
-static void a_failing_rank_stops_every_rank(void **state) {
-  (void)state;
+/* Spec s (up to 3 ranks) run with each of the three reductions: every rank stops with
+ * `want` and a detail holding `text`, at rank 0's step, which is `step`. `own` (or NULL):
+ * the failing rank's own detail, which the last rank's message carries too except with
+ * DS_REDUCE_FAST. */
+static void every_reduction_stops(run_spec s, ds_status want, const char *text, int64_t step,
+                                  const char *own) {
   for (int32_t reduction = 0; reduction < 3; reduction++) {
     rank_run runs[3];
-    run_spec s = made_spec();
-    s.world = 3;
     s.reduction = reduction;
-    s.bad_rank = 1;
     run_world(&s, runs);
-    check_all_stopped(runs, 3, DS_ERR_NUMERIC, "rank 1 of 3 stopped the job at step 7");
-    assert_int_equal(runs[0].step, 7); /* the first call's 7 steps are kept */
-    if (reduction != DS_REDUCE_FAST) /* its own detail travels to every rank */
-      assert_non_null(strstr(runs[2].message, "x[0][0] is NaN"));
-    cleanup(runs, 3);
+    check_all_stopped(runs, s.world, want, text);
+    assert_int_equal(runs[0].step, step);
+    if (own && reduction != DS_REDUCE_FAST) /* its own detail travels to every rank */
+      assert_non_null(strstr(runs[s.world - 1].message, own));
+    cleanup(runs, s.world);
   }
+}
+
+static void a_failing_rank_stops_every_rank(void **state) {
+  (void)state;
+  run_spec s = made_spec();
+  s.world = 3;
+  s.bad_rank = 1;
+  /* the first call's 7 steps are kept */
+  every_reduction_stops(s, DS_ERR_NUMERIC, "rank 1 of 3 stopped the job at step 7", 7,
+                        "x[0][0] is NaN");
 }
 
 static void a_stop_request_stops_every_rank(void **state) {
   (void)state;
-  for (int32_t reduction = 0; reduction < 3; reduction++) {
-    rank_run runs[3];
-    run_spec s = made_spec();
-    s.world = 3;
-    s.reduction = reduction;
-    s.stop_rank = 2;
-    run_world(&s, runs);
-    check_all_stopped(runs, 3, DS_ERR_CANCELLED, "progress callback of rank 2 of 3");
-    assert_int_equal(runs[0].step, 6);
-    cleanup(runs, 3);
-  }
+  run_spec s = made_spec();
+  s.world = 3;
+  s.stop_rank = 2;
+  every_reduction_stops(s, DS_ERR_CANCELLED, "progress callback of rank 2 of 3", 6, NULL);
 }
 
 static void ranks_that_disagree_stop(void **state) {
   (void)state;
-  for (int32_t reduction = 0; reduction < 3; reduction++) {
-    rank_run runs[2];
-    run_spec s = made_spec();
-    s.world = 2;
-    s.reduction = reduction;
-    s.odd_rank = 1;
-    run_world(&s, runs);
-    check_all_stopped(runs, 2, DS_ERR_BAD_STATE, "the ranks disagree");
-    assert_int_equal(runs[0].step, 0);
-    cleanup(runs, 2);
-  }
+  run_spec s = made_spec();
+  s.world = 2;
+  s.odd_rank = 1;
+  every_reduction_stops(s, DS_ERR_BAD_STATE, "the ranks disagree", 0, NULL);
 }
 
 static int32_t never_called(void *user, int32_t op, const void *send, void *recv, int64_t count,

@@ -1,11 +1,14 @@
-/* Shared test helpers: contexts with a given thread count and a counting allocator that
- * can fail on demand. Include after <cmocka.h>. */
+/* Shared test helpers: contexts with a given thread count, a counting allocator that can
+ * fail on demand, the tests' deterministic generator and temporary files. Include after
+ * <cmocka.h>. */
 #ifndef DS_TEST_UTIL_H
 #define DS_TEST_UTIL_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dsmooth.h"
 
@@ -61,6 +64,49 @@ static inline ds_status counting_context(counting_alloc *a, int32_t threads, ds_
   ds_status st = ds_context_create(o, out);
   ds_context_options_free(o);
   return st;
+}
+
+/* xorshift64 (Marsaglia 2003, shifts 13, 7, 17): the tests' one deterministic generator.
+ * Advances *state (never 0) and returns the new value. */
+static inline uint64_t test_xorshift(uint64_t *state) {
+  uint64_t s = *state;
+  s ^= s << 13;
+  s ^= s >> 7;
+  s ^= s << 17;
+  return *state = s;
+}
+
+/* A uniform double in [0, 1) from the top 53 bits of the next xorshift value. */
+static inline double test_uniform01(uint64_t *state) {
+  return (double)(test_xorshift(state) >> 11) / 9007199254740992.0;
+}
+
+/* Make path (a mkstemp template ending in XXXXXX) an empty temporary file's name. */
+static inline void test_temp_path(char *path) {
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+}
+
+/* The whole file (malloc'ed; free it) and its size. */
+static inline unsigned char *test_read_file(const char *path, long *size) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  *size = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char *bytes = malloc((size_t)(*size > 0 ? *size : 1));
+  assert_non_null(bytes);
+  assert_int_equal(fread(bytes, 1, (size_t)*size, f), (size_t)*size);
+  fclose(f);
+  return bytes;
+}
+
+static inline void test_write_file(const char *path, const unsigned char *bytes, long size) {
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(bytes, 1, (size_t)size, f), (size_t)size);
+  fclose(f);
 }
 
 #endif

@@ -30,36 +30,24 @@
   } while (0)
 
 /* Callers check inputs before writing any output so that a failure leaves outputs
- * untouched. */
+ * untouched: DS_ERR_NUMERIC naming `fn` and name[row][column] of the first NaN or infinity
+ * of x (count values, cols per row), else DS_OK. */
+static inline ds_status ds__check_finite_f32(ds_context *ctx, const char *fn, const char *name,
+                                             const float *x, int64_t count, int64_t cols) {
+  int64_t bad = ds__first_nonfinite_f32(x, count);
+  if (bad < 0) return DS_OK;
+  return ds__fail(ctx, DS_ERR_NUMERIC, "%s: %s[%lld][%lld] is %s", fn, name,
+                  (long long)(bad / cols), (long long)(bad % cols),
+                  isnan(x[bad]) ? "NaN" : "infinite");
+}
+
+/* The same, returning from the calling function (named by __func__; x by its expression). */
 #define DS_CHECK_FINITE_F32(ctx, x, count, cols)                                     \
   do {                                                                               \
-    int64_t bad_ = ds__first_nonfinite_f32((x), (count));                            \
-    if (bad_ >= 0)                                                                   \
-      return ds__fail((ctx), DS_ERR_NUMERIC, "%s: %s[%lld][%lld] is %s", __func__, #x, \
-                      (long long)(bad_ / (cols)), (long long)(bad_ % (cols)),        \
-                      isnan((x)[bad_]) ? "NaN" : "infinite");                        \
+    ds_status st_ = ds__check_finite_f32((ctx), __func__, #x, (x), (count), (cols)); \
+    if (st_ != DS_OK) return st_;                                                    \
   } while (0)
 
-/* The non-finite policy for results (dsmooth.h, Conventions): a call never returns DS_OK
- * with a NaN or infinity in an output unless the header documents that value. Run on the
- * output after computing it: DS_ERR_NUMERIC naming the first bad element. */
-static inline ds_status ds__check_result_f32(ds_context *ctx, const char *fn, const char *name,
-                                             const float *v, int64_t count, int64_t cols) {
-  int64_t bad = ds__first_nonfinite_f32(v, count);
-  if (bad < 0) return DS_OK;
-  return ds__fail(ctx, DS_ERR_NUMERIC,
-                  "%s: result %s[%lld][%lld] is %g: the model or the arguments overflow float "
-                  "there (%s is left unspecified)", fn, name, (long long)(bad / cols),
-                  (long long)(bad % cols), (double)v[bad], name);
-}
-
-static inline ds_status ds__check_result_f64(ds_context *ctx, const char *fn, const char *name,
-                                             const double *v, int64_t count) {
-  int64_t bad = ds__first_nonfinite_f64(v, count);
-  if (bad < 0) return DS_OK;
-  return ds__fail(ctx, DS_ERR_NUMERIC,
-                  "%s: result %s[%lld] is %g: not finite for these arguments (%s is left "
-                  "unspecified)", fn, name, (long long)bad, v[bad], name);
-}
+/* Result checks (ds__check_result_f32 / _f64) are in core/finite.h: model/ uses them too. */
 
 #endif

@@ -12,13 +12,7 @@
 struct ds_context_options {
   int32_t threads;
   uint64_t seed;
-  ds_malloc_fn malloc_fn;
-  ds_realloc_fn realloc_fn;
-  ds_free_fn free_fn;
-  void *alloc_user;
-  ds_log_fn log_fn;
-  void *log_user;
-  int32_t log_level;
+  ds__context_hooks hooks; /* copied into the context */
   uint64_t memory_limit;
 };
 
@@ -28,10 +22,10 @@ static void libc_free(void *user, void *p) { (void)user; free(p); }
 
 static void set_default_options(ds_context_options *o) {
   memset(o, 0, sizeof *o);
-  o->malloc_fn = libc_malloc;
-  o->realloc_fn = libc_realloc;
-  o->free_fn = libc_free;
-  o->log_level = DS_LOG_WARN;
+  o->hooks.malloc_fn = libc_malloc;
+  o->hooks.realloc_fn = libc_realloc;
+  o->hooks.free_fn = libc_free;
+  o->hooks.log_level = DS_LOG_WARN;
 }
 
 ds_status ds_context_options_create(ds_context_options **out) {
@@ -70,15 +64,15 @@ ds_status ds_context_options_set_allocator(ds_context_options *opts, ds_malloc_f
     return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
                     "%s: give all three of malloc, realloc and free, or none", __func__);
   if (given == 0) {
-    opts->malloc_fn = libc_malloc;
-    opts->realloc_fn = libc_realloc;
-    opts->free_fn = libc_free;
-    opts->alloc_user = NULL;
+    opts->hooks.malloc_fn = libc_malloc;
+    opts->hooks.realloc_fn = libc_realloc;
+    opts->hooks.free_fn = libc_free;
+    opts->hooks.alloc_user = NULL;
   } else {
-    opts->malloc_fn = malloc_fn;
-    opts->realloc_fn = realloc_fn;
-    opts->free_fn = free_fn;
-    opts->alloc_user = user;
+    opts->hooks.malloc_fn = malloc_fn;
+    opts->hooks.realloc_fn = realloc_fn;
+    opts->hooks.free_fn = free_fn;
+    opts->hooks.alloc_user = user;
   }
   return DS_OK;
 }
@@ -89,9 +83,9 @@ ds_status ds_context_options_set_log(ds_context_options *opts, ds_log_fn fn, voi
   if (max_level < DS_LOG_ERROR || max_level > DS_LOG_DEBUG)
     return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT, "%s: max_level = %d is outside %d..%d",
                     __func__, (int)max_level, DS_LOG_ERROR, DS_LOG_DEBUG);
-  opts->log_fn = fn;
-  opts->log_user = user;
-  opts->log_level = max_level;
+  opts->hooks.log_fn = fn;
+  opts->hooks.log_user = user;
+  opts->hooks.log_level = max_level;
   return DS_OK;
 }
 
@@ -117,16 +111,10 @@ ds_status ds_context_create(const ds_context_options *opts, ds_context **out) {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     threads = cores < 1 ? 1 : cores > DS_MAX_THREADS ? DS_MAX_THREADS : (int32_t)cores;
   }
-  ds_context *ctx = opts->malloc_fn(opts->alloc_user, sizeof *ctx);
+  ds_context *ctx = opts->hooks.malloc_fn(opts->hooks.alloc_user, sizeof *ctx);
   if (!ctx) return ds__fail(NULL, DS_ERR_OUT_OF_MEMORY, "%s: out of memory for the context", __func__);
   memset(ctx, 0, sizeof *ctx);
-  ctx->malloc_fn = opts->malloc_fn;
-  ctx->realloc_fn = opts->realloc_fn;
-  ctx->free_fn = opts->free_fn;
-  ctx->alloc_user = opts->alloc_user;
-  ctx->log_fn = opts->log_fn;
-  ctx->log_user = opts->log_user;
-  ctx->log_level = opts->log_level;
+  ctx->hooks = opts->hooks;
   ctx->seed = opts->seed;
   atomic_init(&ctx->objects_created, 0);
   ctx->memory_limit = opts->memory_limit;
@@ -137,7 +125,7 @@ ds_status ds_context_create(const ds_context_options *opts, ds_context **out) {
   atomic_init(&ctx->memory_peak, 0);
   int rc = ds__pool_create(ctx, threads, &ctx->pool);
   if (rc) {
-    ctx->free_fn(ctx->alloc_user, ctx);
+    ctx->hooks.free_fn(ctx->hooks.alloc_user, ctx);
     if (rc == 1)
       return ds__fail(NULL, DS_ERR_OUT_OF_MEMORY, "%s: out of memory for a pool of %d threads",
                       __func__, (int)threads);

@@ -1,9 +1,22 @@
-/* ds_denoiser and the two-stage entry points. */
+/* ds_denoiser and the two-stage entry points: argument checks in front of model/denoiser.c. */
 #include <math.h>
-#include <string.h>
 
 #include "api/check.h"
 #include "model/denoiser.h"
+
+/* The one way a denoiser handle comes to life: *dn_out a zeroed denoiser of `kind` over
+ * `model`, holding a reference to the model's context. */
+static ds_status new_denoiser(const ds_model *model, const char *fn, int32_t kind,
+                              ds_denoiser **dn_out) {
+  ds_denoiser *dn = ds__calloc(model->ctx, 1, sizeof *dn);
+  if (!dn) return ds__fail(model->ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
+  dn->ctx = model->ctx;
+  dn->kind = kind;
+  dn->model = model;
+  ds__context_retain(model->ctx);
+  *dn_out = dn;
+  return DS_OK;
+}
 
 ds_status ds_denoiser_create_gradient(const ds_model *stage1, const ds_smoother *sm,
                                       int32_t kind, ds_denoiser **out) {
@@ -18,15 +31,11 @@ ds_status ds_denoiser_create_gradient(const ds_model *stage1, const ds_smoother 
                     "%s: the gradient denoiser needs an unconditional model with a continuous head",
                     __func__);
   ds_status st = ds__check_smoothing(stage1, sm, __func__, "stage-1 model");
+  ds_denoiser *dn = NULL;
+  if (st == DS_OK) st = new_denoiser(stage1, __func__, DS__DENOISE_GRADIENT, &dn);
   if (st != DS_OK) return st;
-  ds_denoiser *dn = ds__calloc(ctx, 1, sizeof *dn);
-  if (!dn) return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", __func__);
-  dn->ctx = ctx;
-  dn->kind = DS__DENOISE_GRADIENT;
-  dn->model = stage1;
   dn->smoother = sm;
   dn->score_kind = kind;
-  ds__context_retain(ctx);
   *out = dn;
   return DS_OK;
 }
@@ -43,13 +52,10 @@ ds_status ds_denoiser_create_conditional(const ds_model *stage2, int32_t output,
     return ds__fail(ctx, DS_ERR_SHAPE_MISMATCH,
                     "%s: a conditional denoiser needs p(x | x~) with C = D (got C = %lld, D = %lld)",
                     __func__, (long long)stage2->cfg.cond_dim, (long long)stage2->cfg.dim);
-  ds_denoiser *dn = ds__calloc(ctx, 1, sizeof *dn);
-  if (!dn) return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", __func__);
-  dn->ctx = ctx;
-  dn->kind = DS__DENOISE_CONDITIONAL;
-  dn->model = stage2;
+  ds_denoiser *dn = NULL;
+  ds_status st = new_denoiser(stage2, __func__, DS__DENOISE_CONDITIONAL, &dn);
+  if (st != DS_OK) return st;
   dn->output = output;
-  ds__context_retain(ctx);
   *out = dn;
   return DS_OK;
 }
@@ -86,6 +92,8 @@ static ds_status check_pair(const ds_model *stage1, const ds_model *stage2, cons
   return DS_OK;
 }
 
+/* The two-stage entry points begin with the same checks written out: DS_CHECK_* name the
+ * calling function and argument in the detail, which a shared helper would lose. */
 ds_status ds_two_stage_log_prob_bound(const ds_model *stage1, const ds_model *stage2,
                                       const ds_smoother *sm, const float *x, int64_t n,
                                       int32_t k_samples, uint64_t stream, double *bound) {
@@ -134,14 +142,6 @@ ds_status ds_two_stage_log_prob_grid(const ds_model *stage1, const ds_model *sta
   return ds__two_stage_grid(stage1, stage2, x, n, lo, hi, points, log_prob);
 }
 
-/* The denoiser's randomness must not reuse stage 1's uniforms for the same stream. */
-static uint64_t denoise_stream(uint64_t stream) {
-  uint64_t z = stream + 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 ds_status ds_two_stage_sample(const ds_model *stage1, const ds_denoiser *dn, int64_t n,
                               uint64_t stream, float *x) {
   DS_CHECK_NOT_NULL(NULL, stage1);
@@ -154,17 +154,5 @@ ds_status ds_two_stage_sample(const ds_model *stage1, const ds_denoiser *dn, int
   if (stage1->cfg.cond_dim != 0 || dn->model->cfg.dim != D)
     return ds__fail(ctx, DS_ERR_SHAPE_MISMATCH,
                     "%s: stage 1 must be unconditional with the denoiser's dimension", __func__);
-  float *xt = ds__calloc(ctx, (size_t)(n * D), sizeof(float));
-  float *tmp = ds__calloc(ctx, (size_t)(n * D), sizeof(float));
-  if (!xt || !tmp) {
-    ds__free(ctx, xt);
-    ds__free(ctx, tmp);
-    return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", __func__);
-  }
-  ds_status st = ds__model_sample(stage1, __func__, NULL, n, stream, DS__MIX_SAMPLE_BISECT, 0, xt);
-  if (st == DS_OK) st = ds__denoiser_apply(dn, __func__, xt, n, denoise_stream(stream), tmp);
-  if (st == DS_OK) memcpy(x, tmp, sizeof(float) * (size_t)(n * D));
-  ds__free(ctx, xt);
-  ds__free(ctx, tmp);
-  return st;
+  return ds__two_stage_sample(stage1, dn, __func__, n, stream, x);
 }

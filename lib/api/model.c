@@ -40,13 +40,19 @@ int64_t ds_model_free_param_count(const ds_model *model) {
 }
 uint64_t ds_model_seed(const ds_model *model) { return model ? model->seed : 0; }
 
+/* A weight array's length against the model's (ds_model_get_weights / _set_weights). */
+static ds_status check_weight_count(const ds_model *model, const char *fn, int64_t count) {
+  if (count == model->param_count) return DS_OK;
+  return ds__fail(model->ctx, DS_ERR_SHAPE_MISMATCH,
+                  "%s: count = %lld, the model has %lld weights (ds_model_param_count)", fn,
+                  (long long)count, (long long)model->param_count);
+}
+
 ds_status ds_model_get_weights(const ds_model *model, float *weights, int64_t count) {
   DS_CHECK_NOT_NULL(NULL, model);
   DS_CHECK_NOT_NULL(model->ctx, weights);
-  if (count != model->param_count)
-    return ds__fail(model->ctx, DS_ERR_SHAPE_MISMATCH,
-                    "%s: count = %lld, the model has %lld weights (ds_model_param_count)",
-                    __func__, (long long)count, (long long)model->param_count);
+  ds_status st = check_weight_count(model, __func__, count);
+  if (st != DS_OK) return st;
   memcpy(weights, model->params, sizeof(float) * (size_t)count);
   return DS_OK;
 }
@@ -54,10 +60,8 @@ ds_status ds_model_get_weights(const ds_model *model, float *weights, int64_t co
 ds_status ds_model_set_weights(ds_model *model, const float *weights, int64_t count) {
   DS_CHECK_NOT_NULL(NULL, model);
   DS_CHECK_NOT_NULL(model->ctx, weights);
-  if (count != model->param_count)
-    return ds__fail(model->ctx, DS_ERR_SHAPE_MISMATCH,
-                    "%s: count = %lld, the model has %lld weights (ds_model_param_count)",
-                    __func__, (long long)count, (long long)model->param_count);
+  ds_status st = check_weight_count(model, __func__, count);
+  if (st != DS_OK) return st;
   for (int64_t k = 0; k < count; k++) {
     if (!isfinite(weights[k]))
       return ds__fail(model->ctx, DS_ERR_NUMERIC, "%s: weights[%lld] is %s", __func__,
@@ -95,19 +99,9 @@ static ds_status check_inputs(const ds_model *m, const char *fn, const float *x,
   if (C == 0 && cond)
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
                     "%s: the model is unconditional but cond is not NULL", fn);
-  if (x) {
-    int64_t bad = ds__first_nonfinite_f32(x, n * D);
-    if (bad >= 0)
-      return ds__fail(ctx, DS_ERR_NUMERIC, "%s: x[%lld][%lld] is %s", fn, (long long)(bad / D),
-                      (long long)(bad % D), isnan(x[bad]) ? "NaN" : "infinite");
-  }
-  if (cond) {
-    int64_t bad = ds__first_nonfinite_f32(cond, n * C);
-    if (bad >= 0)
-      return ds__fail(ctx, DS_ERR_NUMERIC, "%s: cond[%lld][%lld] is %s", fn, (long long)(bad / C),
-                      (long long)(bad % C), isnan(cond[bad]) ? "NaN" : "infinite");
-  }
-  return DS_OK;
+  ds_status st = x ? ds__check_finite_f32(ctx, fn, "x", x, n * D, D) : DS_OK;
+  if (st == DS_OK && cond) st = ds__check_finite_f32(ctx, fn, "cond", cond, n * C, C);
+  return st;
 }
 
 ds_status ds_model_log_prob(const ds_model *model, const float *x, const float *cond,
@@ -180,11 +174,10 @@ ds_status ds_model_load(ds_context *ctx, const char *path, ds_model **out) {
   DS_CHECK_NOT_NULL(ctx, out);
   uint8_t *file = NULL;
   ds__reader r;
-  ds_status st = ds__checkpoint_read(ctx, __func__, path, DS__CHECKPOINT_MODEL, &file, &r);
-  if (st != DS_OK) return st;
   ds_model *m = NULL;
-  st = ds__model_deserialize(ctx, __func__, &r, &m);
-  if (st == DS_OK && r.pos != r.len) {
+  ds_status st = ds__model_read_file(ctx, __func__, path, DS__CHECKPOINT_MODEL, &file, &r, &m);
+  if (st != DS_OK) return st;
+  if (r.pos != r.len) {
     ds__model_free(m);
     st = ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: '%s' has %zu unexpected bytes after the model",
                   __func__, path, r.len - r.pos);

@@ -7,6 +7,9 @@
 #include "model/trainer.h"
 #include "model/trainer_dist.h"
 
+/* The configuration handle's entry points have the shape of ds_model_config's
+ * (api/model_config.c) on purpose: one public function each, its NULL check naming it,
+ * then the option table. */
 ds_status ds_trainer_config_create(ds_trainer_config **out) {
   DS_CHECK_NOT_NULL(NULL, out);
   ds_trainer_config *cfg = malloc(sizeof *cfg);
@@ -18,60 +21,15 @@ ds_status ds_trainer_config_create(ds_trainer_config **out) {
 
 void ds_trainer_config_free(ds_trainer_config *cfg) { free(cfg); }
 
+/* The checks and messages come from the option table (model/trainer_options.c). */
 ds_status ds_trainer_config_set_int(ds_trainer_config *cfg, int32_t option, int64_t value) {
   DS_CHECK_NOT_NULL(NULL, cfg);
-  const char *name = NULL;
-  int64_t lo = 0, hi = 0;
-  switch (option) {
-    case DS_TRAIN_BATCH: name = "DS_TRAIN_BATCH"; lo = 1; hi = (int64_t)1 << 20; break;
-    case DS_TRAIN_TOTAL_STEPS: name = "DS_TRAIN_TOTAL_STEPS"; lo = 1; hi = INT64_MAX / 2; break;
-    case DS_TRAIN_SCHEDULE: name = "DS_TRAIN_SCHEDULE"; lo = DS_LR_CONSTANT; hi = DS_LR_COSINE; break;
-    case DS_TRAIN_SEED: /* every value: its 64 bits are the seed */
-      cfg->seed = (uint64_t)value;
-      cfg->seed_set = 1;
-      return DS_OK;
-    case DS_TRAIN_DATA_INIT: name = "DS_TRAIN_DATA_INIT"; lo = 0; hi = 1; break;
-    default:
-      return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
-                      "%s: option %d is not a ds_trainer_option", __func__, (int)option);
-  }
-  if (value < lo || value > hi)
-    return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT, "%s: %s = %lld is outside %lld..%lld",
-                    __func__, name, (long long)value, (long long)lo, (long long)hi);
-  if (option == DS_TRAIN_BATCH) cfg->batch = value;
-  else if (option == DS_TRAIN_TOTAL_STEPS) {
-    cfg->total_steps = value;
-    cfg->total_steps_set = 1;
-  } else if (option == DS_TRAIN_DATA_INIT) cfg->data_init = (int32_t)value;
-  else cfg->schedule = (int32_t)value;
-  return DS_OK;
+  return ds__trainer_config_set_int(cfg, option, value);
 }
 
 ds_status ds_trainer_config_set_float(ds_trainer_config *cfg, int32_t option, double value) {
   DS_CHECK_NOT_NULL(NULL, cfg);
-  double *slot;
-  const char *name, *range;
-  int ok;
-  switch (option) {
-    /* the update runs in float: ranges are those that stay meaningful after rounding */
-    case DS_TRAIN_LR: slot = &cfg->lr; name = "DS_TRAIN_LR"; range = "in (0, 1e6]"; ok = value > 0 && value <= 1e6; break;
-    case DS_TRAIN_BETA1: slot = &cfg->beta1; name = "DS_TRAIN_BETA1"; range = "in [0, 1) as a float"; ok = value >= 0 && (float)value < 1.0f; break;
-    case DS_TRAIN_BETA2: slot = &cfg->beta2; name = "DS_TRAIN_BETA2"; range = "in [0, 1) as a float"; ok = value >= 0 && (float)value < 1.0f; break;
-    case DS_TRAIN_EPSILON: slot = &cfg->epsilon; name = "DS_TRAIN_EPSILON"; range = "in [1e-30, 1]"; ok = value >= 1e-30 && value <= 1; break;
-    case DS_TRAIN_WEIGHT_DECAY: slot = &cfg->weight_decay; name = "DS_TRAIN_WEIGHT_DECAY"; range = "in [0, 1e6]"; ok = value >= 0 && value <= 1e6; break;
-    case DS_TRAIN_LR_DECAY: slot = &cfg->lr_decay; name = "DS_TRAIN_LR_DECAY"; range = "in (0, 1]"; ok = value > 0 && value <= 1; break;
-    case DS_TRAIN_LR_MIN: slot = &cfg->lr_min; name = "DS_TRAIN_LR_MIN"; range = ">= 0"; ok = value >= 0; break;
-    case DS_TRAIN_CLIP_NORM: slot = &cfg->clip_norm; name = "DS_TRAIN_CLIP_NORM"; range = ">= 0"; ok = value >= 0; break;
-    case DS_TRAIN_EMA_DECAY: slot = &cfg->ema_decay; name = "DS_TRAIN_EMA_DECAY"; range = "in [0, 1) as a float"; ok = value >= 0 && (float)value < 1.0f; break;
-    default:
-      return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT,
-                      "%s: option %d is not a ds_trainer_float_option", __func__, (int)option);
-  }
-  if (!isfinite(value) || !ok)
-    return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT, "%s: %s = %g must be finite and %s", __func__,
-                    name, value, range);
-  *slot = value;
-  return DS_OK;
+  return ds__trainer_config_set_float(cfg, option, value);
 }
 
 ds_status ds_trainer_create(ds_model *model, const ds_trainer_config *cfg,
@@ -114,14 +72,9 @@ static ds_status check_data(const ds_trainer *t, const char *fn, const float *x,
   if (!needs_cond && cond)
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
                     "%s: cond must be NULL in this mode (the trainer makes its own conditions)", fn);
-  int64_t bad = ds__first_nonfinite_f32(x, n * D);
-  if (bad >= 0)
-    return ds__fail(ctx, DS_ERR_NUMERIC, "%s: x[%lld][%lld] is %s", fn, (long long)(bad / D),
-                    (long long)(bad % D), isnan(x[bad]) ? "NaN" : "infinite");
-  if (cond && (bad = ds__first_nonfinite_f32(cond, n * C)) >= 0)
-    return ds__fail(ctx, DS_ERR_NUMERIC, "%s: cond[%lld][%lld] is %s", fn, (long long)(bad / C),
-                    (long long)(bad % C), isnan(cond[bad]) ? "NaN" : "infinite");
-  return DS_OK;
+  ds_status st = ds__check_finite_f32(ctx, fn, "x", x, n * D, D);
+  if (st == DS_OK && cond) st = ds__check_finite_f32(ctx, fn, "cond", cond, n * C, C);
+  return st;
 }
 
 ds_status ds_trainer_train(ds_trainer *trainer, const float *x, const float *cond, int64_t n,

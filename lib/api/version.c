@@ -19,6 +19,7 @@ const char *ds_status_str(int32_t status) {
     case DS_ERR_CANCELLED: return "DS_ERR_CANCELLED";
     case DS_ERR_UNSUPPORTED: return "DS_ERR_UNSUPPORTED";
     case DS_ERR_THREAD: return "DS_ERR_THREAD";
+    case DS_ERR_INTERNAL: return "DS_ERR_INTERNAL";
     default: return "DS_ERR_UNKNOWN";
   }
 }

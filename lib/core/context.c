@@ -40,7 +40,7 @@ static void unreserve(ds_context *ctx, size_t bytes) {
 void *ds__malloc(ds_context *ctx, size_t size) {
   if (size == 0) size = 1;
   if (size > SIZE_MAX - sizeof(block_header) || !reserve(ctx, size)) return NULL;
-  block_header *h = ctx->malloc_fn(ctx->alloc_user, sizeof *h + size);
+  block_header *h = ctx->hooks.malloc_fn(ctx->hooks.alloc_user, sizeof *h + size);
   if (!h) {
     unreserve(ctx, size);
     return NULL;
@@ -62,7 +62,7 @@ void *ds__realloc(ds_context *ctx, void *ptr, size_t size) {
   block_header *h = (block_header *)ptr - 1;
   size_t old = h->size;
   if (size > SIZE_MAX - sizeof *h || (size > old && !reserve(ctx, size - old))) return NULL;
-  block_header *p = ctx->realloc_fn(ctx->alloc_user, h, sizeof *h + size);
+  block_header *p = ctx->hooks.realloc_fn(ctx->hooks.alloc_user, h, sizeof *h + size);
   if (!p) {
     if (size > old) unreserve(ctx, size - old);
     return NULL;
@@ -76,7 +76,7 @@ void ds__free(ds_context *ctx, void *ptr) {
   if (!ptr) return;
   block_header *h = (block_header *)ptr - 1;
   unreserve(ctx, h->size);
-  ctx->free_fn(ctx->alloc_user, h);
+  ctx->hooks.free_fn(ctx->hooks.alloc_user, h);
 }
 
 /* ---- lifetime ---------------------------------------------------------------------- */
@@ -86,7 +86,7 @@ void ds__context_retain(ds_context *ctx) { atomic_fetch_add(&ctx->refs, 1); }
 void ds__context_release(ds_context *ctx) {
   if (atomic_fetch_sub(&ctx->refs, 1) != 1) return;
   ds__pool_free(ctx, ctx->pool);
-  ctx->free_fn(ctx->alloc_user, ctx); /* the context itself came from malloc_fn directly */
+  ctx->hooks.free_fn(ctx->hooks.alloc_user, ctx); /* the context itself came from malloc_fn directly */
 }
 
 /* ---- failure detail ---------------------------------------------------------------- */
@@ -142,20 +142,20 @@ ds_status ds__fail(ds_context *ctx, ds_status status, const char *fmt, ...) {
   error_slot *s = ctx ? slot_for(ctx->id, 1) : &no_context;
   memcpy(s->text, message, sizeof message);
   s->seq = atomic_fetch_add(&failure_clock, 1);
-  if (ctx && ctx->log_fn && ctx->log_level >= DS_LOG_DEBUG) {
+  if (ctx && ctx->hooks.log_fn && ctx->hooks.log_level >= DS_LOG_DEBUG) {
     char line[DS__ERROR_CAPACITY + 32];
     snprintf(line, sizeof line, "%s: %s", ds_status_str(status), message);
-    ctx->log_fn(ctx->log_user, DS_LOG_DEBUG, line);
+    ctx->hooks.log_fn(ctx->hooks.log_user, DS_LOG_DEBUG, line);
   }
   return status;
 }
 
 void ds__log(ds_context *ctx, int32_t level, const char *fmt, ...) {
-  if (!ctx || !ctx->log_fn || level > ctx->log_level) return;
+  if (!ctx || !ctx->hooks.log_fn || level > ctx->hooks.log_level) return;
   char line[DS__ERROR_CAPACITY];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
-  ctx->log_fn(ctx->log_user, level, line);
+  ctx->hooks.log_fn(ctx->hooks.log_user, level, line);
 }

@@ -14,7 +14,8 @@
 
 #define DS__ERROR_CAPACITY 512
 
-struct ds_context {
+/* What a context takes from its options (api/context.c): the allocator hooks and logging. */
+typedef struct ds__context_hooks {
   ds_malloc_fn malloc_fn;
   ds_realloc_fn realloc_fn;
   ds_free_fn free_fn;
@@ -22,6 +23,10 @@ struct ds_context {
   ds_log_fn log_fn;
   void *log_user;
   int32_t log_level;
+} ds__context_hooks;
+
+struct ds_context {
+  ds__context_hooks hooks;
   uint64_t seed;
   _Atomic uint64_t objects_created; /* models and trainers made so far (core/seed.h) */
   ds__pool *pool;

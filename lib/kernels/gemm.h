@@ -51,9 +51,4 @@ void ds__gemm_implicit_b(int64_t M, int64_t K, const float *Ap, ds__gemm_b_panel
                          const void *ctx, int64_t j0, int64_t j1, const float *bias,
                          int accumulate, float *C, int64_t ldc);
 
-/* Single-threaded plain triple loop with the same semantics; the tests' oracle. */
-void ds__gemm_reference(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
-                        float alpha, const float *A, int64_t lda, const float *B,
-                        int64_t ldb, float beta, float *C, int64_t ldc);
-
 #endif

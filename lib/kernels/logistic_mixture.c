@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "kernels/log_sum_exp.h"
+
 /* Interior bins below this CDF difference use pdf * width (PixelCNN++'s 1e-5 threshold). */
 #define DS__MIX_DELTA_MIN 1e-5
 #define DS__MIX_BISECT_MAX_ITERS 256
@@ -21,26 +23,6 @@ static double ds__sigmoid(double t) {
 static float ds__saturate(double v) {
   return v > FLT_MAX ? FLT_MAX : v < -FLT_MAX ? -FLT_MAX : (float)v;
 }
-
-/* Streaming log-sum-exp: (m, s) represent m + log s; -inf terms are skipped. */
-typedef struct ds__lse {
-  double m, s;
-} ds__lse;
-
-static void ds__lse_add(ds__lse *a, double v) {
-  if (v == -INFINITY) return;
-  if (a->s == 0.0) {
-    a->m = v;
-    a->s = 1.0;
-  } else if (v > a->m) {
-    a->s = a->s * exp(a->m - v) + 1.0;
-    a->m = v;
-  } else {
-    a->s += exp(v - a->m);
-  }
-}
-
-static double ds__lse_value(const ds__lse *a) { return a->s == 0.0 ? -INFINITY : a->m + log(a->s); }
 
 static double ds__logits_lse(const float *p, int32_t K) {
   ds__lse a = {0.0, 0.0};
@@ -180,7 +162,7 @@ static double ds__mix_loglik(const float *p, int32_t K, const ds__bin *bin, doub
  * log1p, no per-component log-sum-exp. (This is the hot loop of MADE training.) When the
  * mixture density underflows (x in the far tails of every component) it returns 0 and the
  * caller falls back to the log-domain path. */
-#define DS__MIX_ONE_PASS_MAX_K 256
+#define DS__MIX_ONE_PASS_MAX_K DS__MIX_MAX_COMPONENTS
 
 static int ds__mix_log_density_linear(const float *p, int32_t K, double x, float *grad_p,
                                       double *grad_x, double *out) {
@@ -493,5 +475,64 @@ void ds__mix_rgb_sample(const float *p, int32_t K, const ds__bins *bins, int32_t
     } else {
       xv[ch] = (double)x[ch];
     }
+  }
+}
+
+/* ---- greedy means (the denoisers' DS_CONDITIONAL_MEAN) ---- */
+
+/* A mean moved to the nearest bin centre (clamped to the bins) if discretized; the bin
+ * arithmetic is float here, as the greedy mean has always been computed. */
+static float ds__mean_snap(const ds__bins *bins, float v) {
+  if (!bins) return v;
+  float step = (bins->hi - bins->lo) / (float)(bins->count - 1);
+  float b = roundf((v - bins->lo) / step);
+  b = b < 0 ? 0 : b > (float)(bins->count - 1) ? (float)(bins->count - 1) : b;
+  return bins->lo + b * step;
+}
+
+float ds__mix_mean(const float *p, int32_t K, const ds__bins *bins) {
+  double mx = p[0], z = 0.0, acc = 0.0;
+  for (int32_t k = 1; k < K; k++) mx = p[k] > mx ? p[k] : mx;
+  for (int32_t k = 0; k < K; k++) {
+    double w = exp(p[k] - mx);
+    z += w;
+    acc += w * p[K + k];
+  }
+  return ds__mean_snap(bins, (float)(acc / z));
+}
+
+void ds__mix_rgb_mean(const float *p, int32_t K, const ds__bins *bins, float x[3]) {
+  double mx = p[0], z = 0.0;
+  for (int32_t k = 1; k < K; k++) mx = p[k] > mx ? p[k] : mx;
+  double w[DS__MIX_MAX_COMPONENTS];
+  for (int32_t k = 0; k < K; k++) z += (w[k] = exp(p[k] - mx));
+  double r = 0, g = 0, b = 0;
+  for (int32_t k = 0; k < K; k++) r += w[k] * p[DS__RGB_MEAN(K, 0, k)];
+  x[0] = ds__mean_snap(bins, (float)(r / z));
+  for (int32_t k = 0; k < K; k++)
+    g += w[k] * (p[DS__RGB_MEAN(K, 1, k)] + tanh(p[DS__RGB_COEFF(K, 0, k)]) * x[0]);
+  x[1] = ds__mean_snap(bins, (float)(g / z));
+  for (int32_t k = 0; k < K; k++)
+    b += w[k] * (p[DS__RGB_MEAN(K, 2, k)] + tanh(p[DS__RGB_COEFF(K, 1, k)]) * x[0] +
+                 tanh(p[DS__RGB_COEFF(K, 2, k)]) * x[1]);
+  x[2] = ds__mean_snap(bins, (float)(b / z));
+}
+
+/* ---- component settings (data-dependent initialisation) ---- */
+
+void ds__mix_set_components(float *p, int32_t K, const double *mu, float log_scale) {
+  for (int32_t k = 0; k < K; k++) {
+    p[k] = 0.0f;
+    p[K + k] = (float)mu[k];
+    p[2 * K + k] = log_scale;
+  }
+}
+
+void ds__mix_rgb_set_components(float *p, int32_t K, int32_t ch, const double *mu,
+                                float log_scale) {
+  for (int32_t k = 0; k < K; k++) {
+    p[k] = 0.0f;
+    p[DS__RGB_MEAN(K, ch, k)] = (float)mu[k];
+    p[DS__RGB_SCALE(K, ch, k)] = log_scale;
   }
 }

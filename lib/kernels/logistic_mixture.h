@@ -3,7 +3,7 @@
  * double inside (log-sum-exp, CDF differences), no allocation, deterministic. Shared by the
  * MADE vector model and PixelCNN++.
  *
- * Parameter layout of one conditional with K components, p[0..3K):
+ * Parameter layout of one conditional with K components, p[0..3K) (DS__MIX_PARAMS(K)):
  *   logits p[0..K), means p[K..2K), log-scales p[2K..3K).
  * Each log-scale is clamped below at DS__MIX_LOG_SCALE_MIN before use; its gradient is 0
  * where the clamp is active (raw value < the bound). */
@@ -13,6 +13,9 @@
 #include <stdint.h>
 
 #define DS__MIX_LOG_SCALE_MIN (-7.0f)
+#define DS__MIX_PARAMS(K) (3 * (K))
+/* Largest K the heads take (DS_MODEL_COMPONENTS): fixed-size per-component scratch. */
+#define DS__MIX_MAX_COMPONENTS 256
 
 /* Discretized head: `count` >= 2 bins (lo < hi) with centres lo + b*(hi-lo)/(count-1),
  * b = 0..count-1, half-width (hi-lo)/(2(count-1)); the edge bins are open to -inf / +inf.
@@ -71,5 +74,19 @@ double ds__mix_rgb_log_prob(const float *p, int32_t K, const ds__bins *bins, con
 int32_t ds__mix_rgb_uniforms_needed(int32_t K, int32_t method);
 void ds__mix_rgb_sample(const float *p, int32_t K, const ds__bins *bins, int32_t method,
                         const double *u, float x[3]);
+
+/* Greedy means. Scalar: sum_k softmax(logits)_k mu_k. RGB into x[3]: each channel the
+ * prior-weighted mean of its coupled component means given the channels before it (an
+ * approximation of the conditional mean). Discretized (bins not NULL): each value moved to
+ * the nearest bin centre, clamped to the bins, before the next channel uses it. */
+float ds__mix_mean(const float *p, int32_t K, const ds__bins *bins);
+void ds__mix_rgb_mean(const float *p, int32_t K, const ds__bins *bins, float x[3]);
+
+/* Set equal weights (logits 0) and every component k of the scalar mixture, or of RGB
+ * channel ch, to mean mu[k] (K) and log-scale log_scale; the rest of p stays (the RGB
+ * coupling coefficients). For the data-dependent initialisation of a head's bias. */
+void ds__mix_set_components(float *p, int32_t K, const double *mu, float log_scale);
+void ds__mix_rgb_set_components(float *p, int32_t K, int32_t ch, const double *mu,
+                                float log_scale);
 
 #endif

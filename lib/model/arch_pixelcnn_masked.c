@@ -110,4 +110,5 @@ const ds__arch ds__arch_pixelcnn_masked = {
     masked_masks,     ds__pcnn_init,       ds__pcnn_ws_init,  ds__pcnn_ws_free,
     ds__pcnn_forward, ds__pcnn_backward, masked_param_grads,
     ds__pcnn_sample,
+    DS__IMAGE_ARCH_HOOKS,
 };

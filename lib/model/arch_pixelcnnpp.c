@@ -162,4 +162,5 @@ const ds__arch ds__arch_pixelcnnpp = {
     "PixelCNN++",     0,                 pcnn_setup,        ds__pcnn_teardown,
     pcnn_masks,       ds__pcnn_init,     ds__pcnn_ws_init,  ds__pcnn_ws_free,
     ds__pcnn_forward, ds__pcnn_backward, ds__pcnn_param_grads, ds__pcnn_sample,
+    DS__IMAGE_ARCH_HOOKS,
 };

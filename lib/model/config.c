@@ -4,26 +4,50 @@
 #include <string.h>
 
 #include "core/context.h"
+#include "model/options.h"
 
 void ds__model_config_defaults(ds_model_config *cfg, int32_t arch) {
   memset(cfg, 0, sizeof *cfg);
   cfg->arch = arch;
-  cfg->components = 5;
-  cfg->head = DS_HEAD_CONTINUOUS;
-  cfg->bins = 256;
-  cfg->bin_lo = -1.0f;
-  cfg->bin_hi = 1.0f;
-  cfg->activation = DS_ACTIVATION_RELU;
+  ds__options_defaults(&ds__model_options, cfg);
   cfg->hidden_count = 2;
   cfg->hidden[0] = cfg->hidden[1] = 64;
-  cfg->channels = 1;
-  cfg->filters = 32;
-  cfg->resnets = 2;
-  cfg->dropout = 0.0f;
-  cfg->cond_layout = DS_COND_CHANNELS;
-  cfg->cond_convs = 0;
-  cfg->layers = 5;
-  cfg->gated = 1;
+}
+
+ds_status ds__model_config_set_int(ds_model_config *cfg, int32_t option, int64_t value) {
+  return ds__option_set_int(&ds__model_options, cfg, cfg->arch, option, value,
+                            "ds_model_config_set_int");
+}
+
+ds_status ds__model_config_set_float(ds_model_config *cfg, int32_t option, double value) {
+  return ds__option_set_float(&ds__model_options, cfg, cfg->arch, option, value,
+                              "ds_model_config_set_float");
+}
+
+ds_status ds__model_config_get_int(const ds_model_config *cfg, int32_t option, int64_t *value) {
+  return ds__option_get_int(&ds__model_options, cfg, cfg->arch, option, value,
+                            "ds_model_config_get_int");
+}
+
+ds_status ds__model_config_get_float(const ds_model_config *cfg, int32_t option,
+                                     double *value) {
+  return ds__option_get_float(&ds__model_options, cfg, cfg->arch, option, value,
+                              "ds_model_config_get_float");
+}
+
+ds_status ds__model_config_set_hidden(ds_model_config *cfg, const int64_t *widths,
+                                      int32_t count) {
+  const char *fn = "ds_model_config_set_hidden";
+  if (count < 1 || count > DS__MAX_HIDDEN_LAYERS)
+    return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT, "%s: count = %d is outside 1..%d", fn,
+                    (int)count, DS__MAX_HIDDEN_LAYERS);
+  for (int32_t l = 0; l < count; l++)
+    if (widths[l] < 1 || widths[l] > DS__MAX_HIDDEN_WIDTH)
+      return ds__fail(NULL, DS_ERR_INVALID_ARGUMENT, "%s: widths[%d] = %lld is outside 1..%d",
+                      fn, (int)l, (long long)widths[l], DS__MAX_HIDDEN_WIDTH);
+  cfg->hidden_count = count;
+  for (int32_t l = 0; l < DS__MAX_HIDDEN_LAYERS; l++) cfg->hidden[l] = l < count ? widths[l] : 0;
+  return DS_OK;
 }
 
 void ds__model_config_derive(ds_model_config *cfg) {
@@ -36,10 +60,6 @@ static const char *arch_name(int32_t arch) {
 }
 
 static ds_status validate_pixelcnn(ds_context *ctx, const ds_model_config *cfg) {
-  if (cfg->height < 4 || cfg->width < 4)
-    return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
-                    "ds_model_create: %s needs DS_MODEL_HEIGHT and DS_MODEL_WIDTH >= 4",
-                    arch_name(cfg->arch));
   int64_t d = cfg->channels * cfg->height * cfg->width;
   if (cfg->dim != d)
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
@@ -65,10 +85,11 @@ static ds_status validate_pixelcnn(ds_context *ctx, const ds_model_config *cfg) 
 }
 
 ds_status ds__model_config_validate(ds_context *ctx, const ds_model_config *cfg) {
-  if (ds__arch_is_image(cfg->arch) && (cfg->height < 4 || cfg->width < 4))
+  if (ds__arch_is_image(cfg->arch) &&
+      (cfg->height < DS__MIN_IMAGE_SIDE || cfg->width < DS__MIN_IMAGE_SIDE))
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
-                    "ds_model_create: %s needs DS_MODEL_HEIGHT and DS_MODEL_WIDTH >= 4",
-                    arch_name(cfg->arch));
+                    "ds_model_create: %s needs DS_MODEL_HEIGHT and DS_MODEL_WIDTH >= %d",
+                    arch_name(cfg->arch), DS__MIN_IMAGE_SIDE);
   if (cfg->dim < 1)
     return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
                     "ds_model_create: DS_MODEL_DIM is not set (the data dimension D >= 1)");
@@ -88,7 +109,7 @@ ds_status ds__model_config_validate(ds_context *ctx, const ds_model_config *cfg)
     int64_t width = l < cfg->hidden_count ? cfg->hidden[l] : out;
     params += width * (in + 1);
     in = width;
-    if (params > ((int64_t)1 << 31))
+    if (params > DS__MAX_PARAMS)
       return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
                       "ds_model_create: more than 2^31 parameters; reduce the widths");
   }
@@ -96,14 +117,8 @@ ds_status ds__model_config_validate(ds_context *ctx, const ds_model_config *cfg)
 }
 
 int ds__model_config_equal(const ds_model_config *a, const ds_model_config *b) {
-  if (a->arch != b->arch || a->dim != b->dim || a->cond_dim != b->cond_dim ||
-      a->components != b->components || a->head != b->head || a->bins != b->bins ||
-      a->bin_lo != b->bin_lo || a->bin_hi != b->bin_hi || a->activation != b->activation ||
-      a->residual != b->residual || a->hidden_count != b->hidden_count ||
-      a->channels != b->channels || a->height != b->height || a->width != b->width ||
-      a->filters != b->filters || a->resnets != b->resnets || a->dropout != b->dropout ||
-      a->cond_layout != b->cond_layout || a->cond_convs != b->cond_convs ||
-      a->layers != b->layers || a->gated != b->gated || a->cond_share != b->cond_share)
+  if (a->arch != b->arch || a->hidden_count != b->hidden_count ||
+      !ds__options_equal(&ds__model_options, a, b))
     return 0;
   for (int32_t l = 0; l < a->hidden_count; l++)
     if (a->hidden[l] != b->hidden[l]) return 0;

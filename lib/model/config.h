@@ -1,12 +1,13 @@
-/* Model configuration: the public ds_model_config handle and its validation. */
+/* Model configuration: the public ds_model_config handle, its setters, getters, defaults
+ * and equality (all from the option table, model/model_options.c) and the cross-option
+ * validation done at model creation. */
 #ifndef DS_MODEL_CONFIG_H
 #define DS_MODEL_CONFIG_H
 
 #include <stdint.h>
 
 #include "dsmooth.h"
-
-#define DS__MAX_HIDDEN_LAYERS 64
+#include "model/limits.h"
 
 struct ds_model_config {
   int32_t arch;        /* ds_arch */
@@ -37,14 +38,22 @@ struct ds_model_config {
   uint64_t seed;       /* not part of the model's shape: not compared, not saved */
 };
 
-#define DS__MAX_COND_CONVS 16
-
 /* PixelCNN++ or the masked PixelCNN: the options of images apply. */
 static inline int ds__arch_is_image(int32_t arch) {
   return arch == DS_ARCH_PIXELCNNPP || arch == DS_ARCH_PIXELCNN;
 }
 
+/* Every option's default (the table's), two hidden layers of 64. */
 void ds__model_config_defaults(ds_model_config *cfg, int32_t arch);
+/* The setters and getters behind ds_model_config_set_int and friends (the checks of the
+ * option table; failures on the NULL context, cfg unchanged). */
+ds_status ds__model_config_set_int(ds_model_config *cfg, int32_t option, int64_t value);
+ds_status ds__model_config_set_float(ds_model_config *cfg, int32_t option, double value);
+ds_status ds__model_config_set_hidden(ds_model_config *cfg, const int64_t *widths,
+                                      int32_t count);
+ds_status ds__model_config_get_int(const ds_model_config *cfg, int32_t option, int64_t *value);
+ds_status ds__model_config_get_float(const ds_model_config *cfg, int32_t option,
+                                     double *value);
 /* Fill the derived fields (images: dim = channels * height * width when unset). */
 void ds__model_config_derive(ds_model_config *cfg);
 /* Same model shape and behaviour: every field that matters (not padding, not widths past

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/finite.h"
+#include "kernels/log_sum_exp.h"
 #include "kernels/noise.h"
 
 /* The non-finite policy (dsmooth.h): a denoised value that overflowed is an error. */
@@ -39,15 +40,6 @@ ds_status ds__denoiser_apply(const ds_denoiser *dn, const char *fn, const float 
   return st;
 }
 
-static double log_sum_exp(const double *v, int64_t count) {
-  double mx = -INFINITY;
-  for (int64_t i = 0; i < count; i++) mx = v[i] > mx ? v[i] : mx;
-  if (!isfinite(mx)) return mx;
-  double acc = 0.0;
-  for (int64_t i = 0; i < count; i++) acc += exp(v[i] - mx);
-  return mx + log(acc);
-}
-
 ds_status ds__two_stage_bound(const ds_model *stage1, const ds_model *stage2,
                               const ds_smoother *sm, const float *x, int64_t n, int32_t k,
                               uint64_t stream, double *bound) {
@@ -79,7 +71,7 @@ ds_status ds__two_stage_bound(const ds_model *stage1, const ds_model *stage2,
     for (int64_t e = 0; e < ne; e++) {
       double lw[1024];
       double *w = k <= 1024 ? lw : NULL;
-      double best = -INFINITY, acc = 0.0;
+      ds__lse stream_lse = {0.0, 0.0}; /* streaming for very large k */
       for (int32_t s = 0; s < k; s++) {
         int64_t r = e * k + s;
         double lq = 0.0;
@@ -88,16 +80,9 @@ ds_status ds__two_stage_bound(const ds_model *stage1, const ds_model *stage2,
                                       (double)xt[r * D + d] - (double)xr[r * D + d]);
         double v = lp1[r] + lp2[r] - lq;
         if (w) w[s] = v;
-        else if (v == -INFINITY || isnan(v)) { /* streaming log-sum-exp for very large k */
-          if (isnan(v)) best = NAN;
-        } else if (best == -INFINITY || v > best) {
-          acc = best == -INFINITY ? 1.0 : acc * exp(best - v) + 1.0;
-          best = v;
-        } else {
-          acc += exp(v - best);
-        }
+        else ds__lse_add(&stream_lse, v);
       }
-      out[i0 + e] = (w ? log_sum_exp(w, k) : best + log(acc)) - log((double)k);
+      out[i0 + e] = (w ? ds__log_sum_exp(w, k) : ds__lse_value(&stream_lse)) - log((double)k);
     }
   }
   for (int64_t i = 0; st == DS_OK && i < n; i++)
@@ -120,7 +105,7 @@ ds_status ds__two_stage_bound(const ds_model *stage1, const ds_model *stage2,
 
 static ds_status check_stage1_mass(ds_context *ctx, const char *fn, const double *lp1,
                                    int64_t G, double log_cell, double lo, double hi) {
-  double mass = exp(log_sum_exp(lp1, G) + log_cell);
+  double mass = exp(ds__log_sum_exp(lp1, G) + log_cell);
   if (mass >= 1.0 - DS__GRID_MASS_TOL) return DS_OK;
   return ds__fail(ctx, DS_ERR_INVALID_ARGUMENT,
                   "%s: the box [%g, %g] holds only %.4f of stage 1's probability mass (at least "
@@ -160,11 +145,11 @@ ds_status ds__check_smoothing(const ds_model *m, const ds_smoother *sm, const ch
   if (m->smooth_family < 0) return DS_OK;
   double rel = fabs(m->smooth_sigma - sm->sigma) / m->smooth_sigma;
   if (m->smooth_family == sm->family && rel <= 1e-9) return DS_OK;
-  static const char *names[] = {"Gaussian", "Laplace", "uniform"};
   return ds__fail(m->ctx, DS_ERR_INVALID_ARGUMENT,
                   "%s: the %s was trained on %s noise with sigma %g but the smoother is %s with "
                   "sigma %g; use the smoother it was trained with", fn, role,
-                  names[m->smooth_family], m->smooth_sigma, names[sm->family], sm->sigma);
+                  ds__noise_name(m->smooth_family), m->smooth_sigma, ds__noise_name(sm->family),
+                  sm->sigma);
 }
 
 ds_status ds__two_stage_grid(const ds_model *stage1, const ds_model *stage2, const float *x,
@@ -196,7 +181,7 @@ ds_status ds__two_stage_grid(const ds_model *stage1, const ds_model *stage2, con
     st = ds__model_evaluate(stage2, fn, xr, grid, G, NULL, 0, lp2);
     if (st != DS_OK) break;
     for (int64_t g = 0; g < G; g++) lp2[g] += lp1[g];
-    out[i] = log_sum_exp(lp2, G) + log_cell;
+    out[i] = ds__log_sum_exp(lp2, G) + log_cell;
     st = check_point_covered(ctx, fn, x + i * D, D, i, lp2, points, lo, hi);
   }
   for (int64_t i = 0; st == DS_OK && i < n; i++)
@@ -205,5 +190,32 @@ ds_status ds__two_stage_grid(const ds_model *stage1, const ds_model *stage2, con
                     (long long)i, out[i]);
   if (st == DS_OK) memcpy(log_prob, out, sizeof(double) * (size_t)n);
   ds__free(ctx, grid); ds__free(ctx, xr); ds__free(ctx, lp1); ds__free(ctx, lp2); ds__free(ctx, out);
+  return st;
+}
+
+/* The denoiser's randomness must not reuse stage 1's uniforms for the same stream. */
+static uint64_t denoise_stream(uint64_t stream) {
+  uint64_t z = stream + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+ds_status ds__two_stage_sample(const ds_model *stage1, const ds_denoiser *dn, const char *fn,
+                               int64_t n, uint64_t stream, float *x) {
+  ds_context *ctx = stage1->ctx;
+  int64_t D = stage1->cfg.dim;
+  float *xt = ds__calloc(ctx, (size_t)(n * D), sizeof(float));
+  float *tmp = ds__calloc(ctx, (size_t)(n * D), sizeof(float));
+  if (!xt || !tmp) {
+    ds__free(ctx, xt);
+    ds__free(ctx, tmp);
+    return ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
+  }
+  ds_status st = ds__model_sample(stage1, fn, NULL, n, stream, DS__MIX_SAMPLE_BISECT, 0, xt);
+  if (st == DS_OK) st = ds__denoiser_apply(dn, fn, xt, n, denoise_stream(stream), tmp);
+  if (st == DS_OK) memcpy(x, tmp, sizeof(float) * (size_t)(n * D));
+  ds__free(ctx, xt);
+  ds__free(ctx, tmp);
   return st;
 }

@@ -34,4 +34,10 @@ ds_status ds__check_smoothing(const ds_model *m, const ds_smoother *sm, const ch
 ds_status ds__two_stage_grid(const ds_model *stage1, const ds_model *stage2, const float *x,
                              int64_t n, double lo, double hi, int32_t points, double *log_prob);
 
+/* Two-stage sampling: x~ (n, D) from stage 1 (stream), then the denoiser (a stream derived
+ * from it, so the two never share uniforms). x written only on success. Inputs checked
+ * by the caller (stage 1 unconditional, of the denoiser's D). */
+ds_status ds__two_stage_sample(const ds_model *stage1, const ds_denoiser *dn, const char *fn,
+                               int64_t n, uint64_t stream, float *x);
+
 #endif

@@ -23,7 +23,7 @@ typedef struct pcnn_ws {
   int64_t *packed_off;    /* (op_count) offset in packed, -1 for other ops */
   uint8_t *dropped;       /* (tensor_count) a DROPOUT op changes the tensor in place */
   int32_t train;          /* the last forward was a training pass */
-  uint64_t train_stream;
+  uint64_t train_seed, train_stream;
   int64_t first_row;      /* of the last forward: row 0 is this row of the step's batch */
 } pcnn_ws;
 
@@ -168,7 +168,8 @@ static void dropout(const ds_model *m, const pcnn_ws *w, const ds__graph_op *o,
                     ds__pool *pool, int64_t lo, int64_t rows, float *x) {
   const ds__graph *p = ds__pcnn_of(m);
   double keep = 1.0 - (double)p->dropout;
-  dropout_job j = {rows, p->tensors[o->out].c * plane(p, o->out), w->first_row + lo, x, m->seed,
+  dropout_job j = {rows, p->tensors[o->out].c * plane(p, o->out), w->first_row + lo, x,
+                   w->train_seed,
                    DS__STREAM_DROPOUT |
                        (((w->train_stream << 12) | (uint64_t)o->dropout_id) & 0x00ffffffffffffffull),
                    (uint32_t)((double)p->dropout * 4294967296.0), (float)(1.0 / keep)};
@@ -395,6 +396,7 @@ void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *
   int64_t rows = r1 - r0, HW = m->groups, HW0 = p->h[0] * p->w[0];
   int64_t X0 = p->x_row0 * p->w[0];
   w->train = pass->train && p->dropout > 0.0f;
+  w->train_seed = pass->train_seed;
   w->train_stream = pass->train_stream;
   w->first_row = pass->first_row;
   ds__pcnn_fill_inputs(m, w->val, w->capacity, pass->x + r0 * m->cfg.dim,

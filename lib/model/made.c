@@ -8,12 +8,12 @@
 #include "kernels/activation.h"
 #include "kernels/gemm.h"
 
-void ds__made_layout(ds__made *m, const ds_model_config *cfg) {
+void ds__made_layout(ds__made *m, const ds_model_config *cfg, int64_t group_params) {
   memset(m, 0, sizeof *m);
   m->dim = cfg->dim;
   m->cond_dim = cfg->cond_dim;
   m->in_dim = cfg->dim + cfg->cond_dim;
-  m->out_dim = 3 * (int64_t)cfg->components * cfg->dim;
+  m->out_dim = group_params * cfg->dim;
   m->activation = cfg->activation;
   m->cond_share = cfg->cond_dim > 0 && cfg->dim >= 2 ? cfg->cond_share : 0.0f;
   m->layer_count = cfg->hidden_count + 1;

@@ -4,7 +4,8 @@
  * Parameters live in one flat float array: for each layer l, W_l (out_l, in_l) row-major,
  * then b_l (out_l). Masked weights are kept at exactly 0 (their gradients are masked), so
  * the forward pass is a plain dense product. The last layer's output for dimension d is
- * the 3K head parameters [logits, means, log-scales] at columns [3K d, 3K (d + 1)). */
+ * the P = group_params head parameters (3K [logits, means, log-scales] for the mixture
+ * heads, model/head.h) at columns [P d, P (d + 1)). */
 #ifndef DS_MODEL_MADE_H
 #define DS_MODEL_MADE_H
 
@@ -21,7 +22,7 @@ typedef struct ds__made_layer {
 typedef struct ds__made {
   int32_t layer_count; /* hidden layers + the output layer */
   ds__made_layer layer[DS__MAX_HIDDEN_LAYERS + 1];
-  int64_t dim, cond_dim, in_dim, out_dim; /* in_dim = D + C, out_dim = 3 K D */
+  int64_t dim, cond_dim, in_dim, out_dim; /* in_dim = D + C, out_dim = group_params D */
   int64_t param_count;
   int32_t activation;
   float cond_share;       /* > 0: share of each hidden layer's units of degree 0 (C > 0, D >= 2) */
@@ -29,7 +30,8 @@ typedef struct ds__made {
   int64_t floats_per_row; /* buffer floats one row needs in ds__made_buffers */
 } ds__made;
 
-void ds__made_layout(ds__made *m, const ds_model_config *cfg);
+/* The layout for cfg with group_params head parameters per dimension. */
+void ds__made_layout(ds__made *m, const ds_model_config *cfg, int64_t group_params);
 /* mask (param_count): 1 where a weight may be non-zero, 0 where MADE forbids it; biases 1.
  * Hidden unit k of every layer has degree deg(k) cycling through [lo, D - 1], lo = 0 when
  * there is a conditioning input (those units see only c) or D = 1, else 1. With

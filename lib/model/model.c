@@ -8,16 +8,6 @@
 #include "core/pool.h"
 #include "core/finite.h"
 #include "core/seed.h"
-#include "model/pixelcnn.h"
-
-const ds__arch *ds__arch_for(int32_t arch) {
-  switch (arch) {
-    case DS_ARCH_MADE: return &ds__arch_made;
-    case DS_ARCH_PIXELCNNPP: return &ds__arch_pixelcnnpp;
-    case DS_ARCH_PIXELCNN: return &ds__arch_pixelcnn_masked;
-    default: return NULL;
-  }
-}
 
 /* ---- evaluation workspaces kept between calls ----------------------------------------- */
 
@@ -70,14 +60,15 @@ ds_status ds__model_ws_checkout(const ds_model *m, int64_t capacity, int32_t bac
     return DS_OK;
   }
   ds__model_ws *ws = pick >= 0 ? &c->slot[pick] : ds__calloc(m->ctx, 1, sizeof *ws);
-  ds_status st = ws ? DS_OK : ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY, "ds_model: out of memory");
+  if (!ws) /* no slot was taken */
+    return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY, "ds_model: out of memory");
   if (pick >= 0) { /* grow: keep the larger size and gradients if the old one had them */
     int64_t old = ws->capacity;
     backprop = backprop || ws->backprop;
     ds__model_ws_free(m, ws);
     if (old > capacity) capacity = old;
   }
-  if (st == DS_OK) st = ws_init_mode(m, capacity, backprop, ws);
+  ds_status st = ws_init_mode(m, capacity, backprop, ws);
   if (st != DS_OK) {
     if (pick < 0) ds__free(m->ctx, ws);
     else {
@@ -103,6 +94,34 @@ void ds__model_ws_checkin(const ds_model *m, ds__model_ws *ws) {
   pthread_mutex_unlock(&c->lock);
 }
 
+/* The head of cfg's groups, before the architecture lays out its network around it. */
+static ds_status choose_head(ds_model *m) {
+  int32_t dims = m->arch->group_dims(&m->cfg);
+  m->head = ds__head_for(m->cfg.head, dims);
+  if (!m->head) /* the configuration was validated: a bug, not a user error */
+    return ds__fail(m->ctx, DS_ERR_INTERNAL, "ds_model: no %s head has %d dimensions per group",
+                    m->cfg.head == DS_HEAD_DISCRETIZED ? "discretized" : "continuous", (int)dims);
+  m->group_dims = m->head->group_dims;
+  m->group_params = m->head->group_params(m->cfg.components);
+  m->bins.count = m->cfg.bins;
+  m->bins.lo = m->cfg.bin_lo;
+  m->bins.hi = m->cfg.bin_hi;
+  m->head_bins = m->cfg.head == DS_HEAD_DISCRETIZED ? &m->bins : NULL;
+  return DS_OK;
+}
+
+/* The architecture's setup, which must keep the head geometry it was given. */
+static ds_status setup_arch(ds_model *m) {
+  int32_t dims = m->group_dims, params = m->group_params;
+  ds_status st = m->arch->setup(m);
+  if (st == DS_OK && (m->group_dims != dims || m->group_params != params))
+    st = ds__fail(m->ctx, DS_ERR_INTERNAL,
+                  "ds_model: %s lays out %d head parameters per %d dimensions, the %s head has "
+                  "%d per %d", m->arch->name, (int)m->group_params, (int)m->group_dims,
+                  m->head->name, (int)params, (int)dims);
+  return st;
+}
+
 ds_status ds__model_alloc(ds_context *ctx, const ds_model_config *cfg, int64_t stored_count,
                           ds_model **out) {
   ds_model *m = ds__calloc(ctx, 1, sizeof *m);
@@ -112,10 +131,8 @@ ds_status ds__model_alloc(ds_context *ctx, const ds_model_config *cfg, int64_t s
   m->seed = cfg->seed_set ? cfg->seed : ds__context_next_seed(ctx);
   m->smooth_family = -1;
   m->arch = ds__arch_for(cfg->arch);
-  m->bins.count = cfg->bins;
-  m->bins.lo = cfg->bin_lo;
-  m->bins.hi = cfg->bin_hi;
-  ds_status st = m->arch->setup(m);
+  ds_status st = choose_head(m);
+  if (st == DS_OK) st = setup_arch(m);
   if (st != DS_OK) {
     m->arch->teardown(m);
     ds__free(ctx, m);
@@ -162,16 +179,28 @@ void ds__model_free(ds_model *m) {
   ds__free(m->ctx, m);
 }
 
+int64_t ds__model_first_bad_weight(const ds_model *m, const float *params) {
+  for (int64_t k = 0; k < m->param_count; k++)
+    if (!isfinite(params[k]) || (m->mask[k] == 0.0f && params[k] != 0.0f)) return k;
+  return -1;
+}
+
 ds_status ds__model_set_params(ds_model *m, const float *params, int64_t count) {
   if (count != m->param_count)
     return ds__fail(m->ctx, DS_ERR_SHAPE_MISMATCH, "ds_model: %lld parameters given, %lld needed",
                     (long long)count, (long long)m->param_count);
-  for (int64_t k = 0; k < count; k++)
-    if (!isfinite(params[k]) || (m->mask[k] == 0.0f && params[k] != 0.0f))
-      return ds__fail(m->ctx, DS_ERR_INVALID_ARGUMENT, "ds_model: parameter %lld is invalid",
-                      (long long)k);
+  int64_t bad = ds__model_first_bad_weight(m, params);
+  if (bad >= 0)
+    return ds__fail(m->ctx, DS_ERR_INVALID_ARGUMENT, "ds_model: parameter %lld is invalid",
+                    (long long)bad);
   memcpy(m->params, params, sizeof(float) * (size_t)count);
   return DS_OK;
+}
+
+int64_t ds__model_free_param_count(const ds_model *m) {
+  int64_t free_count = 0;
+  for (int64_t k = 0; k < m->param_count; k++) free_count += m->mask[k] != 0.0f;
+  return free_count;
 }
 
 static ds_status ws_init_mode(const ds_model *m, int64_t capacity, int32_t backprop,
@@ -199,14 +228,9 @@ void ds__model_ws_free(const ds_model *m, ds__model_ws *ws) {
   memset(ws, 0, sizeof *ws);
 }
 
-int64_t ds__model_block_rows(const ds_model *m) {
-  if (ds__pcnn_of(m)) return ds__pixelcnn_block_rows(ds__pcnn_of(m), ds__pool_threads(m->ctx->pool));
-  /* at most DS__EVAL_BLOCK rows and about 256 MiB of activations per pass */
-  int64_t rows = ((int64_t)1 << 26) / (m->made.floats_per_row > 0 ? m->made.floats_per_row : 1);
-  return rows < 1 ? 1 : rows > DS__EVAL_BLOCK ? DS__EVAL_BLOCK : rows;
-}
+int64_t ds__model_block_rows(const ds_model *m) { return m->arch->block_rows(m); }
 
-/* ---- the heads: one logistic-mixture conditional per group ---------------------------- */
+/* ---- the heads: one conditional per group (model/head.h) ------------------------------ */
 
 typedef struct eval_job {
   const ds_model *m;
@@ -227,7 +251,6 @@ static void heads_rows(const ds_model *m, ds__model_ws *ws, const ds__eval_reque
   int want_backprop = wants_backprop(req);
   /* For training dhead = scale * d(-log p)/d head; for the exact score d log p / d head. */
   float dz_scale = req->param_grad_scale != 0.0f ? -req->param_grad_scale : 1.0f;
-  const ds__bins *bins = m->cfg.head == DS_HEAD_DISCRETIZED ? &m->bins : NULL;
   for (int64_t r = r0; r < r1; r++) {
     const float *head = ws->head + r * ws->head_stride;
     float *dhead = want_backprop ? ws->dhead + r * ws->head_stride : NULL; /* NULL: an inference workspace */
@@ -235,13 +258,8 @@ static void heads_rows(const ds_model *m, ds__model_ws *ws, const ds__eval_reque
     for (int64_t g = 0; g < G; g++) {
       const float *xv = req->x + r * D + g * gd;
       float *gp = want_backprop ? dhead + g * P : NULL;
-      double gx[3] = {0.0, 0.0, 0.0};
-      if (gd == 3)
-        lp += ds__mix_rgb_log_prob(head + g * P, K, bins, xv, gp, req->score ? gx : NULL);
-      else if (!bins)
-        lp += ds__mix_log_density(head + g * P, K, xv[0], gp, req->score ? gx : NULL);
-      else
-        lp += ds__mix_log_mass(head + g * P, K, bins, xv[0], gp);
+      double gx[DS__HEAD_MAX_GROUP_DIMS] = {0.0};
+      lp += m->head->log_prob(head + g * P, K, m->head_bins, xv, gp, req->score ? gx : NULL);
       if (gp)
         for (int64_t k = 0; k < P; k++) gp[k] *= dz_scale;
       if (req->score) /* the local part */
@@ -276,8 +294,8 @@ static void heads_part(void *p, int32_t t, int32_t threads) {
 }
 
 static void eval_pass(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req,
-                      int32_t train, uint64_t stream, int64_t first_row) {
-  eval_job job = {m, ws, req, {req->x, req->c, train, stream, first_row}};
+                      int32_t train, uint64_t seed, uint64_t stream, int64_t first_row) {
+  eval_job job = {m, ws, req, {req->x, req->c, train, seed, stream, first_row}};
   if (m->arch->row_local) {
     ds__pool_run(m->ctx->pool, eval_rows, &job);
     return;
@@ -292,17 +310,17 @@ static void eval_pass(const ds_model *m, ds__model_ws *ws, const ds__eval_reques
 }
 
 void ds__model_eval(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req) {
-  eval_pass(m, ws, req, 0, 0, 0);
+  eval_pass(m, ws, req, 0, 0, 0, 0);
 }
 
 void ds__model_eval_train(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req,
-                          uint64_t stream) {
-  eval_pass(m, ws, req, 1, stream, 0);
+                          uint64_t seed, uint64_t stream) {
+  eval_pass(m, ws, req, 1, seed, stream, 0);
 }
 
 void ds__model_eval_train_part(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req,
-                               uint64_t stream, int64_t first_row) {
-  eval_pass(m, ws, req, 1, stream, first_row);
+                               uint64_t seed, uint64_t stream, int64_t first_row) {
+  eval_pass(m, ws, req, 1, seed, stream, first_row);
 }
 
 void ds__model_param_grads(const ds_model *m, ds__model_ws *ws, int64_t rows, float *grad) {
@@ -328,7 +346,7 @@ static void forward_part(void *p, int32_t t, int32_t threads) {
  * point at row 0; a row-local forward reads its rows [r0, r1) from there). */
 static void forward_all(const ds_model *m, ds__model_ws *ws, const float *x, const float *c,
                         int64_t rows) {
-  forward_job job = {m, ws, {x, c, 0, 0, 0}, rows};
+  forward_job job = {m, ws, {x, c, 0, 0, 0, 0}, rows};
   if (m->arch->row_local) ds__pool_run(m->ctx->pool, forward_part, &job);
   else m->arch->forward(m, ws, &job.pass, 0, rows);
 }
@@ -353,58 +371,18 @@ typedef struct sample_job {
   int64_t head_stride;
 } sample_job;
 
-/* The mean of a logistic mixture: sum_k softmax(logits)_k mu_k. */
-static float mixture_mean(const float *p, int32_t K) {
-  double mx = p[0], z = 0.0, acc = 0.0;
-  for (int32_t k = 1; k < K; k++) mx = p[k] > mx ? p[k] : mx;
-  for (int32_t k = 0; k < K; k++) {
-    double w = exp(p[k] - mx);
-    z += w;
-    acc += w * p[K + k];
-  }
-  return (float)(acc / z);
-}
-
-static float snap(const ds__bins *bins, float v) {
-  if (!bins) return v;
-  float step = (bins->hi - bins->lo) / (float)(bins->count - 1);
-  float b = roundf((v - bins->lo) / step);
-  b = b < 0 ? 0 : b > (float)(bins->count - 1) ? (float)(bins->count - 1) : b;
-  return bins->lo + b * step;
-}
-
-/* Greedy RGB value: each channel the prior-weighted mean of its coupled component means
- * given the channels before it (an approximation of the conditional mean). */
-static void rgb_mean(const float *p, int32_t K, const ds__bins *bins, float out[3]) {
-  double mx = p[0], z = 0.0;
-  for (int32_t k = 1; k < K; k++) mx = p[k] > mx ? p[k] : mx;
-  double w[256];
-  for (int32_t k = 0; k < K; k++) z += (w[k] = exp(p[k] - mx));
-  const float *R = p + K, *Gc = p + 4 * K, *Bc = p + 7 * K;
-  double r = 0, g = 0, b = 0;
-  for (int32_t k = 0; k < K; k++) r += w[k] * R[k];
-  out[0] = snap(bins, (float)(r / z));
-  for (int32_t k = 0; k < K; k++) g += w[k] * (Gc[k] + tanh(R[2 * K + k]) * out[0]);
-  out[1] = snap(bins, (float)(g / z));
-  for (int32_t k = 0; k < K; k++)
-    b += w[k] * (Bc[k] + tanh(Gc[2 * K + k]) * out[0] + tanh(Bc[2 * K + k]) * out[1]);
-  out[2] = snap(bins, (float)(b / z));
-}
-
 static void sample_group_rows(const sample_job *job, int64_t r0, int64_t r1) {
   const ds_model *m = job->m;
+  const ds__head *head = m->head;
   int64_t D = m->cfg.dim, g = job->group;
   int32_t K = m->cfg.components, gd = m->group_dims;
-  const ds__bins *bins = m->cfg.head == DS_HEAD_DISCRETIZED ? &m->bins : NULL;
-  int32_t nu = gd == 3 ? ds__mix_rgb_uniforms_needed(K, job->method)
-                       : ds__mix_uniforms_needed(K, job->method);
-  double u[257 + 3];
+  int32_t nu = head->uniforms(K, job->method);
+  double u[DS__HEAD_MAX_UNIFORMS];
   for (int64_t r = r0; r < r1; r++) {
     const float *hp = job->head + r * job->head_stride;
     float *xv = job->x + r * D + g * gd;
     if (job->greedy_mean) {
-      if (gd == 3) rgb_mean(hp, K, bins, xv);
-      else xv[0] = snap(bins, mixture_mean(hp, K));
+      head->mean(hp, K, m->head_bins, xv);
       continue;
     }
     uint64_t example = (uint64_t)(job->first + r);
@@ -412,8 +390,7 @@ static void sample_group_rows(const sample_job *job, int64_t r0, int64_t r1) {
       u[k] = ds__uniform_at(m->seed, DS__STREAM_SAMPLE | (job->stream & 0x00ffffffffffffffull),
                             (example * (uint64_t)m->groups + (uint64_t)g) * (uint64_t)nu +
                                 (uint64_t)k);
-    if (gd == 3) ds__mix_rgb_sample(hp, K, bins, job->method, u, xv);
-    else xv[0] = ds__mix_sample(hp, K, bins, job->method, u);
+    head->sample(hp, K, m->head_bins, job->method, u, xv);
   }
 }
 
@@ -424,7 +401,7 @@ static void sample_group(void *p, int32_t t, int32_t threads) {
   ds__split_range(job->rows, t, threads, &r0, &r1);
   if (r0 >= r1) return;
   if (m->arch->row_local) {
-    ds__arch_pass pass = {job->x, job->c, 0, 0, 0};
+    ds__arch_pass pass = {job->x, job->c, 0, 0, 0, 0};
     m->arch->forward(m, job->ws, &pass, r0, r1);
   }
   sample_group_rows(job, r0, r1);
@@ -438,7 +415,7 @@ void ds__model_sample_rows(const ds_model *m, ds__model_ws *ws, const float *c, 
     sample_job job = {m, ws, c, x, rows, first, g, stream, method, greedy_mean,
                       ws->head + g * m->group_params, ws->head_stride};
     if (!m->arch->row_local) {
-      ds__arch_pass pass = {x, c, 0, 0, 0};
+      ds__arch_pass pass = {x, c, 0, 0, 0, 0};
       m->arch->forward(m, ws, &pass, 0, rows);
     }
     ds__pool_run(m->ctx->pool, sample_group, &job);

@@ -11,7 +11,7 @@
 #include "kernels/logistic_mixture.h"
 #include "model/arch.h"
 #include "model/config.h"
-#include "model/made.h"
+#include "model/head.h"
 
 struct ds__ws_cache;
 
@@ -19,14 +19,15 @@ struct ds_model {
   ds_context *ctx;
   ds_model_config cfg;
   const ds__arch *arch;
-  ds__made made;                /* DS_ARCH_MADE: the layout */
-  void *arch_state;             /* the architecture's own state (DS_ARCH_PIXELCNNPP,
-                                   DS_ARCH_PIXELCNN: the layer table), NULL for MADE */
+  void *arch_state;      /* the architecture's own state (MADE: its layout; the image
+                            architectures: the layer table), owned by arch->setup/teardown */
+  const ds__head *head;  /* the distribution of each head group (model/head.h) */
   int64_t param_count;
   int64_t groups;        /* head groups per example (see model/arch.h) */
-  int32_t group_dims;    /* 1 or 3 */
-  int32_t group_params;  /* 3K or 10K */
-  ds__bins bins;   /* discretized head */
+  int32_t group_dims;    /* head->group_dims */
+  int32_t group_params;  /* head->group_params(K) */
+  ds__bins bins;         /* the configuration's bins */
+  const ds__bins *head_bins; /* what the head gets: &bins if discretized, else NULL */
   uint64_t seed;   /* init, sampling and dropout seed: DS_MODEL_SEED or derived per model
                       from the context (core/seed.h) at create/load */
   float *params;   /* (param_count) */
@@ -40,9 +41,7 @@ struct ds_model {
 /* Activations for up to `capacity` rows. */
 typedef struct ds__model_ws {
   int64_t capacity;
-  float *storage;
-  ds__made_buffers buf;  /* MADE */
-  void *arch_ws;         /* other architectures */
+  void *arch_ws;         /* the architecture's activations (arch->ws_init/ws_free) */
   const float *head;     /* (capacity, head_stride) head parameters of the last forward */
   float *dhead;          /* (capacity, head_stride) their gradient for the backward */
   int64_t head_stride;   /* groups * group_params */
@@ -50,8 +49,7 @@ typedef struct ds__model_ws {
   int32_t backprop; /* 0: forward only (no gradient buffers; log-prob, sampling) */
 } ds__model_ws;
 
-/* Largest parameter count of any model (8 GiB of weights). */
-#define DS__MAX_PARAMS ((int64_t)1 << 31)
+/* DS__MAX_PARAMS and every other size limit: model/limits.h (via model/config.h). */
 
 /* Allocate a model for cfg with zero weights. stored_count >= 0 (loading a checkpoint):
  * BAD_FORMAT unless the configuration needs exactly that many weights, checked before the
@@ -89,13 +87,14 @@ typedef struct ds__eval_request {
 
 void ds__model_eval(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req);
 /* The same for a training step: dropout (if the architecture has it) is on, its masks
- * addressed by `stream` (the trainer's step). */
+ * drawn from key `seed` (the trainer's seed, not the model's: a trainer resumed into
+ * another model instance draws the same masks) at `stream` (the trainer's step). */
 void ds__model_eval_train(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req,
-                          uint64_t stream);
+                          uint64_t seed, uint64_t stream);
 /* The same for a part of the step's batch: row 0 of req is row first_row of the batch, so
  * a batch evaluated in several parts draws the dropout masks of one whole pass. */
 void ds__model_eval_train_part(const ds_model *m, ds__model_ws *ws, const ds__eval_request *req,
-                               uint64_t stream, int64_t first_row);
+                               uint64_t seed, uint64_t stream, int64_t first_row);
 /* grad (param_count) of the loss requested by the last eval with param_grad_scale. */
 void ds__model_param_grads(const ds_model *m, ds__model_ws *ws, int64_t rows, float *grad);
 
@@ -114,7 +113,7 @@ void ds__model_sample_rows(const ds_model *m, ds__model_ws *ws, const float *c, 
 /* Draw group `group` of rows [0, rows) of x (rows, D) from head parameters given per row
  * at head + r * head_stride (group_params floats), exactly as ds__model_sample_rows does
  * (same uniforms, same arithmetic); runs on the calling thread. For architectures with
- * their own sampling loop (model/pixelcnn_sampler.c). */
+ * their own sampling loop (model/graph_sample.c). */
 void ds__model_sample_group(const ds_model *m, const float *head, int64_t head_stride,
                             int64_t rows, int64_t first, int64_t group, uint64_t stream,
                             int32_t method, int32_t greedy_mean, float *x);
@@ -122,7 +121,7 @@ void ds__model_sample_group(const ds_model *m, const float *head, int64_t head_s
 /* Rows evaluated per pass: bounds the activation memory of one call. */
 #define DS__EVAL_BLOCK 1024
 
-/* Rows per pass for this model (DS__EVAL_BLOCK for MADE, fewer for image models). */
+/* Rows per pass for this model (arch->block_rows: at most DS__EVAL_BLOCK). */
 int64_t ds__model_block_rows(const ds_model *m);
 
 /* Whole arrays in blocks (inputs already checked). log_prob (n) and/or score (n, D) may
@@ -142,10 +141,13 @@ ds_status ds__model_sample(const ds_model *m, const char *fn, const float *cond,
 /* Replace every weight with params (param_count), e.g. from a reference implementation.
  * DS_ERR_INVALID_ARGUMENT if a value is not finite or breaks the mask. */
 ds_status ds__model_set_params(ds_model *m, const float *params, int64_t count);
+/* Index of the first weight of params (param_count) that is not finite or is non-zero where
+ * the mask forbids it; -1 if every weight is valid. */
+int64_t ds__model_first_bad_weight(const ds_model *m, const float *params);
 
 /* Data-dependent initialisation from a batch of targets x (rows, D) and conditions c
- * (rows, C) or NULL. Image networks first normalise every layer on the batch
- * (ds__pcnn_data_init). Then the output heads:
+ * (rows, C) or NULL. The architecture's part first (arch->data_init: image networks
+ * normalise every layer on the batch, MADE scales its output weights). Then the output heads:
  * every dimension's (or channel's) mixture means go to the quantiles (k + 1/2)/K of its
  * values and the log-scales to a spread that makes the mixture's variance the data's; the
  * weights stay uniform. Deterministic (a sort per dimension on the calling thread). */

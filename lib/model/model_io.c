@@ -3,39 +3,29 @@
 #include <math.h>
 #include <string.h>
 
-void ds__model_serialize(const ds_model *m, ds__writer *w) {
-  const ds_model_config *c = &m->cfg;
+#include "model/options.h"
+#include "model/smoother.h"
+
+/* The configuration record: the architecture, then every stored row of the option table
+ * that the architecture has, in table order (model/model_options.c; the hidden layer
+ * widths at their row as count u32 + widths u64). */
+static void write_config(const ds_model_config *c, ds__writer *w) {
+  const ds__option_table *t = &ds__model_options;
   ds__writer_u32(w, (uint32_t)c->arch);
-  ds__writer_u64(w, (uint64_t)c->dim);
-  ds__writer_u64(w, (uint64_t)c->cond_dim);
-  ds__writer_u32(w, (uint32_t)c->components);
-  ds__writer_u32(w, (uint32_t)c->head);
-  ds__writer_u32(w, (uint32_t)c->bins);
-  ds__writer_f32(w, c->bin_lo);
-  ds__writer_f32(w, c->bin_hi);
-  ds__writer_u32(w, (uint32_t)c->activation);
-  ds__writer_u32(w, (uint32_t)c->residual);
-  ds__writer_u32(w, (uint32_t)c->hidden_count);
-  for (int32_t l = 0; l < c->hidden_count; l++) ds__writer_u64(w, (uint64_t)c->hidden[l]);
-  if (c->arch == DS_ARCH_PIXELCNNPP) { /* arch-specific section */
-    ds__writer_u32(w, (uint32_t)c->channels);
-    ds__writer_u64(w, (uint64_t)c->height);
-    ds__writer_u64(w, (uint64_t)c->width);
-    ds__writer_u32(w, (uint32_t)c->filters);
-    ds__writer_u32(w, (uint32_t)c->resnets);
-    ds__writer_f32(w, c->dropout);
-    ds__writer_u32(w, (uint32_t)c->cond_layout); /* format version 2 */
-    ds__writer_u32(w, (uint32_t)c->cond_convs);
-  } else if (c->arch == DS_ARCH_PIXELCNN) {
-    ds__writer_u32(w, (uint32_t)c->channels);
-    ds__writer_u64(w, (uint64_t)c->height);
-    ds__writer_u64(w, (uint64_t)c->width);
-    ds__writer_u32(w, (uint32_t)c->filters);
-    ds__writer_u32(w, (uint32_t)c->layers);
-    ds__writer_u32(w, (uint32_t)c->gated);
-  } else {
-    ds__writer_f32(w, c->cond_share); /* format version 3 */
+  for (int32_t i = 0; i < t->count; i++) {
+    const ds__option *o = &t->rows[i];
+    if (o->since == 0 || !ds__option_applies(o, c->arch)) continue;
+    if (o->kind != DS__OPT_HIDDEN) {
+      ds__option_write(o, c, w);
+      continue;
+    }
+    ds__writer_u32(w, (uint32_t)c->hidden_count);
+    for (int32_t l = 0; l < c->hidden_count; l++) ds__writer_u64(w, (uint64_t)c->hidden[l]);
   }
+}
+
+void ds__model_serialize(const ds_model *m, ds__writer *w) {
+  write_config(&m->cfg, w);
   ds__writer_u64(w, (uint64_t)m->param_count);
   ds__writer_floats(w, m->params, m->param_count);
   /* format version 3: the smoothing the model was trained on */
@@ -43,86 +33,83 @@ void ds__model_serialize(const ds_model *m, ds__writer *w) {
   ds__writer_f64(w, m->smooth_family < 0 ? 0.0 : m->smooth_sigma);
 }
 
-/* Apply one stored option through the public setter so stored values obey the same
- * ranges as fresh ones. */
-#define APPLY(call)                                                                       \
-  do {                                                                                    \
-    if ((call) != DS_OK)                                                                  \
-      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: invalid configuration in checkpoint: %s", \
-                      fn, ds_context_last_error(NULL));                                   \
-  } while (0)
-
-static ds_status read_config(ds_context *ctx, const char *fn, ds__reader *r,
+/* The hidden widths after their count (read with the rows before it): count in range,
+ * widths present, then through the setter. */
+static ds_status read_hidden(ds_context *ctx, const char *fn, ds__reader *r, uint32_t count,
                              ds_model_config *cfg) {
-  uint32_t arch = ds__reader_u32(r);
-  if (r->failed || !ds__arch_for((int32_t)arch))
-    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: unknown architecture %u in checkpoint", fn, arch);
-  ds__model_config_defaults(cfg, (int32_t)arch);
-  uint64_t dim = ds__reader_u64(r), cond = ds__reader_u64(r);
-  uint32_t comps = ds__reader_u32(r), head = ds__reader_u32(r), bins = ds__reader_u32(r);
-  float lo = ds__reader_f32(r), hi = ds__reader_f32(r);
-  uint32_t act = ds__reader_u32(r), res = ds__reader_u32(r), hc = ds__reader_u32(r);
-  if (r->failed)
-    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the configuration", fn);
-  APPLY(ds_model_config_set_int(cfg, DS_MODEL_DIM, dim > INT64_MAX ? -1 : (int64_t)dim));
-  APPLY(ds_model_config_set_int(cfg, DS_MODEL_COND_DIM, cond > INT64_MAX ? -1 : (int64_t)cond));
-  APPLY(ds_model_config_set_int(cfg, DS_MODEL_COMPONENTS, comps));
-  APPLY(ds_model_config_set_int(cfg, DS_MODEL_HEAD, head));
-  APPLY(ds_model_config_set_int(cfg, DS_MODEL_BINS, bins));
-  APPLY(ds_model_config_set_float(cfg, DS_MODEL_BIN_LO, lo));
-  APPLY(ds_model_config_set_float(cfg, DS_MODEL_BIN_HI, hi));
-  APPLY(ds_model_config_set_int(cfg, DS_MODEL_ACTIVATION, act));
-  APPLY(ds_model_config_set_int(cfg, DS_MODEL_RESIDUAL, res));
-  if (hc < 1 || hc > DS__MAX_HIDDEN_LAYERS)
-    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint has %u hidden layers", fn, hc);
+  if (count < 1 || count > DS__MAX_HIDDEN_LAYERS)
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint has %u hidden layers", fn, count);
   int64_t widths[DS__MAX_HIDDEN_LAYERS];
-  for (uint32_t l = 0; l < hc; l++) {
+  for (uint32_t l = 0; l < count; l++) {
     uint64_t w = ds__reader_u64(r);
     widths[l] = w > INT64_MAX ? -1 : (int64_t)w;
   }
   if (r->failed)
     return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the layer widths", fn);
-  APPLY(ds_model_config_set_hidden(cfg, widths, (int32_t)hc));
-  if (arch == DS_ARCH_PIXELCNNPP) {
-    uint32_t ch = ds__reader_u32(r);
-    uint64_t h = ds__reader_u64(r), wd = ds__reader_u64(r);
-    uint32_t f = ds__reader_u32(r), nres = ds__reader_u32(r);
-    float drop = ds__reader_f32(r);
-    if (r->failed)
-      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the image section", fn);
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_CHANNELS, ch));
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_HEIGHT, h > 4096 ? -1 : (int64_t)h));
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_WIDTH, wd > 4096 ? -1 : (int64_t)wd));
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_FILTERS, f));
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_RESNETS, nres));
-    APPLY(ds_model_config_set_float(cfg, DS_MODEL_DROPOUT, drop));
-    if (r->version >= 2) { /* version 1: the channel layout without convs (the defaults) */
-      uint32_t layout = ds__reader_u32(r), convs = ds__reader_u32(r);
-      if (r->failed)
-        return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the image section",
-                        fn);
-      APPLY(ds_model_config_set_int(cfg, DS_MODEL_COND_LAYOUT, layout));
-      APPLY(ds_model_config_set_int(cfg, DS_MODEL_COND_CONVS, convs));
-    }
-  } else if (arch == DS_ARCH_PIXELCNN) {
-    uint32_t ch = ds__reader_u32(r);
-    uint64_t h = ds__reader_u64(r), wd = ds__reader_u64(r);
-    uint32_t f = ds__reader_u32(r), layers = ds__reader_u32(r), gated = ds__reader_u32(r);
-    if (r->failed)
-      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the image section", fn);
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_CHANNELS, ch));
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_HEIGHT, h > 4096 ? -1 : (int64_t)h));
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_WIDTH, wd > 4096 ? -1 : (int64_t)wd));
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_FILTERS, f));
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_LAYERS, layers));
-    APPLY(ds_model_config_set_int(cfg, DS_MODEL_GATED, gated));
-  } else if (r->version >= 3) {
-    float share = ds__reader_f32(r);
-    if (r->failed)
-      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the MADE section", fn);
-    if (share != 0.0f) APPLY(ds_model_config_set_float(cfg, DS_MODEL_COND_SHARE, share));
-  }
+  if (ds__model_config_set_hidden(cfg, widths, (int32_t)count) != DS_OK)
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: invalid configuration in checkpoint: %s", fn,
+                    ds_context_last_error(NULL));
   return DS_OK;
+}
+
+/* One run of rows read together: complete, then each value through its setter, so stored
+ * values obey the same ranges as fresh ones. */
+typedef struct pending_rows {
+  const ds__option *row[32];
+  ds__option_value value[32];
+  int32_t count;
+  const char *section;
+} pending_rows;
+
+static ds_status apply_rows(ds_context *ctx, const char *fn, ds__reader *r, pending_rows *p,
+                            ds_model_config *cfg) {
+  if (p->count > 0 && r->failed)
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the %s", fn,
+                    p->section);
+  for (int32_t k = 0; k < p->count; k++) {
+    const ds__option *o = p->row[k];
+    if (o->kind == DS__OPT_HIDDEN) {
+      ds_status st = read_hidden(ctx, fn, r, (uint32_t)p->value[k].i, cfg);
+      if (st != DS_OK) return st;
+      continue;
+    }
+    ds_status st = o->kind == DS__OPT_INT ? ds__model_config_set_int(cfg, o->id, p->value[k].i)
+                                          : ds__model_config_set_float(cfg, o->id, p->value[k].f);
+    if (st != DS_OK)
+      return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: invalid configuration in checkpoint: %s",
+                      fn, ds_context_last_error(NULL));
+  }
+  p->count = 0;
+  return DS_OK;
+}
+
+/* The record of write_config. Rows are read in runs of one section and format version
+ * (a file of an older version keeps the defaults of the rows added since). */
+static ds_status read_config(ds_context *ctx, const char *fn, ds__reader *r,
+                             ds_model_config *cfg) {
+  const ds__option_table *t = &ds__model_options;
+  uint32_t arch = ds__reader_u32(r);
+  if (r->failed || !ds__arch_for((int32_t)arch))
+    return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: unknown architecture %u in checkpoint", fn, arch);
+  ds__model_config_defaults(cfg, (int32_t)arch);
+  pending_rows p = {.count = 0};
+  int32_t since = 0;
+  for (int32_t i = 0; i < t->count; i++) {
+    const ds__option *o = &t->rows[i];
+    if (o->since == 0 || o->since > (int32_t)r->version || !ds__option_applies(o, cfg->arch))
+      continue;
+    if (p.count == (int32_t)(sizeof p.row / sizeof *p.row) || !p.section ||
+        strcmp(o->section, p.section) != 0 || o->since != since) {
+      ds_status st = apply_rows(ctx, fn, r, &p, cfg);
+      if (st != DS_OK) return st;
+      p.section = o->section;
+      since = o->since;
+    }
+    p.row[p.count] = o;
+    p.value[p.count++] = o->kind == DS__OPT_HIDDEN ? (ds__option_value){ds__reader_u32(r), 0.0}
+                                                   : ds__option_read(o, r);
+  }
+  return apply_rows(ctx, fn, r, &p, cfg);
 }
 
 /* Version 3: family (UINT32_MAX = none) and sigma after the weights. */
@@ -134,13 +121,26 @@ static ds_status read_smoothing(ds_context *ctx, const char *fn, ds__reader *r, 
     return ds__fail(ctx, DS_ERR_BAD_FORMAT, "%s: checkpoint truncated in the smoothing record",
                     fn);
   if (family == UINT32_MAX) return DS_OK;
-  if (family > DS_NOISE_UNIFORM || !(sigma >= 1e-30 && sigma <= 1e30))
+  if (family > INT32_MAX || !ds__noise_name((int32_t)family) ||
+      !(sigma >= 1e-30 && sigma <= 1e30))
     return ds__fail(ctx, DS_ERR_BAD_FORMAT,
                     "%s: checkpoint records an invalid smoothing (family %u, sigma %g)", fn,
                     family, sigma);
   m->smooth_family = (int32_t)family;
   m->smooth_sigma = sigma;
   return DS_OK;
+}
+
+ds_status ds__model_read_file(ds_context *ctx, const char *fn, const char *path, uint32_t kind,
+                              uint8_t **file, ds__reader *r, ds_model **out) {
+  ds_status st = ds__checkpoint_read(ctx, fn, path, kind, file, r);
+  if (st != DS_OK) return st;
+  st = ds__model_deserialize(ctx, fn, r, out);
+  if (st != DS_OK) {
+    ds__free(ctx, *file);
+    *file = NULL;
+  }
+  return st;
 }
 
 ds_status ds__model_deserialize(ds_context *ctx, const char *fn, ds__reader *r, ds_model **out) {

@@ -12,19 +12,6 @@
 #include "model/model_io.h"
 #include "model/trainer_dist.h"
 
-void ds__trainer_config_defaults(ds_trainer_config *cfg) {
-  memset(cfg, 0, sizeof *cfg);
-  cfg->batch = 128;
-  cfg->total_steps = 1000;
-  cfg->schedule = DS_LR_CONSTANT;
-  cfg->lr = 1e-3;
-  cfg->beta1 = 0.9;
-  cfg->beta2 = 0.999;
-  cfg->epsilon = 1e-8;
-  cfg->lr_decay = 0.9995;
-  cfg->data_init = 1;
-}
-
 double ds__trainer_lr(const ds_trainer_config *cfg, int64_t horizon, int64_t step) {
   switch (cfg->schedule) {
     case DS_LR_EXPONENTIAL:
@@ -180,7 +167,7 @@ static double batch_gradient(ds_trainer *t) {
   int64_t B = t->cfg.batch;
   ds__eval_request req = {t->batch_x, t->batch_c, B, t->batch_log_prob, 1.0f / (float)B, NULL, 0};
   /* dropout masks: the model's seed, a stream of this trainer and step */
-  ds__model_eval_train(m, &t->ws, &req, ds__trainer_dropout_stream(t));
+  ds__model_eval_train(m, &t->ws, &req, t->seed, ds__trainer_dropout_stream(t));
   ds__model_param_grads(m, &t->ws, B, t->grad);
   double loss = 0.0;
   for (int64_t r = 0; r < B; r++) loss -= t->batch_log_prob[r];
@@ -431,25 +418,11 @@ ds_status ds__trainer_evaluate(ds_trainer *t, const float *x, const float *cond,
 
 /* ---- checkpoint: model record, trainer configuration, step, Adam moments ------------- */
 
-static void write_config(ds__writer *w, const ds_trainer_config *c) {
-  ds__writer_u64(w, (uint64_t)c->batch);
-  ds__writer_u64(w, (uint64_t)c->total_steps);
-  ds__writer_u32(w, (uint32_t)c->schedule);
-  ds__writer_f64(w, c->lr);
-  ds__writer_f64(w, c->beta1);
-  ds__writer_f64(w, c->beta2);
-  ds__writer_f64(w, c->epsilon);
-  ds__writer_f64(w, c->weight_decay);
-  ds__writer_f64(w, c->lr_decay);
-  ds__writer_f64(w, c->lr_min);
-  ds__writer_f64(w, c->clip_norm);
-}
-
 ds_status ds__trainer_save(const ds_trainer *t, const char *path) {
   ds_model *m = t->model;
   ds__writer w = {m->ctx, NULL, 0, 0, 0};
   ds__model_serialize(m, &w);
-  write_config(&w, &t->cfg);
+  ds__trainer_config_write(&w, &t->cfg);
   ds__writer_u32(&w, (uint32_t)t->mode);
   ds__writer_u64(&w, t->seed);
   ds__writer_u64(&w, (uint64_t)t->step);
@@ -488,17 +461,12 @@ ds_status ds__trainer_resume(ds_trainer *t, const char *path) {
   ds_context *ctx = m->ctx;
   uint8_t *file = NULL;
   ds__reader r;
-  ds_status st = ds__checkpoint_read(ctx, fn, path, DS__CHECKPOINT_TRAINER, &file, &r);
-  if (st != DS_OK) return st;
   ds_model *saved = NULL;
-  st = ds__model_deserialize(ctx, fn, &r, &saved);
-  if (st != DS_OK) {
-    ds__free(ctx, file);
-    return st;
-  }
+  ds_status st = ds__model_read_file(ctx, fn, path, DS__CHECKPOINT_TRAINER, &file, &r, &saved);
+  if (st != DS_OK) return st;
   /* the trainer's own configuration must match byte for byte */
   ds__writer mine = {ctx, NULL, 0, 0, 0};
-  write_config(&mine, &t->cfg);
+  ds__trainer_config_write(&mine, &t->cfg);
   ds__writer_u32(&mine, (uint32_t)t->mode);
   int64_t P = m->param_count;
   if (mine.failed) st = ds__fail(ctx, DS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);

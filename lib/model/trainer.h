@@ -5,14 +5,17 @@
 
 #include <stdint.h>
 
+#include "model/checkpoint.h"
+#include "model/limits.h"
 #include "model/model.h"
 #include "model/smoother.h"
 
+/* The options' fields; ranges, defaults and which are checkpointed: model/trainer_options.c */
 struct ds_trainer_config {
   int64_t batch, total_steps;
   int32_t schedule;
   double lr, beta1, beta2, epsilon, weight_decay, lr_decay, lr_min, clip_norm;
-  /* since 0.3; not part of the checkpointed configuration (write_config in trainer.c) */
+  /* since 0.3; not part of the checkpointed configuration */
   int32_t total_steps_set; /* 1: DS_TRAIN_TOTAL_STEPS given; else the horizon is each call's end */
   int32_t data_init;       /* DS_TRAIN_DATA_INIT */
   int32_t seed_set;        /* 1: DS_TRAIN_SEED given; else derived per trainer */
@@ -51,7 +54,16 @@ struct ds_trainer {
   struct ds__dist *dist;    /* data-parallel training (model/trainer_dist.h) or NULL */
 };
 
+/* model/trainer_config.c: the option table's defaults, setters and getters (failures on
+ * the NULL context, cfg unchanged), and the configuration record of a trainer checkpoint. */
 void ds__trainer_config_defaults(ds_trainer_config *cfg);
+ds_status ds__trainer_config_set_int(ds_trainer_config *cfg, int32_t option, int64_t value);
+ds_status ds__trainer_config_set_float(ds_trainer_config *cfg, int32_t option, double value);
+ds_status ds__trainer_config_get_int(const ds_trainer_config *cfg, int32_t option,
+                                     int64_t *value);
+ds_status ds__trainer_config_get_float(const ds_trainer_config *cfg, int32_t option,
+                                       double *value);
+void ds__trainer_config_write(ds__writer *w, const ds_trainer_config *cfg);
 ds_status ds__trainer_create(ds_model *model, const ds_trainer_config *cfg,
                              const ds_smoother *sm, ds_trainer **out);
 void ds__trainer_free(ds_trainer *t);
@@ -64,10 +76,6 @@ ds_status ds__trainer_evaluate(ds_trainer *t, const float *x, const float *cond,
                                uint64_t stream, double *mean_nll);
 ds_status ds__trainer_save(const ds_trainer *t, const char *path);
 ds_status ds__trainer_resume(ds_trainer *t, const char *path);
-/* Steps done never exceed this: the step number addresses noise and shuffle streams in
- * the low 56 bits of a stream (core/philox.h); a resumed file and ds_trainer_train are
- * both held to it. */
-#define DS__TRAINER_MAX_STEPS (((int64_t)1 << 56) - 1)
 /* Rows [r0, r1) of step `step`'s batch into batch_x / batch_c at the same rows, with the
  * mode's noise addressed by the row's position in the whole batch. */
 void ds__trainer_assemble_rows(ds_trainer *t, const float *x, const float *cond, int64_t step,

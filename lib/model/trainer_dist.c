@@ -167,7 +167,7 @@ static double rows_gradient(ds_trainer *t, int64_t r0, int64_t r1, float *grad) 
   const float *c = t->batch_c ? t->batch_c + r0 * (t->mode == DS__TRAIN_PAIRS ? D : C) : NULL;
   ds__eval_request req = {t->batch_x + r0 * D, c, r1 - r0, t->batch_log_prob + r0,
                           1.0f / (float)B, NULL, 0};
-  ds__model_eval_train_part(m, &t->ws, &req, ds__trainer_dropout_stream(t), r0);
+  ds__model_eval_train_part(m, &t->ws, &req, t->seed, ds__trainer_dropout_stream(t), r0);
   ds__model_param_grads(m, &t->ws, r1 - r0, grad);
   double nll = 0.0;
   for (int64_t r = r0; r < r1; r++) nll -= t->batch_log_prob[r];

@@ -1,5 +1,6 @@
 /* What the fuzz targets and the seed-corpus generator share: the fixed trainers a fuzzed
- * trainer file is resumed into, the context limits, and the checkpoint CRC. */
+ * trainer file is resumed into, the context limits, and the checkpoint CRC
+ * (../checkpoint_crc.h, shared with the tests that patch files). */
 #ifndef DS_FUZZ_FIXTURES_H
 #define DS_FUZZ_FIXTURES_H
 
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../checkpoint_crc.h"
 #include "dsmooth.h"
 
 /* Every evaluation stays below this: a file declaring a huge model must fail cleanly
@@ -97,22 +99,13 @@ static inline void fuzz_data(float *x, int64_t count) {
   }
 }
 
-static inline uint32_t fuzz_crc32(const uint8_t *d, size_t n) {
-  uint32_t c = 0xffffffffu;
-  for (size_t i = 0; i < n; i++) {
-    c ^= d[i];
-    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-  }
-  return c ^ 0xffffffffu;
-}
-
 /* Write bytes to path; with fix_crc, replace the last 4 bytes by the CRC of the rest so
  * that mutations reach the parser behind the checksum. */
 static inline void fuzz_write(const char *path, const uint8_t *data, size_t size, int fix_crc) {
   FILE *f = fopen(path, "wb");
   if (!f) fuzz_die("cannot write the input file", path);
   if (fix_crc && size >= 28) {
-    uint32_t c = fuzz_crc32(data, size - 4);
+    uint32_t c = checkpoint_crc32(data, size - 4);
     uint8_t tail[4] = {(uint8_t)c, (uint8_t)(c >> 8), (uint8_t)(c >> 16), (uint8_t)(c >> 24)};
     fwrite(data, 1, size - 4, f);
     fwrite(tail, 1, 4, f);

@@ -5,6 +5,12 @@ comment that says since which version it exists ("Since X.Y"; a sub-section rule
 ds_status by one that lists its errors ("Errors"). The governing comment is the nearest
 comment above the declaration with only declarations (of a group documented together) and
 #defines in between.
+Lifetimes: a constructor (ds_*_create*, ds_*_load) that is given another handle (a context,
+model, smoother, denoiser or trainer) says what it does with it: keeps a pointer, which
+must "outlive" the new handle, or holds a counted "reference" (contexts). One given an
+options or configuration object says that it "copies" it (or that it "may be freed right
+after"). A setter (ds_*_set_*) given a callback (a ds_*_fn) says how long the callback and
+its user pointer must stay "valid".
 
     check_header_manual.py include/dsmooth.h
 """
@@ -62,6 +68,33 @@ def section_since(seq, idx):
     return False
 
 
+HANDLE_PARAM = r"\bds_(context|model|smoother|denoiser|trainer)\s*\*\s*\w+\s*[,)]"
+OBJECT_PARAM = r"\bds_\w+_(config|options)\s*\*\s*\w+\s*[,)]"
+
+
+def lifetime_problems(name, body, comment):
+    """A constructor's comment states what happens to the handles and objects it is given."""
+    if not re.match(r"ds_\w+_(create\w*|load)$", name):
+        return []
+    out = []
+    if re.search(HANDLE_PARAM, body) and not re.search(r"\boutlive\b|\breference\b", comment):
+        out.append("%s: takes another handle but does not say it must outlive the new one "
+                   "(a kept pointer) or that it holds a reference to it" % name)
+    if re.search(OBJECT_PARAM, body) and not re.search(r"\bcop(y|ies)\b|freed right after",
+                                                       comment):
+        out.append("%s: takes an options/configuration object but does not say it copies it"
+                   % name)
+    return out
+
+
+def callback_problems(name, body, comment):
+    """A setter that stores a callback says how long it (and its user pointer) must live."""
+    if "_set_" in name and re.search(r"\bds_\w+_fn\s+\w+", body) and \
+            not re.search(r"\bvalid\b", comment):
+        return ["%s: keeps a callback but does not say how long it must stay valid" % name]
+    return []
+
+
 def main(path):
     text = open(path, encoding="utf-8").read()
     problems, count = [], 0
@@ -87,6 +120,8 @@ def main(path):
             problems.append("%s: its comment does not say since which version (Since X.Y)" % name)
         if re.match(r"DS_API\s+ds_status\b", body) and not re.search(r"\bErrors\b", comment):
             problems.append("%s: returns ds_status but its comment lists no Errors" % name)
+        problems += lifetime_problems(name, body, comment)
+        problems += callback_problems(name, body, comment)
     if count < 60:
         problems.append("only %d DS_API declarations found in %s" % (count, path))
     for p in problems:

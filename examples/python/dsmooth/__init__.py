@@ -83,6 +83,7 @@ class Status(enum.IntEnum):
     ERR_CANCELLED = 9
     ERR_UNSUPPORTED = 10
     ERR_THREAD = 11
+    ERR_INTERNAL = 12
 
 
 class Noise(enum.IntEnum):

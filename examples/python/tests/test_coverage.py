@@ -1,6 +1,7 @@
 """Every function of include/dsmooth.h is declared by each binding, and every enumerator
 of the model configuration (architectures, options) is named by each, so none drifts
-behind the header as the API grows."""
+behind the header as the API grows. The values of EVERY public enum in every binding are
+compared by tests/ffi/check_enum_values.py (also run below)."""
 import os
 import re
 
@@ -76,3 +77,12 @@ def test_julia_has_every_config_enumerator():
     jl = _read("examples", "julia", "dsmooth.jl")
     for enum_name, _, _ in CONFIG_ENUMS:
         assert [n for n, _ in header_enum(enum_name) if not re.search(r"\b%s\b" % n, jl)] == []
+
+
+def test_every_enum_value_in_every_binding():
+    import importlib.util
+    path = os.path.join(REPO, "tests", "ffi", "check_enum_values.py")
+    spec = importlib.util.spec_from_file_location("check_enum_values", path)
+    checker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(checker)
+    assert checker.check(checker.read_files(REPO)) == []

@@ -78,7 +78,8 @@ pub enum Status {
     ShapeMismatch,
     /// DS_ERR_NUMERIC: NaN or infinite input or result.
     Numeric,
-    /// DS_ERR_BAD_STATE: the handle is not in a state for this call.
+    /// DS_ERR_BAD_STATE: the handle is not in a state for this call (library bugs are
+    /// `Internal` since 0.4).
     BadState,
     /// DS_ERR_CANCELLED: a progress callback asked to stop.
     Cancelled,
@@ -86,6 +87,8 @@ pub enum Status {
     Unsupported,
     /// DS_ERR_THREAD: creating a thread or a lock failed.
     Thread,
+    /// DS_ERR_INTERNAL: a library bug (an internal invariant does not hold); since 0.4.
+    Internal,
     /// A status this binding does not know yet (statuses are append-only).
     Other(i32),
 }
@@ -105,6 +108,7 @@ impl Status {
             9 => Status::Cancelled,
             10 => Status::Unsupported,
             11 => Status::Thread,
+            12 => Status::Internal,
             c => Status::Other(c),
         }
     }
@@ -122,6 +126,7 @@ impl Status {
             Status::Cancelled => 9,
             Status::Unsupported => 10,
             Status::Thread => 11,
+            Status::Internal => 12,
             Status::Other(c) => c,
         }
     }

@@ -86,6 +86,48 @@ pub type ds_collective_fn = Option<
     unsafe extern "C" fn(*mut c_void, i32, *const c_void, *mut c_void, i64, *const i64) -> i32,
 >;
 
+// Every enum of include/dsmooth.h as `i32` constants with the C names (the safe crate's
+// enums are checked against these and the header by tests/ffi/check_enum_values.py).
+macro_rules! c_consts {
+    ($enum:literal: $($name:ident = $value:expr),* $(,)?) => {$(
+        #[doc = concat!("`", stringify!($name), "` = ", stringify!($value), " of `", $enum,
+                        "` (see `include/dsmooth.h`).")]
+        pub const $name: i32 = $value;
+    )*};
+}
+c_consts!("ds_status": DS_OK = 0, DS_ERR_INVALID_ARGUMENT = 1, DS_ERR_OUT_OF_MEMORY = 2,
+    DS_ERR_IO = 3, DS_ERR_BAD_FORMAT = 4, DS_ERR_UNSUPPORTED_VERSION = 5,
+    DS_ERR_SHAPE_MISMATCH = 6, DS_ERR_NUMERIC = 7, DS_ERR_BAD_STATE = 8, DS_ERR_CANCELLED = 9,
+    DS_ERR_UNSUPPORTED = 10, DS_ERR_THREAD = 11, DS_ERR_INTERNAL = 12);
+c_consts!("ds_log_level": DS_LOG_ERROR = 0, DS_LOG_WARN = 1, DS_LOG_INFO = 2, DS_LOG_DEBUG = 3);
+c_consts!("ds_noise": DS_NOISE_GAUSSIAN = 0, DS_NOISE_LAPLACE = 1, DS_NOISE_UNIFORM = 2);
+c_consts!("ds_arch": DS_ARCH_MADE = 0, DS_ARCH_PIXELCNNPP = 1, DS_ARCH_PIXELCNN = 2);
+c_consts!("ds_head": DS_HEAD_CONTINUOUS = 0, DS_HEAD_DISCRETIZED = 1);
+c_consts!("ds_cond_layout": DS_COND_CHANNELS = 0, DS_COND_STACKED = 1);
+c_consts!("ds_activation": DS_ACTIVATION_RELU = 0, DS_ACTIVATION_TANH = 1,
+    DS_ACTIVATION_ELU = 2);
+c_consts!("ds_model_option": DS_MODEL_DIM = 0, DS_MODEL_COND_DIM = 1, DS_MODEL_COMPONENTS = 2,
+    DS_MODEL_HEAD = 3, DS_MODEL_BINS = 4, DS_MODEL_ACTIVATION = 5, DS_MODEL_RESIDUAL = 6,
+    DS_MODEL_CHANNELS = 7, DS_MODEL_HEIGHT = 8, DS_MODEL_WIDTH = 9, DS_MODEL_FILTERS = 10,
+    DS_MODEL_RESNETS = 11, DS_MODEL_LAYERS = 12, DS_MODEL_GATED = 13, DS_MODEL_COND_LAYOUT = 14,
+    DS_MODEL_COND_CONVS = 15, DS_MODEL_SEED = 16);
+c_consts!("ds_model_float_option": DS_MODEL_BIN_LO = 0, DS_MODEL_BIN_HI = 1,
+    DS_MODEL_DROPOUT = 2, DS_MODEL_COND_SHARE = 3);
+c_consts!("ds_score_kind": DS_SCORE_EXACT = 0, DS_SCORE_LOCAL = 1);
+c_consts!("ds_sample_method": DS_SAMPLE_BISECTION = 0, DS_SAMPLE_GUMBEL = 1,
+    DS_SAMPLE_NAIVE = 0x100);
+c_consts!("ds_lr_schedule": DS_LR_CONSTANT = 0, DS_LR_EXPONENTIAL = 1, DS_LR_COSINE = 2);
+c_consts!("ds_trainer_option": DS_TRAIN_BATCH = 0, DS_TRAIN_TOTAL_STEPS = 1,
+    DS_TRAIN_SCHEDULE = 2, DS_TRAIN_SEED = 3, DS_TRAIN_DATA_INIT = 4);
+c_consts!("ds_trainer_float_option": DS_TRAIN_LR = 0, DS_TRAIN_BETA1 = 1, DS_TRAIN_BETA2 = 2,
+    DS_TRAIN_EPSILON = 3, DS_TRAIN_WEIGHT_DECAY = 4, DS_TRAIN_LR_DECAY = 5, DS_TRAIN_LR_MIN = 6,
+    DS_TRAIN_CLIP_NORM = 7, DS_TRAIN_EMA_DECAY = 8);
+c_consts!("ds_reduction": DS_REDUCE_DETERMINISTIC = 0, DS_REDUCE_FAST = 1,
+    DS_REDUCE_DETERMINISTIC_SCATTER = 2);
+c_consts!("ds_collective_op": DS_COLLECTIVE_ALLGATHER = 0, DS_COLLECTIVE_SUM_FLOAT = 1,
+    DS_COLLECTIVE_SUM_DOUBLE = 2, DS_COLLECTIVE_ALLTOALL = 3);
+c_consts!("ds_conditional_output": DS_CONDITIONAL_SAMPLE = 0, DS_CONDITIONAL_MEAN = 1);
+
 extern "C" {
     /// `__declspec(dllexport) #elif defined(_WIN32) && defined(DS_USING_SHARED) #define DS_API __declspec(dllimport) #elif defined(__GNUC__) || defined(__clang__) #define DS_API __attribute__((visibility("default"))) #else #define DS_API #endif #ifdef __cplusplus extern "C" { #endif /* ====================================================================================== * Version * ====================================================================================== */ /* DS_VERSION_NUMBER of the library actually loaded (MAJOR*10000 + MINOR*100 + PATCH). */ DS_API uint32_t ds_version(void)`: see its comment in `include/dsmooth.h`.
     pub fn ds_version() -> u32;

@@ -1,4 +1,4 @@
-#include "kernels/nin.h"
+#include "reference/nin.h"
 
 #include "kernels/conv2d.h"
 

@@ -1,12 +1,13 @@
-/* "nin": 1x1 convolution over channels, optionally plus a conditioning input through its
+/* Test reference (not in the library: the models express it as 1x1 CONV ops).
+ * "nin": 1x1 convolution over channels, optionally plus a conditioning input through its
  * own 1x1 weights (the conditional model's x~ path):
  *
  *   y (B, Cout, P) = w (Cout, Cin) x (B, Cin, P) [+ wc (Cout, Cc) cond (B, Cc, P)] + bias
  *
  * P = pixels. Two 1x1 ds__conv2d calls; cond == NULL: no conditioning. ws holds
  * ds__nin_workspace(...) floats for the pool's thread count. */
-#ifndef DS_KERNELS_NIN_H
-#define DS_KERNELS_NIN_H
+#ifndef DS_TEST_REFERENCE_NIN_H
+#define DS_TEST_REFERENCE_NIN_H
 
 #include <stddef.h>
 #include <stdint.h>
