@@ -23,7 +23,7 @@
  * will run it; a size computed for the largest batch also serves any smaller batch; the
  * contents are scratch, not kept between calls, so one buffer of the maximum size over all
  * ops can serve every op of a network run sequentially (never two calls at once). The
- * GEMM's packing buffers are per thread (about 336 KiB, thread-local). */
+ * GEMM's packing buffers are per thread (about 368 KiB, thread-local). */
 #ifndef DS_KERNELS_CONV_ENGINE_H
 #define DS_KERNELS_CONV_ENGINE_H
 
