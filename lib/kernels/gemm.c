@@ -14,7 +14,8 @@
  * The K blocking does not depend on the split, so every C element is summed over k in the
  * same order (k within a KC block in the micro-kernel, KC blocks in order): results are
  * bitwise identical for any thread count. Packing buffers are thread-local (KC*(MC+NC)
- * floats, 336 KiB, and a 32 KiB panel for ds__gemm_implicit_b): no allocation. beta is applied once, before the K loop. */
+ * floats, 336 KiB, and a 32 KiB panel for ds__gemm_implicit_b): no allocation. beta is
+ * applied once, before the K loop. */
 
 enum { KC = 256, MC = 144, NC = 192 };
 
