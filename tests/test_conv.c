@@ -3,6 +3,7 @@
  * counts that are not multiples of 8); every backward against central finite differences
  * of the float64 reference; accumulate mode; bitwise identical results for 1, 2, 3 and 8
  * threads. */
+#include <string.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include "conv_test_util.h"
 #include "core/context.h"
 #include "kernels/conv2d.h"
+#include "kernels/im2col.h"
 #include "kernels/conv_transpose.h"
 #include "reference/masked_conv.h"
 #include "reference/nin.h"
@@ -380,8 +382,122 @@ static void bitwise_identical_across_threads(void **state) {
   }
 }
 
+/* ds__im2col_panel == the rows and columns of ds__im2col's column matrix, zero beyond n:
+ * strides 1 and 2, pads, kernels larger than the image, 1x1 images, panel widths 8 (plain
+ * loop), 16 and 32 (AVX-512 where the CPU has it), 40 (the any-size path); row ranges that
+ * start inside a channel. */
+static void im2col_panel_matches_im2col(void **state) {
+  (void)state;
+  ct_seed(77);
+  for (int trial = 0; trial < 60; trial++) {
+    ds__conv_geom g;
+    g.c = ct_int(1, 4), g.h = ct_int(1, 9), g.w = ct_int(1, 9);
+    g.kh = ct_int(1, 4), g.kw = ct_int(1, 4), g.stride = ct_int(1, 2);
+    g.pad_t = ct_int(0, g.kh - 1), g.pad_l = ct_int(0, g.kw - 1);
+    int64_t pad_b = ct_int(0, g.kh - 1), pad_r = ct_int(0, g.kw - 1);
+    g.oh = (g.h + g.pad_t + pad_b - g.kh) / g.stride + 1;
+    g.ow = (g.w + g.pad_l + pad_r - g.kw) / g.stride + 1;
+    if (trial % 5 == 0) g.stride = 1, g.pad_t = g.kh / 2, g.pad_l = g.kw / 2, g.oh = g.h, g.ow = g.w;
+    if (g.oh <= 0 || g.ow <= 0) continue;
+    const int64_t kc = g.c * g.kh * g.kw, P = g.oh * g.ow;
+    float *img = ct_random(g.c * g.h * g.w), *col = ct_floats(kc * P);
+    ds__im2col(&g, img, 0, kc, col, P);
+    const int64_t widths[] = {8, 16, 32, 40};
+    for (int wi = 0; wi < 4; wi++) {
+      int64_t nr = widths[wi], k0 = ct_int(0, kc - 1), rows = ct_int(1, kc - k0);
+      float *panel = ct_floats(rows * nr);
+      for (int64_t j0 = 0; j0 < P; j0 += nr) {
+        int64_t n = P - j0 < nr ? P - j0 : nr;
+        for (int64_t i = 0; i < rows * nr; i++) panel[i] = NAN;
+        ds__im2col_panel(&g, img, k0, rows, j0, n, nr, panel);
+        for (int64_t k = 0; k < rows; k++)
+          for (int64_t c = 0; c < nr; c++) {
+            float want = c < n ? col[(k0 + k) * P + j0 + c] : 0.0f;
+            assert_true(memcmp(&panel[k * nr + c], &want, sizeof want) == 0);
+          }
+      }
+      free(panel);
+    }
+    free(img), free(col);
+  }
+}
+
+/* ds__im2col_panel_t == the transpose of ds__im2col's column matrices of several images
+ * side by side: panels that start mid-image and straddle images (small images span many),
+ * tap ranges that stop short of the panel width, strides 1 and 2. */
+static void im2col_panel_t_matches_im2col(void **state) {
+  (void)state;
+  ct_seed(79);
+  for (int trial = 0; trial < 50; trial++) {
+    ds__conv_geom g;
+    g.c = ct_int(1, 6), g.h = ct_int(1, 9), g.w = ct_int(1, 9);
+    g.kh = ct_int(1, 3), g.kw = ct_int(1, 3), g.stride = ct_int(1, 2);
+    g.pad_t = ct_int(0, g.kh - 1), g.pad_l = ct_int(0, g.kw - 1);
+    g.oh = (g.h + g.pad_t + ct_int(0, g.kh - 1) - g.kh) / g.stride + 1;
+    g.ow = (g.w + g.pad_l + ct_int(0, g.kw - 1) - g.kw) / g.stride + 1;
+    if (trial % 3 == 0) g.stride = 1, g.pad_t = g.kh / 2, g.pad_l = g.kw / 2, g.oh = g.h, g.ow = g.w;
+    if (g.oh <= 0 || g.ow <= 0) continue;
+    const int64_t kc = g.c * g.kh * g.kw, P = g.oh * g.ow, n = ct_int(1, 5);
+    const int64_t stride = g.c * g.h * g.w + 3, cols = n * P;
+    float *img = ct_random(n * stride), *col = ct_floats(kc * cols);
+    for (int64_t i = 0; i < n; i++) ds__im2col(&g, img + i * stride, 0, kc, col + i * P, cols);
+    const int64_t widths[] = {8, 16, 32};
+    for (int wi = 0; wi < 3; wi++) {
+      int64_t nr = widths[wi];
+      int64_t pix0 = ct_int(0, cols - 1), rows = ct_int(1, cols - pix0);
+      float *panel = ct_floats(rows * nr);
+      for (int64_t tap0 = 0; tap0 < kc; tap0 += nr) {
+        int64_t ntaps = kc - tap0 < nr ? kc - tap0 : nr;
+        for (int64_t i = 0; i < rows * nr; i++) panel[i] = NAN;
+        ds__im2col_panel_t(&g, img, stride, pix0, rows, tap0, ntaps, nr, panel);
+        for (int64_t k = 0; k < rows; k++)
+          for (int64_t c = 0; c < nr; c++) {
+            float want = c < ntaps ? col[(tap0 + c) * cols + pix0 + k] : 0.0f;
+            assert_true(memcmp(&panel[k * nr + c], &want, sizeof want) == 0);
+          }
+      }
+      free(panel);
+    }
+    free(img), free(col);
+  }
+}
+
+/* ds__col2im_init == filling the image (bias, or adding it) and then ds__col2im, bit for
+ * bit, with and without bias and accumulate, strides 1 and 2. */
+static void col2im_init_matches_fill_then_col2im(void **state) {
+  (void)state;
+  ct_seed(78);
+  for (int trial = 0; trial < 40; trial++) {
+    ds__conv_geom g;
+    g.c = ct_int(1, 4), g.h = ct_int(1, 20), g.w = ct_int(1, 20);
+    g.kh = ct_int(1, 3), g.kw = ct_int(1, 3), g.stride = ct_int(1, 2);
+    g.pad_t = ct_int(0, g.kh - 1), g.pad_l = ct_int(0, g.kw - 1);
+    g.oh = (g.h + g.pad_t + ct_int(0, g.kh - 1) - g.kh) / g.stride + 1;
+    g.ow = (g.w + g.pad_l + ct_int(0, g.kw - 1) - g.kw) / g.stride + 1;
+    if (g.oh <= 0 || g.ow <= 0) continue;
+    const int64_t kc = g.c * g.kh * g.kw, P = g.oh * g.ow, n = g.c * g.h * g.w;
+    float *col = ct_random(kc * P), *bias = ct_random(g.c), *start = ct_random(n);
+    float *want = ct_floats(n), *got = ct_floats(n);
+    for (int mode = 0; mode < 4; mode++) {
+      int with_bias = mode & 1, acc = mode >> 1;
+      for (int64_t i = 0; i < n; i++) {
+        float b = with_bias ? bias[i / (g.h * g.w)] : 0.0f;
+        want[i] = acc ? (with_bias ? start[i] + b : start[i]) : b;
+        got[i] = start[i];
+      }
+      ds__col2im(&g, col, P, want);
+      ds__col2im_init(&g, col, P, with_bias ? bias : NULL, acc, got);
+      assert_memory_equal(want, got, sizeof(float) * (size_t)n);
+    }
+    free(col), free(bias), free(start), free(want), free(got);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(im2col_panel_matches_im2col),
+      cmocka_unit_test(col2im_init_matches_fill_then_col2im),
+      cmocka_unit_test(im2col_panel_t_matches_im2col),
       cmocka_unit_test(conv2d_random_shapes),
       cmocka_unit_test(deconv_random_shapes),
       cmocka_unit_test(nin_with_condition),

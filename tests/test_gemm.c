@@ -1,6 +1,6 @@
 /* ds__gemm against its double-precision reference for all transposes, odd sizes, alpha and
  * beta; bitwise identical results for 1, 2, 3 and 8 threads; the prepacked-B product gives
- * ds__gemm's bits. Each with every micro-kernel this CPU runs (generic, AVX2, AVX-512; one
+ * ds__gemm's bits, and so does the implicit-B product with its bias epilogue. Each with every micro-kernel this CPU runs (generic, AVX2, AVX-512; one
  * it lacks is skipped with a message); AVX2 and AVX-512 give the same bits; the automatic
  * choice is the widest kernel, or the one DS_GEMM_KERNEL names. */
 #include <math.h>
@@ -165,6 +165,68 @@ static void avx512_gives_the_avx2_bits(void **state) {
   free(A), free(B), free(C2), free(C5);
 }
 
+/* ds__gemm_implicit_b (B produced panel by panel, bias epilogue) == ds__gemm on a C
+ * initialised to bias (or C + bias) with beta 1, bit for bit: several K blocks, partial MR
+ * and NR panels, column ranges that start mid-matrix, both transposes of A. */
+typedef struct stored_b {
+  const float *B;
+  int64_t ldb;
+} stored_b;
+
+static void stored_b_panel(const void *ctx, int64_t k0, int64_t kc, int64_t j0, int64_t n,
+                           int64_t nr, float *dst) {
+  const stored_b *s = ctx;
+  for (int64_t k = 0; k < kc; k++)
+    for (int64_t c = 0; c < nr; c++)
+      dst[k * nr + c] = c < n ? s->B[(k0 + k) * s->ldb + j0 + c] : 0.0f;
+}
+
+static void implicit_b_gives_the_gemm_bits_with(void);
+static void implicit_b_gives_the_gemm_bits(void **state) {
+  (void)state;
+  for (int id = 0; id < DS__GEMM_KERNELS; id++)
+    if (use_kernel(id)) implicit_b_gives_the_gemm_bits_with();
+  ds__gemm_kernel_force(-1);
+}
+
+static void implicit_b_gives_the_gemm_bits_with(void) {
+  const int64_t sizes[][3] = {{1, 1, 1}, {7, 5, 3}, {9, 64, 384}, {32, 784, 384}, {13, 200, 600},
+                              {40, 17, 257}, {15, 49, 64}, {3, 9, 0}};
+  for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+    for (int ta = 0; ta < 2; ta++)
+      for (int mode = 0; mode < 4; mode++) { /* bit 0: bias, bit 1: accumulate */
+        int64_t M = sizes[s][0], N = sizes[s][1], K = sizes[s][2], lda = ta ? M : K;
+        int bias_on = mode & 1, acc = mode >> 1;
+        float *A = malloc(sizeof(float) * (size_t)(M * K + 1));
+        float *B = malloc(sizeof(float) * (size_t)(K * N + 1));
+        float *bias = malloc(sizeof(float) * (size_t)M);
+        float *C1 = malloc(sizeof(float) * (size_t)(M * N));
+        float *C2 = malloc(sizeof(float) * (size_t)(M * N));
+        float *Ap = malloc(sizeof(float) * (size_t)(ds__gemm_packed_a_floats(M, K) + 1));
+        for (int64_t i = 0; i < M * K; i++) A[i] = urand();
+        for (int64_t i = 0; i < K * N; i++) B[i] = urand();
+        for (int64_t i = 0; i < M; i++) bias[i] = urand();
+        for (int64_t i = 0; i < M * N; i++) C1[i] = C2[i] = acc ? urand() : NAN;
+        /* the reference: C initialised as the conv engine did before the epilogue */
+        int init = bias_on || acc;
+        for (int64_t i = 0; i < M && init; i++)
+          for (int64_t j = 0; j < N; j++) {
+            float b = bias_on ? bias[i] : 0.0f;
+            C1[i * N + j] = acc ? C1[i * N + j] + b : b;
+          }
+        ds__gemm(NULL, ta, 0, M, N, K, 1.0f, A, lda, B, N, init ? 1.0f : 0.0f, C1, N);
+        ds__gemm_pack_a(ta, M, K, A, lda, Ap);
+        stored_b sb = {B, N};
+        int64_t cut = N / 3; /* two column ranges, as two threads would run them */
+        ds__gemm_implicit_b(M, K, Ap, stored_b_panel, &sb, 0, cut, bias_on ? bias : NULL, acc,
+                            C2, N);
+        ds__gemm_implicit_b(M, K, Ap, stored_b_panel, &sb, cut, N, bias_on ? bias : NULL, acc,
+                            C2, N);
+        assert_memory_equal(C1, C2, sizeof(float) * (size_t)(M * N));
+        free(A), free(B), free(bias), free(C1), free(C2), free(Ap);
+      }
+}
+
 static void automatic_choice(void **state) {
   (void)state;
   assert_true(ds__gemm_kernel_force(-1));
@@ -187,6 +249,7 @@ int main(void) {
       cmocka_unit_test(matches_reference),
       cmocka_unit_test(bitwise_identical_across_threads),
       cmocka_unit_test(packed_b_gives_the_same_bits),
+      cmocka_unit_test(implicit_b_gives_the_gemm_bits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

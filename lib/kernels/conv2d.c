@@ -1,6 +1,7 @@
 #include "kernels/conv2d.h"
 
 #include "kernels/conv_engine.h"
+#include "kernels/gemm.h"
 
 int64_t ds__conv2d_out_h(const ds__conv2d_shape *s) {
   return (s->h + s->pad_t + s->pad_b - s->kh) / s->stride + 1;
@@ -28,8 +29,25 @@ void ds__conv2d_forward(ds__pool *pool, const ds__conv2d_shape *s, const float *
   ds__conv_geom g = conv_geom(s);
   const int64_t kc = s->cin * s->kh * s->kw;
   /* y_b (Cout, P) = w (Cout, Kc) im2col(x_b) + bias */
-  ds__conv_gather_gemm(pool, &g, s->batch, x, s->cin * s->h * s->w, 0, w, kc, s->cout, bias,
-                       y, s->cout * g.oh * g.ow, accumulate, ws);
+  ds__conv_gather_gemm(pool, &g, s->batch, x, s->cin * s->h * s->w, 0, w, kc, NULL, s->cout,
+                       bias, y, s->cout * g.oh * g.ow, accumulate, ws);
+}
+
+int64_t ds__conv2d_packed_weights(const ds__conv2d_shape *s) {
+  return ds__gemm_packed_a_floats(s->cout, s->cin * s->kh * s->kw);
+}
+
+void ds__conv2d_pack_weights(const ds__conv2d_shape *s, const float *w, float *packed) {
+  const int64_t kc = s->cin * s->kh * s->kw;
+  ds__gemm_pack_a(0, s->cout, kc, w, kc, packed);
+}
+
+void ds__conv2d_forward_packed(ds__pool *pool, const ds__conv2d_shape *s, const float *x,
+                               const float *packed, const float *bias, float *y,
+                               int accumulate, float *ws) {
+  ds__conv_geom g = conv_geom(s);
+  ds__conv_gather_gemm(pool, &g, s->batch, x, s->cin * s->h * s->w, 0, NULL, 0, packed,
+                       s->cout, bias, y, s->cout * g.oh * g.ow, accumulate, ws);
 }
 
 void ds__conv2d_backward(ds__pool *pool, const ds__conv2d_shape *s, const float *x,

@@ -9,8 +9,9 @@
  * PixelCNN++: down-shifted 2x3 = pads (1, 0, 1, 1); down-right-shifted 2x2 = (1, 0, 1, 0),
  * 2x1 = (1, 0, 0, 0); their stride-2 forms keep the pads. A 1x1 conv is the "nin".
  *
- * Implementation: im2col + ds__gemm through conv_engine.h (images split over threads, dW
- * split over its columns, fixed summation order): bitwise identical for any thread count.
+ * Implementation: GEMMs over implicit im2col panels through conv_engine.h (images split
+ * over threads, dW split over its columns, fixed summation order): bitwise identical for
+ * any thread count.
  * ws: ds__conv2d_workspace(s, threads) floats, threads = those of the pool that runs the
  * call; nothing is allocated. */
 #ifndef DS_KERNELS_CONV2D_H
@@ -36,6 +37,16 @@ size_t ds__conv2d_workspace(const ds__conv2d_shape *s, int32_t threads);
 void ds__conv2d_forward(ds__pool *pool, const ds__conv2d_shape *s, const float *x,
                         const float *w, const float *bias, float *y, int accumulate,
                         float *ws);
+
+/* The weights packed once for the forward product (the GEMM micro-kernel's layout, valid
+ * while the micro-kernel does not change): ds__conv2d_packed_weights(s) floats filled by
+ * ds__conv2d_pack_weights; ds__conv2d_forward_packed then gives ds__conv2d_forward's bits
+ * without packing them again in every call (or on every thread). */
+int64_t ds__conv2d_packed_weights(const ds__conv2d_shape *s);
+void ds__conv2d_pack_weights(const ds__conv2d_shape *s, const float *w, float *packed);
+void ds__conv2d_forward_packed(ds__pool *pool, const ds__conv2d_shape *s, const float *x,
+                               const float *packed, const float *bias, float *y,
+                               int accumulate, float *ws);
 
 /* dy (B, Cout, OH, OW) -> dx (B, Cin, H, W), dw (Cout, Cin, kh, kw), db (Cout); any output
  * may be NULL. Overwritten, or added to with accumulate. */

@@ -6,10 +6,14 @@
  *   gemm_scatter: img_b (C, H, W)   (+)= col2im(op(A) (Kc, M) src_b (M, P)) + bias
  *   weight_grad:  dW (M, Kc)        (+)= sum_b a_b (M, P) im2col(img_b)^T
  *
- * Small patch grids are processed several images at a time (G = 1024 / P images side by
- * side as columns of one product) so the products stay wide. Images are split over the
- * pool's threads (with fewer images than threads the work inside an image is split
- * instead: GEMM column panels, im2col rows of Kc, col2im image channels);
+ * gather_gemm never stores im2col: the GEMM packs each panel from the image
+ * (ds__im2col_panel) and adds the bias in its epilogue, one image at a time (its weights
+ * packed once per call and thread, or given packed). weight_grad builds the transposed
+ * panels from the images the same way where the vector path exists (stride 1, same-size
+ * grid, AVX-512), else through an im2col matrix; it and gemm_scatter process small patch
+ * grids several images at a time (G = 1024 / P images side by side as columns of one
+ * product). Images are split over the pool's threads (with fewer images than threads the
+ * work inside an image is split instead: GEMM column panels, col2im image channels);
  * weight_grad splits Kc. Every output element is summed in an order fixed by the shapes
  * alone: bitwise identical for any thread count. ws holds ds__conv_engine_ws(g, M, batch)
  * floats per thread.
@@ -19,7 +23,7 @@
  * will run it; a size computed for the largest batch also serves any smaller batch; the
  * contents are scratch, not kept between calls, so one buffer of the maximum size over all
  * ops can serve every op of a network run sequentially (never two calls at once). The
- * GEMM's packing buffers are per thread (about 336 KiB, thread-local). */
+ * GEMM's packing buffers are per thread (about 368 KiB, thread-local). */
 #ifndef DS_KERNELS_CONV_ENGINE_H
 #define DS_KERNELS_CONV_ENGINE_H
 
@@ -31,10 +35,11 @@
 /* Workspace floats per thread. */
 int64_t ds__conv_engine_ws(const ds__conv_geom *g, int64_t m, int64_t batch);
 
+/* a_packed: op(A) already packed by ds__gemm_pack_a (then a, lda are not read), or NULL. */
 void ds__conv_gather_gemm(ds__pool *pool, const ds__conv_geom *g, int64_t batch,
                           const float *img, int64_t img_stride, int trans_a, const float *a,
-                          int64_t lda, int64_t m, const float *bias, float *out,
-                          int64_t out_stride, int accumulate, float *ws);
+                          int64_t lda, const float *a_packed, int64_t m, const float *bias,
+                          float *out, int64_t out_stride, int accumulate, float *ws);
 
 void ds__conv_gemm_scatter(ds__pool *pool, const ds__conv_geom *g, int64_t batch,
                            const float *src, int64_t src_stride, int trans_a, const float *a,

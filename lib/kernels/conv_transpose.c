@@ -38,7 +38,7 @@ void ds__deconv2d_backward(ds__pool *pool, const ds__deconv2d_shape *s, const fl
   const int64_t kc = s->cout * s->kh * s->kw, hw = s->h * s->w, ohw = s->oh * s->ow;
   /* dx_b (Cin, H*W) = w (Cin, Cout*kh*kw) im2col(dy_b) */
   if (dx)
-    ds__conv_gather_gemm(pool, &g, s->batch, dy, s->cout * ohw, 0, w, kc, s->cin, NULL, dx,
+    ds__conv_gather_gemm(pool, &g, s->batch, dy, s->cout * ohw, 0, w, kc, NULL, s->cin, NULL, dx,
                          s->cin * hw, accumulate, ws);
   /* dw (Cin, Cout*kh*kw) = sum_b x_b im2col(dy_b)^T */
   if (dw)

@@ -14,17 +14,21 @@
  * The K blocking does not depend on the split, so every C element is summed over k in the
  * same order (k within a KC block in the micro-kernel, KC blocks in order): results are
  * bitwise identical for any thread count. Packing buffers are thread-local (KC*(MC+NC)
- * floats, 336 KiB): no allocation. beta is applied once, before the K loop. */
+ * floats, 336 KiB, and a 32 KiB panel for ds__gemm_implicit_b): no allocation. beta is
+ * applied once, before the K loop. */
 
 enum { KC = 256, MC = 144, NC = 192 };
 
 /* Ap[(p * kc + k) * MR + r] = op(A)[i0 + p*MR + r][k0 + k], zero beyond m. */
 static void pack_a(int trans, const float *A, int64_t lda, int64_t i0, int64_t m, int64_t k0,
                    int64_t kc, float *Ap, int64_t mr) {
+  const ds__gemm_pack_a_fn fast = ds__gemm_kernel_active()->pack_a;
   for (int64_t p = 0; p < m; p += mr) {
     float *dst = Ap + p * kc;
     int64_t rows = m - p < mr ? m - p : mr;
-    if (!trans && rows == mr) {
+    if (!trans && rows == mr && fast) {
+      fast(A + (i0 + p) * lda + k0, lda, kc, dst);
+    } else if (!trans && rows == mr) {
       const float *s0 = A + (i0 + p) * lda + k0;
       for (int64_t k = 0; k < kc; k++)
         for (int64_t r = 0; r < mr; r++) dst[k * mr + r] = s0[r * lda + k];
@@ -32,6 +36,9 @@ static void pack_a(int trans, const float *A, int64_t lda, int64_t i0, int64_t m
       for (int64_t k = 0; k < kc; k++)
         for (int64_t r = 0; r < mr; r++)
           dst[k * mr + r] = r < rows ? A[(i0 + p + r) * lda + k0 + k] : 0.0f;
+    } else if (rows == mr) { /* op(A)^T rows are contiguous: one short copy per k */
+      for (int64_t k = 0; k < kc; k++)
+        ds__copy_short(dst + k * mr, A + (k0 + k) * lda + i0 + p, mr);
     } else {
       for (int64_t k = 0; k < kc; k++) {
         const float *src = A + (k0 + k) * lda + i0 + p;
@@ -133,7 +140,7 @@ static void gemm_block(const gemm_job *g, int64_t i0, int64_t i1, int64_t j0, in
           for (int64_t ir = 0; ir < mc; ir += mr) {
             int64_t m = mc - ir < mr ? mc - ir : mr;
             g->kern->run(kc, Ap + ir * kc, b, ldb, g->C + (ic + ir) * g->ldc + jc + jr, g->ldc,
-                         m, n, g->alpha, pc == 0 && g->beta == 0.0f);
+                         m, n, g->alpha, pc == 0 && g->beta == 0.0f, NULL);
           }
         }
       }
@@ -192,4 +199,44 @@ void ds__gemm_packed_b(int trans_a, int64_t M, int64_t N, int64_t K, float alpha
   gemm_job g = {trans_a, 0, M, N, K, alpha, beta, A, NULL, C, lda, 0, ldc,
                 0, ds__gemm_kernel_active(), Bp};
   gemm_worker(&g, 0, 1);
+}
+
+int64_t ds__gemm_packed_a_floats(int64_t M, int64_t K) { return K * (M + 8); }
+
+void ds__gemm_pack_a(int trans_a, int64_t M, int64_t K, const float *A, int64_t lda,
+                     float *Ap) {
+  const int64_t mr = ds__gemm_kernel_active()->mr, mp = (M + mr - 1) / mr * mr;
+  for (int64_t pc = 0; pc < K; pc += KC)
+    pack_a(trans_a, A, lda, 0, M, pc, K - pc < KC ? K - pc : KC, Ap + pc * mp, mr);
+}
+
+/* For each NR-wide panel of columns: for each KC block of K: the panel is packed (it stays
+ * in L1 while every MR panel of A passes over it), then each C tile is updated: the first
+ * block overwrites or adds to C (with the bias epilogue), later blocks add. Each C element
+ * thus gets exactly the sequence of operations gemm_block gives it. */
+void ds__gemm_implicit_b(int64_t M, int64_t K, const float *Ap, ds__gemm_b_panel_fn pack,
+                         const void *ctx, int64_t j0, int64_t j1, const float *bias,
+                         int accumulate, float *C, int64_t ldc) {
+  const ds__gemm_kernel *kern = ds__gemm_kernel_active();
+  const int64_t mr = kern->mr, nr = kern->nr, mp = (M + mr - 1) / mr * mr;
+  static _Thread_local _Alignas(64) float panel[KC * 32];
+  if (K <= 0) { /* C = [C +] bias */
+    for (int64_t i = 0; i < M; i++)
+      for (int64_t j = j0; j < j1; j++) {
+        float b = bias ? bias[i] : 0.0f, *c = C + i * ldc + j;
+        *c = accumulate ? (bias ? *c + b : *c) : b;
+      }
+    return;
+  }
+  for (int64_t jr = j0; jr < j1; jr += nr) {
+    int64_t n = j1 - jr < nr ? j1 - jr : nr;
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      int64_t kc = K - pc < KC ? K - pc : KC;
+      pack(ctx, pc, kc, jr, n, nr, panel);
+      for (int64_t ir = 0; ir < M; ir += mr)
+        kern->run(kc, Ap + pc * mp + ir * kc, panel, nr, C + ir * ldc + jr, ldc,
+                  M - ir < mr ? M - ir : mr, n, 1.0f, pc == 0 && !accumulate,
+                  pc == 0 && bias ? bias + ir : NULL);
+    }
+  }
 }

@@ -30,4 +30,25 @@ void ds__gemm_packed_b(int trans_a, int64_t M, int64_t N, int64_t K, float alpha
                        const float *A, int64_t lda, const float *Bp, float beta, float *C,
                        int64_t ldc);
 
+/* Products whose B is never stored whole (im2col of an image): B is produced panel by
+ * panel by a callback, straight into the micro-kernel's layout.
+ *   pack(ctx, k0, kc, j0, n, nr, dst): dst[k * nr + c] = B[k0 + k][j0 + c] for k < kc, c < n,
+ *   and 0 for n <= c < nr.
+ * ds__gemm_pack_a packs op(A) (M, K) once into Ap (ds__gemm_packed_a_floats(M, K) floats;
+ * valid while the micro-kernel does not change); ds__gemm_implicit_b then computes columns
+ * [j0, j1) of
+ *   C (M, N) = op(A) B + bias          (accumulate 0; bias (M) per row, or NULL)
+ *   C (M, N) = C + bias + op(A) B      (accumulate 1)
+ * on the calling thread, every element with exactly the bits of ds__gemm (alpha 1) on a C
+ * initialised to bias (or C + bias) with beta 1, or with beta 0 when there is nothing to
+ * initialise. Column ranges of one C can run on different threads. */
+typedef void (*ds__gemm_b_panel_fn)(const void *ctx, int64_t k0, int64_t kc, int64_t j0,
+                                    int64_t n, int64_t nr, float *dst);
+int64_t ds__gemm_packed_a_floats(int64_t M, int64_t K);
+void ds__gemm_pack_a(int trans_a, int64_t M, int64_t K, const float *A, int64_t lda,
+                     float *Ap);
+void ds__gemm_implicit_b(int64_t M, int64_t K, const float *Ap, ds__gemm_b_panel_fn pack,
+                         const void *ctx, int64_t j0, int64_t j1, const float *bias,
+                         int accumulate, float *C, int64_t ldc);
+
 #endif

@@ -14,7 +14,8 @@
 enum { DS_GEMM_MR = 6, DS_GEMM_NR = 16 };
 
 static void kernel_generic(int64_t kc, const float *Ap, const float *Bp, int64_t ldb, float *C,
-                           int64_t ldc, int64_t m, int64_t n, float alpha, int overwrite) {
+                           int64_t ldc, int64_t m, int64_t n, float alpha, int overwrite,
+                           const float *bias) {
   float acc[DS_GEMM_MR][DS_GEMM_NR] = {{0}};
   for (int64_t k = 0; k < kc; k++) {
     const float *a = Ap + k * DS_GEMM_MR, *b = Bp + k * ldb;
@@ -22,8 +23,11 @@ static void kernel_generic(int64_t kc, const float *Ap, const float *Bp, int64_t
       for (int c = 0; c < DS_GEMM_NR; c++) acc[r][c] += a[r] * b[c];
   }
   for (int64_t r = 0; r < m; r++)
-    for (int64_t c = 0; c < n; c++)
-      C[r * ldc + c] = overwrite ? alpha * acc[r][c] : C[r * ldc + c] + alpha * acc[r][c];
+    for (int64_t c = 0; c < n; c++) {
+      float init = overwrite ? 0.0f : C[r * ldc + c];
+      if (bias) init = overwrite ? bias[r] : init + bias[r];
+      C[r * ldc + c] = overwrite && !bias ? alpha * acc[r][c] : init + alpha * acc[r][c];
+    }
 }
 
 #ifdef DS_HAVE_AVX2_KERNEL
@@ -32,7 +36,8 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int64_t kc, const fl
                                                              const float *Bp, int64_t ldb,
                                                              float *C,
                                                              int64_t ldc, int64_t m, int64_t n,
-                                                             float alpha, int overwrite) {
+                                                             float alpha, int overwrite,
+                                                             const float *bias) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -57,6 +62,20 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int64_t kc, const fl
     c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
   }
   __m256 al = _mm256_set1_ps(alpha);
+  if (m == DS_GEMM_MR && n == DS_GEMM_NR && bias) {
+#define DS_ROW(r, lo, hi)                                                                   \
+  {                                                                                         \
+    __m256 b = _mm256_set1_ps(bias[r]);                                                     \
+    __m256 i0 = overwrite ? b : _mm256_add_ps(_mm256_loadu_ps(C + r * ldc), b);             \
+    __m256 i1 = overwrite ? b : _mm256_add_ps(_mm256_loadu_ps(C + r * ldc + 8), b);         \
+    _mm256_storeu_ps(C + r * ldc, _mm256_fmadd_ps(al, lo, i0));                             \
+    _mm256_storeu_ps(C + r * ldc + 8, _mm256_fmadd_ps(al, hi, i1));                         \
+  }
+    DS_ROW(0, c00, c01) DS_ROW(1, c10, c11) DS_ROW(2, c20, c21)
+    DS_ROW(3, c30, c31) DS_ROW(4, c40, c41) DS_ROW(5, c50, c51)
+#undef DS_ROW
+    return;
+  }
   if (m == DS_GEMM_MR && n == DS_GEMM_NR && overwrite) {
 #define DS_ROW(r, lo, hi)                                      \
   _mm256_storeu_ps(C + r * ldc, _mm256_mul_ps(al, lo));        \
@@ -84,8 +103,11 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int64_t kc, const fl
   _mm256_storeu_ps(t[5], c50); _mm256_storeu_ps(t[5] + 8, c51);
   /* Same rounding as the full-tile path: one fused multiply-add per element. */
   for (int64_t r = 0; r < m; r++)
-    for (int64_t c = 0; c < n; c++)
-      C[r * ldc + c] = overwrite ? alpha * t[r][c] : __builtin_fmaf(alpha, t[r][c], C[r * ldc + c]);
+    for (int64_t c = 0; c < n; c++) {
+      float *d = C + r * ldc + c;
+      if (bias) *d = __builtin_fmaf(alpha, t[r][c], overwrite ? bias[r] : *d + bias[r]);
+      else *d = overwrite ? alpha * t[r][c] : __builtin_fmaf(alpha, t[r][c], *d);
+    }
 }
 #endif
 
@@ -99,7 +121,8 @@ __attribute__((target("avx512f"))) static void kernel_avx512(int64_t kc, const f
                                                               const float *Bp, int64_t ldb,
                                                               float *C,
                                                               int64_t ldc, int64_t m, int64_t n,
-                                                              float alpha, int overwrite) {
+                                                              float alpha, int overwrite,
+                                                              const float *bias) {
   __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
   __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
   __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
@@ -133,11 +156,18 @@ __attribute__((target("avx512f"))) static void kernel_avx512(int64_t kc, const f
   const __mmask16 k0 = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1);
   const __mmask16 k1 = (__mmask16)(n >= 32 ? 0xFFFF : n > 16 ? (1u << (n - 16)) - 1 : 0);
   const __m512 al = _mm512_set1_ps(alpha);
-  /* overwrite: alpha * acc; else fma(alpha, acc, C) (kernel_avx2's rounding) */
+  /* overwrite: alpha * acc; else fma(alpha, acc, C) (kernel_avx2's rounding); with a bias
+     fma(alpha, acc, bias) or fma(alpha, acc, C + bias) */
 #define DS_ROW(r, lo, hi)                                                                     \
   if (r < m) {                                                                                \
     float *d = C + r * ldc;                                                                   \
-    if (overwrite) {                                                                          \
+    if (bias) {                                                                               \
+      const __m512 b = _mm512_set1_ps(bias[r]);                                               \
+      __m512 i0 = overwrite ? b : _mm512_add_ps(_mm512_maskz_loadu_ps(k0, d), b);             \
+      __m512 i1 = overwrite ? b : _mm512_add_ps(_mm512_maskz_loadu_ps(k1, d + 16), b);        \
+      _mm512_mask_storeu_ps(d, k0, _mm512_fmadd_ps(al, lo, i0));                              \
+      _mm512_mask_storeu_ps(d + 16, k1, _mm512_fmadd_ps(al, hi, i1));                         \
+    } else if (overwrite) {                                                                   \
       _mm512_mask_storeu_ps(d, k0, _mm512_mul_ps(al, lo));                                    \
       _mm512_mask_storeu_ps(d + 16, k1, _mm512_mul_ps(al, hi));                               \
     } else {                                                                                  \
@@ -201,6 +231,12 @@ __attribute__((target("avx2,fma"))) static void pack_bt_avx512(const float *B, i
   pack_bt_avx2_nr(B, ldb, kc, dst, AVX512_NR);
 }
 
+/* A panels of the 8-high AVX-512 kernel: the same 8x8 transposes */
+__attribute__((target("avx2,fma"))) static void pack_a_avx512(const float *A, int64_t lda,
+                                                               int64_t kc, float *dst) {
+  pack_bt_avx2_nr(A, lda, kc, dst, AVX512_MR);
+}
+
 /* cpuid says the CPU has the instructions, xgetbv that the OS saves their registers. */
 static uint64_t os_saved_state(void) {
   unsigned a, b, c, d;
@@ -225,13 +261,13 @@ static int cpu_has_avx512f(void) {
 #endif
 
 static const ds__gemm_kernel kernels[DS__GEMM_KERNELS] = {
-    {"generic", DS_GEMM_MR, DS_GEMM_NR, kernel_generic, pack_bt_generic},
+    {"generic", DS_GEMM_MR, DS_GEMM_NR, kernel_generic, pack_bt_generic, NULL},
 #ifdef DS_HAVE_AVX2_KERNEL
-    {"avx2", DS_GEMM_MR, DS_GEMM_NR, kernel_avx2, pack_bt_avx2},
-    {"avx512", AVX512_MR, AVX512_NR, kernel_avx512, pack_bt_avx512},
+    {"avx2", DS_GEMM_MR, DS_GEMM_NR, kernel_avx2, pack_bt_avx2, NULL},
+    {"avx512", AVX512_MR, AVX512_NR, kernel_avx512, pack_bt_avx512, pack_a_avx512},
 #else
-    {"avx2", 0, 0, NULL, NULL},
-    {"avx512", 0, 0, NULL, NULL},
+    {"avx2", 0, 0, NULL, NULL, NULL},
+    {"avx512", 0, 0, NULL, NULL, NULL},
 #endif
 };
 

@@ -1,5 +1,9 @@
 /* GEMM micro-kernels: C (m, n) += alpha * Ap (MR, kc)^T-packed * Bp (kc, NR) for one
  * MR x NR tile (m <= MR, n <= NR valid); with overwrite, C = alpha * (...) without reading C.
+ * Epilogue: a per-row value bias (m floats, or NULL) enters before the product is added:
+ *   overwrite  C = fma(alpha, acc, bias[r])          (alpha * acc without bias)
+ *   otherwise  C = fma(alpha, acc, C + bias[r])      (fma(alpha, acc, C) without bias)
+ * which is bit for bit what initialising C to bias (or C + bias) and then adding gives.
  * Ap holds kc groups of MR floats; row k of Bp is the NR floats at Bp + k * ldb (ldb = NR
  * when packed; a row-major B with full panels is read in place). MR, NR are the kernel's. Each C
  * element is summed over k = 0..kc-1 in order, then added to C with one multiply-add.
@@ -20,7 +24,7 @@
 
 typedef void (*ds__gemm_kernel_fn)(int64_t kc, const float *Ap, const float *Bp, int64_t ldb,
                                    float *C, int64_t ldc, int64_t m, int64_t n, float alpha,
-                                   int overwrite);
+                                   int overwrite, const float *bias);
 
 /* Packs one full NR-wide panel of a transposed operand: dst[k*NR + c] = B[c*ldb + k] for
  * c < NR, k < kc (8x8 register transposes on AVX2). */
@@ -33,11 +37,16 @@ typedef enum ds__gemm_kernel_id {
   DS__GEMM_KERNELS = 3
 } ds__gemm_kernel_id;
 
+/* Packs one full MR-high panel of a row-major A: dst[k*MR + r] = A[r*lda + k] for r < MR,
+ * k < kc (NULL: the plain loop). */
+typedef void (*ds__gemm_pack_a_fn)(const float *A, int64_t lda, int64_t kc, float *dst);
+
 typedef struct ds__gemm_kernel {
   const char *name;
   int32_t mr, nr;
   ds__gemm_kernel_fn run;
   ds__gemm_pack_bt_fn pack_bt;
+  ds__gemm_pack_a_fn pack_a;
 } ds__gemm_kernel;
 
 /* The kernel every product uses now. */

@@ -95,18 +95,8 @@ void ds__relu_backward(ds__pool *pool, int64_t n, const float *y, const float *d
 /* ---- concat_elu: plane = (b, c) of the input ---------------------------------------- */
 static void celu_fwd(const pw_job *j, int64_t p) {
   int64_t b = p / j->c, c = p % j->c;
-  const float *x = j->a + p * j->n;
-  float *pos = j->y + (b * 2 * j->c + c) * j->n, *neg = pos + j->c * j->n;
-  float e[EBLOCK];
-  for (int64_t o = 0; o < j->n; o += EBLOCK) {
-    int64_t len = j->n - o < EBLOCK ? j->n - o : EBLOCK;
-    ds__expm1_neg_abs(x + o, e, len);
-    for (int64_t i = 0; i < len; i++) {
-      float v = x[o + i];
-      pos[o + i] = v > 0.0f ? v : e[i];
-      neg[o + i] = v < 0.0f ? -v : e[i];
-    }
-  }
+  float *pos = j->y + (b * 2 * j->c + c) * j->n;
+  ds__concat_elu_row(j->a + p * j->n, pos, pos + j->c * j->n, j->n);
 }
 
 static void celu_bwd(const pw_job *j, int64_t p) {
@@ -114,10 +104,16 @@ static void celu_bwd(const pw_job *j, int64_t p) {
   const float *x = j->a + p * j->n;
   const float *dpos = j->d + (b * 2 * j->c + c) * j->n, *dneg = dpos + j->c * j->n;
   float *dx = j->y + p * j->n;
+  /* the forward output, when given, already holds e = expm1(-|v|): the negative half where
+     v > 0, the positive half otherwise */
+  const float *ypos = j->b ? j->b + (b * 2 * j->c + c) * j->n : NULL, *yneg = ypos + j->c * j->n;
   float e[EBLOCK];
   for (int64_t o = 0; o < j->n; o += EBLOCK) {
     int64_t len = j->n - o < EBLOCK ? j->n - o : EBLOCK;
-    ds__expm1_neg_abs(x + o, e, len);
+    if (ypos)
+      for (int64_t i = 0; i < len; i++) e[i] = x[o + i] > 0.0f ? yneg[o + i] : ypos[o + i];
+    else
+      ds__expm1_neg_abs(x + o, e, len);
     for (int64_t i = 0; i < len; i++) {
       float v = x[o + i], ev = e[i] + 1.0f; /* exp(-|v|) */
       float gp = v > 0.0f ? 1.0f : ev, gn = v < 0.0f ? 1.0f : ev;
@@ -138,13 +134,25 @@ void ds__concat_elu_backward(ds__pool *pool, int64_t batch, int64_t c, int64_t p
   run(pool, &j);
 }
 
+void ds__concat_elu_backward_from_y(ds__pool *pool, int64_t batch, int64_t c, int64_t pixels,
+                                    const float *x, const float *y, const float *dy, float *dx,
+                                    int accumulate) {
+  pw_job j = {celu_bwd, batch * c, pixels, c, 0, 0, 0, x, y, dy, dx, NULL, accumulate};
+  run(pool, &j);
+}
+
 /* ---- gate: plane = (b, f) of the output --------------------------------------------- */
 static void gate_fwd(const pw_job *j, int64_t p) {
   int64_t b = p / j->c, f = p % j->c;
   const float *a = j->b + (b * 2 * j->c + f) * j->n, *g = a + j->c * j->n;
   const float *x = j->a ? j->a + p * j->n : NULL;
   float *y = j->y + p * j->n;
-  for (int64_t i = 0; i < j->n; i++) y[i] = (x ? x[i] : 0.0f) + a[i] * sigmoidf(g[i]);
+  float s[EBLOCK];
+  for (int64_t o = 0; o < j->n; o += EBLOCK) {
+    int64_t len = j->n - o < EBLOCK ? j->n - o : EBLOCK;
+    ds__sigmoid(g + o, s, len);
+    for (int64_t i = 0; i < len; i++) y[o + i] = (x ? x[o + i] : 0.0f) + a[o + i] * s[i];
+  }
 }
 
 static void gate_bwd(const pw_job *j, int64_t p) {
@@ -153,11 +161,17 @@ static void gate_bwd(const pw_job *j, int64_t p) {
   const float *dy = j->d + p * j->n;
   float *da = j->y2 + (b * 2 * j->c + f) * j->n, *dg = da + j->c * j->n;
   float *dx = j->y ? j->y + p * j->n : NULL;
-  for (int64_t i = 0; i < j->n; i++) {
-    float s = sigmoidf(g[i]);
-    da[i] = dy[i] * s;
-    dg[i] = dy[i] * a[i] * s * (1.0f - s);
-    if (dx) put(&dx[i], dy[i], j->accumulate);
+  float sb[EBLOCK];
+  for (int64_t o = 0; o < j->n; o += EBLOCK) {
+    int64_t len = j->n - o < EBLOCK ? j->n - o : EBLOCK;
+    ds__sigmoid(g + o, sb, len);
+    for (int64_t k = 0; k < len; k++) {
+      int64_t i = o + k;
+      float s = sb[k];
+      da[i] = dy[i] * s;
+      dg[i] = dy[i] * a[i] * s * (1.0f - s);
+      if (dx) put(&dx[i], dy[i], j->accumulate);
+    }
   }
 }
 

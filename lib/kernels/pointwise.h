@@ -24,6 +24,11 @@ void ds__concat_elu_forward(ds__pool *pool, int64_t batch, int64_t c, int64_t pi
                             const float *x, float *y);
 void ds__concat_elu_backward(ds__pool *pool, int64_t batch, int64_t c, int64_t pixels,
                              const float *x, const float *dy, float *dx, int accumulate);
+/* The same bits, reading the exponential from the forward output y (B, 2C, P) instead of
+ * recomputing it: y must be exactly what ds__concat_elu_forward wrote (not dropped out). */
+void ds__concat_elu_backward_from_y(ds__pool *pool, int64_t batch, int64_t c, int64_t pixels,
+                                    const float *x, const float *y, const float *dy, float *dx,
+                                    int accumulate);
 
 /* Gated residual: y (B, F, P) = x + a * sigmoid(g) with [a, g] = ab (B, 2F, P). x may be
  * NULL (no residual). Backward: dab (B, 2F, P) overwritten; dx (+)= dy when dx != NULL. */

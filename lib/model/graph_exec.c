@@ -17,7 +17,11 @@ typedef struct pcnn_ws {
   float *grad;    /* same layout: their gradients */
   float *head;    /* (capacity, H*W, P) head parameters, pixel-major */
   float *dhead;
-  float *conv_ws;
+  float *conv_ws;         /* threads slots of conv_per_thread floats */
+  int64_t conv_per_thread;
+  float *packed;          /* every CONV op's weights in the GEMM's layout, packed per pass */
+  int64_t *packed_off;    /* (op_count) offset in packed, -1 for other ops */
+  uint8_t *dropped;       /* (tensor_count) a DROPOUT op changes the tensor in place */
   int32_t train;          /* the last forward was a training pass */
   uint64_t train_seed, train_stream;
   int64_t first_row;      /* of the last forward: row 0 is this row of the step's batch */
@@ -48,13 +52,21 @@ ds_status ds__pcnn_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws
     size_t need = 0;
     if (ds__op_kind_of(o)->role == DS__ROLE_CONV) {
       ds__conv2d_shape s = conv_shape(p, o, capacity);
-      need = ds__conv2d_workspace(&s, threads);
+      need = ds__conv2d_workspace(&s, 1);
     } else if (ds__op_kind_of(o)->role == DS__ROLE_DECONV) {
       ds__deconv2d_shape s = deconv_shape(p, o, capacity);
-      need = ds__deconv2d_workspace(&s, threads);
+      need = ds__deconv2d_workspace(&s, 1);
     }
     if (need > conv_floats) conv_floats = need;
   }
+  const size_t conv_per_thread = conv_floats;
+  conv_floats *= (size_t)(threads > 0 ? threads : 1);
+  size_t packed_floats = 1;
+  for (int32_t i = 0; i < p->op_count; i++)
+    if (ds__op_kind_of(&p->ops[i])->role == DS__ROLE_CONV) {
+      ds__conv2d_shape s = conv_shape(p, &p->ops[i], 1);
+      packed_floats += (size_t)ds__conv2d_packed_weights(&s);
+    }
   int64_t head, act;
   if (__builtin_mul_overflow(capacity, m->groups * p->head_channels, &head) ||
       __builtin_mul_overflow(capacity, p->floats_per_row, &act))
@@ -64,20 +76,35 @@ ds_status ds__pcnn_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws
   pcnn_ws *w = ds__calloc(m->ctx, 1, sizeof *w);
   if (w) {
     w->capacity = capacity;
+    w->conv_per_thread = (int64_t)conv_per_thread;
     w->val = ds__calloc(m->ctx, (size_t)act, sizeof(float));
     w->head = ds__calloc(m->ctx, (size_t)head, sizeof(float));
     w->conv_ws = ds__calloc(m->ctx, conv_floats, sizeof(float));
+    w->packed = ds__calloc(m->ctx, packed_floats, sizeof(float));
+    w->packed_off = ds__calloc(m->ctx, (size_t)p->op_count + 1, sizeof(int64_t));
+    w->dropped = ds__calloc(m->ctx, (size_t)p->tensor_count + 1, 1);
     if (ws->backprop) { /* a forward-only workspace keeps nothing for a backward pass */
       w->grad = ds__calloc(m->ctx, (size_t)act, sizeof(float));
       w->dhead = ds__calloc(m->ctx, (size_t)head, sizeof(float));
     }
   }
   ws->arch_ws = w;
-  if (!w || !w->val || !w->head || !w->conv_ws || (ws->backprop && (!w->grad || !w->dhead))) {
+  if (!w || !w->val || !w->head || !w->conv_ws || !w->packed || !w->packed_off || !w->dropped ||
+      (ws->backprop && (!w->grad || !w->dhead))) {
     ds__pcnn_ws_free(m, ws);
     return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY,
                     "ds_model: out of memory for the activations of %lld images",
                     (long long)capacity);
+  }
+  for (int32_t i = 0; i < p->op_count; i++)
+    if (ds__op_kind_of(&p->ops[i])->role == DS__ROLE_DROPOUT) w->dropped[p->ops[i].out] = 1;
+  int64_t off = 0;
+  for (int32_t i = 0; i < p->op_count; i++) {
+    w->packed_off[i] = -1;
+    if (ds__op_kind_of(&p->ops[i])->role != DS__ROLE_CONV) continue;
+    ds__conv2d_shape s = conv_shape(p, &p->ops[i], 1);
+    w->packed_off[i] = off;
+    off += ds__conv2d_packed_weights(&s);
   }
   ws->head = w->head;
   ws->dhead = w->dhead;
@@ -93,6 +120,9 @@ void ds__pcnn_ws_free(const ds_model *m, ds__model_ws *ws) {
   ds__free(m->ctx, w->head);
   ds__free(m->ctx, w->dhead);
   ds__free(m->ctx, w->conv_ws);
+  ds__free(m->ctx, w->packed);
+  ds__free(m->ctx, w->packed_off);
+  ds__free(m->ctx, w->dropped);
   ds__free(m->ctx, w);
   ws->arch_ws = NULL;
 }
@@ -133,15 +163,17 @@ static void dropout_part(void *arg, int32_t t, int32_t threads) {
     }
 }
 
-static void dropout(const ds_model *m, const pcnn_ws *w, const ds__graph_op *o, int64_t rows,
-                    float *x) {
+/* on rows [lo, lo + rows) of the workspace, x the first of them */
+static void dropout(const ds_model *m, const pcnn_ws *w, const ds__graph_op *o,
+                    ds__pool *pool, int64_t lo, int64_t rows, float *x) {
   const ds__graph *p = ds__pcnn_of(m);
   double keep = 1.0 - (double)p->dropout;
-  dropout_job j = {rows, p->tensors[o->out].c * plane(p, o->out), w->first_row, x, w->train_seed,
+  dropout_job j = {rows, p->tensors[o->out].c * plane(p, o->out), w->first_row + lo, x,
+                   w->train_seed,
                    DS__STREAM_DROPOUT |
                        (((w->train_stream << 12) | (uint64_t)o->dropout_id) & 0x00ffffffffffffffull),
                    (uint32_t)((double)p->dropout * 4294967296.0), (float)(1.0 / keep)};
-  ds__pool_run(m->ctx->pool, dropout_part, &j);
+  ds__pool_run(pool, dropout_part, &j);
 }
 
 typedef struct pool_job {
@@ -242,29 +274,40 @@ void ds__pcnn_fill_inputs(const ds_model *m, float *vals, int64_t capacity, cons
     to_planar(c, rows, HW, C, C, HW, 0, vals + capacity * p->tensors[p->cond_in].offset);
 }
 
-/* Op i of the table forward on rows [0, rows) of w's activations (dropout only in a
- * training pass). */
-static void forward_op(const ds_model *m, pcnn_ws *w, int32_t i, int64_t rows) {
+/* Tensor t from row `lo` of the workspace. */
+static float *val_at(const ds__graph *p, const pcnn_ws *w, int32_t t, int64_t lo) {
+  return val(p, w, t) + lo * p->tensors[t].c * plane(p, t);
+}
+static float *grd_at(const ds__graph *p, const pcnn_ws *w, int32_t t, int64_t lo) {
+  return grd(p, w, t) + lo * p->tensors[t].c * plane(p, t);
+}
+
+/* Op i forward on workspace rows [lo, lo + rows) (dropout only in a training pass), its
+ * kernels on `pool` (inline when called from a pool job) with conv workspace conv_ws. */
+static void forward_op_rows(const ds_model *m, pcnn_ws *w, int32_t i, int64_t lo, int64_t rows,
+                            ds__pool *pool, float *conv_ws, int packed) {
   const ds__graph *p = ds__pcnn_of(m);
-  ds__pool *pool = m->ctx->pool;
   const float *params = m->params;
   const ds__graph_op *o = &p->ops[i];
-  const float *a = val(p, w, o->in);
-  float *y = val(p, w, o->out);
+  const float *a = val_at(p, w, o->in, lo);
+  float *y = val_at(p, w, o->out, lo);
   int64_t c = p->tensors[o->in].c, P = plane(p, o->in);
   const ds__op_kind *k = ds__op_kind_of(o);
   switch (k->role) {
     case DS__ROLE_CONV: {
       ds__conv2d_shape s = conv_shape(p, o, rows);
-      ds__conv2d_forward(pool, &s, a, params + o->w_offset,
-                         o->b_offset >= 0 ? params + o->b_offset : NULL, y, o->accumulate,
-                         w->conv_ws);
+      const float *bias = o->b_offset >= 0 ? params + o->b_offset : NULL;
+      if (packed)
+        ds__conv2d_forward_packed(pool, &s, a, w->packed + w->packed_off[i], bias, y,
+                                  o->accumulate, conv_ws);
+      else
+        ds__conv2d_forward(pool, &s, a, params + o->w_offset, bias, y, o->accumulate, conv_ws);
       break;
     }
     case DS__ROLE_DECONV: {
       ds__deconv2d_shape s = deconv_shape(p, o, rows);
       ds__deconv2d_forward(pool, &s, a, params + o->w_offset, params + o->b_offset, y,
-                           w->conv_ws);
+                           conv_ws);
       break;
     }
     case DS__ROLE_SHIFT: {
@@ -274,12 +317,75 @@ static void forward_op(const ds_model *m, pcnn_ws *w, int32_t i, int64_t rows) {
     }
     case DS__ROLE_POOL: avg_pool(p, pool, rows * c, p->tensors[o->out].level, a, y); break;
     case DS__ROLE_DROPOUT:
-      if (w->train) dropout(m, w, o, rows, y);
+      if (w->train) dropout(m, w, o, pool, lo, rows, y);
       break;
     default: /* POINTWISE */
       k->forward(pool, rows, c, o->in2 >= 0 ? p->tensors[o->in2].c : 0, P, a,
-                 o->in2 >= 0 ? val(p, w, o->in2) : NULL, y);
+                 o->in2 >= 0 ? val_at(p, w, o->in2, lo) : NULL, y);
       break;
+  }
+}
+
+/* One op on the whole batch with the weights as they are now (the data-dependent
+ * initialisation changes them between ops). */
+static void forward_op(const ds_model *m, pcnn_ws *w, int32_t i, int64_t rows) {
+  forward_op_rows(m, w, i, 0, rows, m->ctx->pool, w->conv_ws, 0);
+}
+
+/* Every CONV op's weights into w->packed, ops split over the pool. */
+typedef struct pack_job {
+  const ds_model *m;
+  pcnn_ws *w;
+} pack_job;
+
+static void pack_part(void *arg, int32_t t, int32_t threads) {
+  const pack_job *j = arg;
+  const ds__graph *p = ds__pcnn_of(j->m);
+  int64_t i0, i1;
+  ds__split_range(p->op_count, t, threads, &i0, &i1);
+  for (int64_t i = i0; i < i1; i++)
+    if (j->w->packed_off[i] >= 0) {
+      ds__conv2d_shape s = conv_shape(p, &p->ops[i], 1);
+      ds__conv2d_pack_weights(&s, j->m->params + p->ops[i].w_offset,
+                              j->w->packed + j->w->packed_off[i]);
+    }
+}
+
+static void pack_weights(const ds_model *m, pcnn_ws *w) {
+  pack_job j = {m, w};
+  ds__pool_run(m->ctx->pool, pack_part, &j);
+}
+
+/* ---- images split over threads ---------------------------------------------------------
+ * With at least as many images as threads, each thread takes its share of the rows and
+ * runs every op on them, a few images at a time, with the kernels inline on its own conv
+ * workspace slot: one pool job per pass instead of one per op, and a block's activations
+ * stay in cache from one op to the next. Every kernel computes an image's elements in an
+ * order fixed by the shapes alone, so the bits are those of whole-batch ops. */
+enum { THREAD_BLOCK_ROWS = 2 };
+
+typedef struct rows_job {
+  const ds_model *m;
+  pcnn_ws *w;
+  int64_t rows;
+  float *d_x; /* backward */
+} rows_job;
+
+static int split_rows(const ds_model *m, int64_t rows) {
+  int32_t threads = ds__pool_threads(m->ctx->pool);
+  return rows >= threads && rows > 1;
+}
+
+static void forward_rows_part(void *arg, int32_t t, int32_t threads) {
+  const rows_job *j = arg;
+  const ds__graph *p = ds__pcnn_of(j->m);
+  int64_t r0, r1;
+  ds__split_range(j->rows, t, threads, &r0, &r1);
+  float *conv_ws = j->w->conv_ws + t * j->w->conv_per_thread;
+  for (int64_t lo = r0; lo < r1; lo += THREAD_BLOCK_ROWS) {
+    int64_t n = r1 - lo < THREAD_BLOCK_ROWS ? r1 - lo : THREAD_BLOCK_ROWS;
+    for (int32_t i = 0; i < p->op_count; i++)
+      forward_op_rows(j->m, j->w, i, lo, n, j->m->ctx->pool, conv_ws, 1);
   }
 }
 
@@ -295,7 +401,14 @@ void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *
   w->first_row = pass->first_row;
   ds__pcnn_fill_inputs(m, w->val, w->capacity, pass->x + r0 * m->cfg.dim,
                        pass->c ? pass->c + r0 * m->cfg.cond_dim : NULL, rows);
-  for (int32_t i = 0; i < p->op_count; i++) forward_op(m, w, i, rows);
+  pack_weights(m, w);
+  if (split_rows(m, rows)) {
+    rows_job j = {m, w, rows, NULL};
+    ds__pool_run(m->ctx->pool, forward_rows_part, &j);
+  } else {
+    for (int32_t i = 0; i < p->op_count; i++)
+      forward_op_rows(m, w, i, 0, rows, m->ctx->pool, w->conv_ws, 1);
+  }
   /* head (rows, H*W, P) pixel-major for the heads loop: x's pixels only */
   from_planar(val(p, w, p->head), rows, HW, p->head_channels, p->head_channels, HW0, X0,
               w->head + r0 * ws->head_stride);
@@ -317,28 +430,30 @@ float *ds__pcnn_values(const ds_model *m, ds__model_ws *ws, int32_t tensor) {
 
 /* ---- backward --------------------------------------------------------------------- */
 
-void ds__pcnn_backward(const ds_model *m, ds__model_ws *ws, int64_t r0, int64_t r1,
-                       float *d_x) {
+/* Backward through every op, in reverse, on workspace rows [lo, lo + rows); d_x (rows, D)
+ * or NULL. */
+static void backward_rows(const ds_model *m, pcnn_ws *w, int64_t lo, int64_t rows,
+                          const float *dhead, int64_t head_stride, float *d_x, ds__pool *pool,
+                          float *conv_ws) {
   const ds__graph *p = ds__pcnn_of(m);
-  pcnn_ws *w = ws->arch_ws;
-  ds__pool *pool = m->ctx->pool;
-  int64_t rows = r1 - r0, HW = m->groups, HW0 = p->h[0] * p->w[0], C = p->channels;
+  int64_t HW = m->groups, HW0 = p->h[0] * p->w[0], C = p->channels;
   int64_t X0 = p->x_row0 * p->w[0];
   /* every gradient is overwritten by its first writer; only unread tensors stay zero, and
      the head's top half in the stacked layout (its conditionals are not in the loss) */
   for (int32_t t = 0; t < p->tensor_count; t++)
     if ((!p->tensors[t].consumed && t != p->head) || (t == p->head && p->stacked))
-      memset(grd(p, w, t), 0, sizeof(float) * (size_t)(rows * p->tensors[t].c * plane(p, t)));
-  to_planar(w->dhead + r0 * ws->head_stride, rows, HW, p->head_channels, p->head_channels, HW0,
-            X0, grd(p, w, p->head));
+      memset(grd_at(p, w, t, lo), 0,
+             sizeof(float) * (size_t)(rows * p->tensors[t].c * plane(p, t)));
+  to_planar(dhead + lo * head_stride, rows, HW, p->head_channels, p->head_channels, HW0, X0,
+            grd_at(p, w, p->head, lo));
   const float *params = m->params;
   for (int32_t i = p->op_count - 1; i >= 0; i--) {
     const ds__graph_op *o = &p->ops[i];
-    const float *a = val(p, w, o->in);
-    const float *dy = grd(p, w, o->out);
+    const float *a = val_at(p, w, o->in, lo);
+    const float *dy = grd_at(p, w, o->out, lo);
     int want = p->tensors[o->in].needs_grad || (o->in == p->input && d_x);
-    float *da = want ? grd(p, w, o->in) : NULL;
-    float *db = o->in2 >= 0 ? grd(p, w, o->in2) : NULL;
+    float *da = want ? grd_at(p, w, o->in, lo) : NULL;
+    float *db = o->in2 >= 0 ? grd_at(p, w, o->in2, lo) : NULL;
     int acc = !o->grad_first_in, acc2 = !o->grad_first_in2;
     int64_t c = p->tensors[o->in].c, P = plane(p, o->in);
     int32_t l = p->tensors[o->in].level;
@@ -348,13 +463,13 @@ void ds__pcnn_backward(const ds_model *m, ds__model_ws *ws, int64_t r0, int64_t 
         if (da) {
           ds__conv2d_shape s = conv_shape(p, o, rows);
           ds__conv2d_backward(pool, &s, a, params + o->w_offset, dy, da, NULL, NULL, acc,
-                              w->conv_ws);
+                              conv_ws);
         }
         break;
       case DS__ROLE_DECONV: {
         ds__deconv2d_shape s = deconv_shape(p, o, rows);
         ds__deconv2d_backward(pool, &s, a, params + o->w_offset, dy, da, NULL, NULL, acc,
-                              w->conv_ws);
+                              conv_ws);
         break;
       }
       case DS__ROLE_SHIFT: k->shift_backward(pool, rows * c, p->h[l], p->w[l], dy, da, acc); break;
@@ -362,16 +477,52 @@ void ds__pcnn_backward(const ds_model *m, ds__model_ws *ws, int64_t r0, int64_t 
         if (da) avg_pool_backward(p, pool, rows * c, p->tensors[o->out].level, dy, da, acc);
         break;
       case DS__ROLE_DROPOUT:
-        if (w->train) dropout(m, w, o, rows, grd(p, w, o->out));
+        if (w->train) dropout(m, w, o, pool, lo, rows, grd_at(p, w, o->out, lo));
         break;
-      default: /* POINTWISE */
+      default: { /* POINTWISE; concat_elu reads its exponential from its output unless
+                    dropout changed that output in place (then y NULL: recomputed) */
+        const float *y = val_at(p, w, o->out, lo);
+        if (o->kind == DS__OP_CELU && w->train && w->dropped[o->out]) y = NULL;
         k->backward(pool, rows, c, o->in2 >= 0 ? p->tensors[o->in2].c : 0, P, a,
-                    o->in2 >= 0 ? val(p, w, o->in2) : NULL, val(p, w, o->out), dy, da, db,
-                    acc, acc2);
+                    o->in2 >= 0 ? val_at(p, w, o->in2, lo) : NULL, y, dy, da, db, acc, acc2);
         break;
+      }
     }
   }
-  if (d_x) from_planar(grd(p, w, p->input), rows, HW, C, C + 1, HW0, X0, d_x);
+  if (d_x)
+    from_planar(grd_at(p, w, p->input, lo), rows, HW, C, C + 1, HW0, X0,
+                d_x + lo * m->cfg.dim);
+}
+
+typedef struct backward_job {
+  rows_job r;
+  const float *dhead;
+  int64_t head_stride;
+} backward_job;
+
+static void backward_rows_part(void *arg, int32_t t, int32_t threads) {
+  const backward_job *j = arg;
+  int64_t r0, r1;
+  ds__split_range(j->r.rows, t, threads, &r0, &r1);
+  float *conv_ws = j->r.w->conv_ws + t * j->r.w->conv_per_thread;
+  for (int64_t lo = r0; lo < r1; lo += THREAD_BLOCK_ROWS) {
+    int64_t n = r1 - lo < THREAD_BLOCK_ROWS ? r1 - lo : THREAD_BLOCK_ROWS;
+    backward_rows(j->r.m, j->r.w, lo, n, j->dhead, j->head_stride, j->r.d_x, j->r.m->ctx->pool,
+                  conv_ws);
+  }
+}
+
+void ds__pcnn_backward(const ds_model *m, ds__model_ws *ws, int64_t r0, int64_t r1,
+                       float *d_x) {
+  pcnn_ws *w = ws->arch_ws;
+  int64_t rows = r1 - r0;
+  const float *dhead = w->dhead + r0 * ws->head_stride;
+  if (split_rows(m, rows)) {
+    backward_job j = {{m, w, rows, d_x}, dhead, ws->head_stride};
+    ds__pool_run(m->ctx->pool, backward_rows_part, &j);
+  } else {
+    backward_rows(m, w, 0, rows, dhead, ws->head_stride, d_x, m->ctx->pool, w->conv_ws);
+  }
 }
 
 void ds__pcnn_param_grads(const ds_model *m, ds__model_ws *ws, int64_t rows, float *grad) {

@@ -80,8 +80,10 @@ static void celu_rows(int64_t rows, int64_t c, int64_t c2, const float *a, const
 static void celu_bwd(ds__pool *pool, int64_t rows, int64_t c, int64_t c2, int64_t plane,
                      const float *a, const float *b, const float *y, const float *dy,
                      float *da, float *db, int acc, int acc2) {
-  (void)c2, (void)b, (void)y, (void)db, (void)acc2;
-  ds__concat_elu_backward(pool, rows, c, plane, a, dy, da, acc);
+  (void)c2, (void)b, (void)db, (void)acc2;
+  /* y NULL: the executor's output was changed in place (dropout): recompute from a */
+  if (y) ds__concat_elu_backward_from_y(pool, rows, c, plane, a, y, dy, da, acc);
+  else ds__concat_elu_backward(pool, rows, c, plane, a, dy, da, acc);
 }
 
 static void elu_fwd(ds__pool *pool, int64_t rows, int64_t c, int64_t c2, int64_t plane,
