@@ -52,7 +52,18 @@
  * at b_offset, in the order the builder created the ops:
  *   conv   w (Cout, Cin, kh, kw), bias (Cout)        (PyTorch Conv2d layout)
  *   deconv w (Cin, Cout, kh, kw), bias (Cout)        (PyTorch ConvTranspose2d layout)
- * Each architecture file documents its own order (tests/golden/ rebuild it in PyTorch). */
+ * Each architecture file documents its own order (tests/golden/ rebuild it in PyTorch).
+ *
+ * Non-finite activations. A masked CONV's structurally zero taps multiply their input by
+ * 0: a full pass computes 0 * inf = NaN there, while the cached sampler, which reads only
+ * the live taps (a pixel's true dependencies), does not — and a later RELU turns the NaN
+ * into 0, so both would return different finite samples. Hence the policy: an image whose
+ * masked-conv inputs are not all finite has no result. The executor's forward pass gives
+ * such a row NaN heads (every log-prob, score, loss and sample from it is then refused as
+ * non-finite, DS_ERR_NUMERIC); the cached sampler checks the same tensors once per block
+ * and fails with DS_ERR_NUMERIC naming the op. Unmasked convs have no dead taps, so
+ * non-finite values elsewhere (e.g. in PixelCNN++) flow through both paths identically;
+ * a non-finite head group gives a NaN sample (model.c) and so DS_ERR_NUMERIC. */
 #ifndef DS_MODEL_GRAPH_H
 #define DS_MODEL_GRAPH_H
 
@@ -243,6 +254,12 @@ void ds__pcnn_init(const ds_model *m, uint64_t seed, float *params);
 /* Rows per evaluation pass for this network (activations and gradients of about 256 MB),
  * a multiple of `threads` when that fits. */
 int64_t ds__pixelcnn_block_rows(const ds__graph *p, int32_t threads);
+
+/* The first masked CONV op (DS__OP_MASK_A / B) whose input is not all finite in row `row`
+ * of an activation buffer laid out for `capacity` rows (planar or channels-last: a row of
+ * a tensor is one block of c * H_l * W_l floats either way), or -1 (model/graph_finite.c). */
+int32_t ds__graph_dead_tap_overflow(const ds__graph *g, const float *vals, int64_t capacity,
+                                    int64_t row);
 
 /* ---- running (model/graph_exec.c) ------------------------------------------------------ */
 

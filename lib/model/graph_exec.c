@@ -2,6 +2,7 @@
  * any graph an architecture file builds, on planar (rows, c, H_l, W_l) activations, every op
  * a kernel call on the context's pool. POINTWISE and SHIFT kinds run from their entry in
  * ds__op_kinds; the other roles have their code here. */
+#include <math.h>
 #include <string.h>
 
 #include "core/philox.h"
@@ -298,6 +299,10 @@ void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *
   /* head (rows, H*W, P) pixel-major for the heads loop: x's pixels only */
   from_planar(val(p, w, p->head), rows, HW, p->head_channels, p->head_channels, HW0, X0,
               w->head + r0 * ws->head_stride);
+  /* graph.h, "Non-finite activations": no result for a row a dead tap would corrupt */
+  for (int64_t r = 0; r < rows; r++)
+    if (ds__graph_dead_tap_overflow(p, w->val, w->capacity, r) >= 0)
+      for (int64_t k = 0; k < ws->head_stride; k++) w->head[(r0 + r) * ws->head_stride + k] = NAN;
 }
 
 void ds__pcnn_ws_fill_inputs(const ds_model *m, ds__model_ws *ws, const float *x,

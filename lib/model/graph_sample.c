@@ -505,6 +505,8 @@ typedef struct sample_job {
   uint64_t stream;
   int32_t method, greedy_mean;
   int64_t *cursors; /* (threads, 2 * op_count) */
+  int64_t *bad_row;  /* (threads) first example with a dead-tap overflow, or -1 */
+  int32_t *bad_op;   /* (threads) its op */
 } sample_job;
 
 /* The inputs of rows [0, rows) channels-last: x = 0 with the ones channel, and x~ (the
@@ -529,7 +531,7 @@ static void fill_inputs(const sample_job *j, const sampler *sp, const float *x, 
 
 /* Rows [r0, r0 + rows) of the job in the thread's arena. */
 static void sample_block(const sample_job *j, arena *a, int64_t *cursors, int64_t r0,
-                         int64_t rows) {
+                         int64_t rows, int64_t *bad_row, int32_t *bad_op) {
   const ds_model *m = j->m;
   const ds__graph *p = ds__pcnn_of(m);
   int64_t D = m->cfg.dim, C = p->channels, HW = j->pl->steps, P = p->head_channels;
@@ -554,6 +556,15 @@ static void sample_block(const sample_job *j, arena *a, int64_t *cursors, int64_
       for (int64_t k = 0; k < C; k++)
         in[(r * HW0 + X0 + s) * (C + 1) + k] = x[r * D + s * C + k];
   }
+  /* graph.h, "Non-finite activations": every position is final now (the positions that
+     depend on the last pixel are never computed and stay 0) */
+  for (int64_t r = 0; r < rows; r++) {
+    int32_t op = ds__graph_dead_tap_overflow(p, a->vals, a->capacity, r);
+    if (op >= 0 && *bad_row < 0) {
+      *bad_row = j->first + r0 + r;
+      *bad_op = op;
+    }
+  }
 }
 
 static void sample_part(void *arg, int32_t t, int32_t threads) {
@@ -563,7 +574,7 @@ static void sample_part(void *arg, int32_t t, int32_t threads) {
   arena *a = &j->arenas[t];
   for (int64_t r = r0; r < r1; r += a->capacity)
     sample_block(j, a, j->cursors + (int64_t)t * 2 * ds__pcnn_of(j->m)->op_count, r,
-                 r1 - r < a->capacity ? r1 - r : a->capacity);
+                 r1 - r < a->capacity ? r1 - r : a->capacity, &j->bad_row[t], &j->bad_op[t]);
 }
 
 static void arena_free(const ds_model *m, arena *a) {
@@ -600,7 +611,10 @@ ds_status ds__pcnn_sample(const ds_model *m, const float *c, int64_t n, int64_t 
   cap = cap < share ? cap : share;
   arena *arenas = ds__calloc(m->ctx, (size_t)threads, sizeof *arenas);
   int64_t *cursors = ds__calloc(m->ctx, (size_t)(2 * threads * p->op_count), sizeof *cursors);
-  int ok = arenas && cursors;
+  int64_t *bad_row = ds__calloc(m->ctx, (size_t)threads, sizeof *bad_row);
+  int32_t *bad_op = ds__calloc(m->ctx, (size_t)threads, sizeof *bad_op);
+  int ok = arenas && cursors && bad_row && bad_op;
+  for (int32_t t = 0; ok && t < threads; t++) bad_row[t] = -1;
   for (int32_t t = 0; ok && t < threads; t++) {
     arena *a = &arenas[t];
     a->capacity = cap;
@@ -615,16 +629,31 @@ ds_status ds__pcnn_sample(const ds_model *m, const float *c, int64_t n, int64_t 
     ok = a->vals && a->planar && a->cache && a->s0 && a->s1 && a->s2 && a->s3;
   }
   if (ok) {
-    sample_job j = {m, &pl, arenas, c, x, n, first, stream, method, greedy_mean, cursors};
+    sample_job j = {m,           &pl,    arenas,  c, x, n, first, stream, method,
+                    greedy_mean, cursors, bad_row, bad_op};
     ds__pool_run(m->ctx->pool, sample_part, &j);
+  }
+  int32_t worst = -1; /* the thread with the first failing example: any thread count */
+  for (int32_t t = 0; ok && t < threads; t++)
+    if (bad_row[t] >= 0 && (worst < 0 || bad_row[t] < bad_row[worst])) worst = t;
+  if (worst >= 0) {
+    const ds__graph_op *o = &p->ops[bad_op[worst]];
+    st = ds__fail(m->ctx, DS_ERR_NUMERIC,
+                  "ds_model_sample: example %lld: the input of masked convolution op %d "
+                  "(%lldx%lld) is not finite, so its structurally zero taps would give NaN: "
+                  "the model's weights overflow float on this image",
+                  (long long)(bad_row[worst] - first), (int)bad_op[worst], (long long)o->kh,
+                  (long long)o->kw);
   }
   for (int32_t t = 0; arenas && t < threads; t++) arena_free(m, &arenas[t]);
   ds__free(m->ctx, arenas);
   ds__free(m->ctx, cursors);
+  ds__free(m->ctx, bad_row);
+  ds__free(m->ctx, bad_op);
   plan_free(m, &pl);
   if (!ok)
     return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY,
                     "ds_model_sample: out of memory for the sampler's activations of %lld "
                     "images", (long long)cap);
-  return DS_OK;
+  return st;
 }
