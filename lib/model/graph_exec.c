@@ -163,17 +163,8 @@ static void avg_pool_part(void *arg, int32_t t, int32_t threads) {
   ds__split_range(j->planes, t, threads, &q0, &q1);
   for (int64_t q = q0; q < q1; q++)
     for (int64_t i = 0; i < h; i++)
-      for (int64_t k = 0; k < w; k++) {
-        float acc = 0.0f;
-        int n = 0;
-        for (int64_t di = 0; di < 2; di++)
-          for (int64_t dk = 0; dk < 2; dk++)
-            if (2 * i + di < H && 2 * k + dk < W) {
-              acc += j->src[(q * H + 2 * i + di) * W + 2 * k + dk];
-              n++;
-            }
-        j->dst[(q * h + i) * w + k] = acc / (float)n;
-      }
+      for (int64_t k = 0; k < w; k++)
+        j->dst[(q * h + i) * w + k] = ds__graph_avg2x2(j->src + q * H * W, H, W, 1, i, k);
 }
 
 /* Backward: dst (planes, H_{l-1}, W_{l-1}) (+)= src[block] / (pixels in the block), src the

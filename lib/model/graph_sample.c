@@ -444,7 +444,7 @@ static void pointwise_at(const sampler *sp, const ds__graph_op *o, const int32_t
   scatter(sp, o->out, pos, n, y);
 }
 
-/* 2x2 average pooling at pos, in avg_pool_part's order (kernels of model/pixelcnn.c) */
+/* 2x2 average pooling at pos (ds__graph_avg2x2, as the executor) */
 static void avgpool_at(const sampler *sp, const ds__graph_op *o, const int32_t *pos,
                        int64_t n) {
   const ds__graph *p = ds__pcnn_of(sp->m);
@@ -457,17 +457,8 @@ static void avgpool_at(const sampler *sp, const ds__graph_op *o, const int32_t *
     for (int64_t i = 0; i < n; i++) {
       int64_t y = pos[i] / wo, x = pos[i] % wo;
       float *dst = out + (r * Po + pos[i]) * c;
-      for (int64_t k = 0; k < c; k++) {
-        float acc = 0.0f;
-        int cnt = 0;
-        for (int64_t di = 0; di < 2; di++)
-          for (int64_t dk = 0; dk < 2; dk++)
-            if (2 * y + di < hi && 2 * x + dk < wi) {
-              acc += in[(r * Pi + (2 * y + di) * wi + 2 * x + dk) * c + k];
-              cnt++;
-            }
-        dst[k] = acc / (float)cnt;
-      }
+      for (int64_t k = 0; k < c; k++)
+        dst[k] = ds__graph_avg2x2(in + r * Pi * c + k, hi, wi, c, y, x);
     }
 }
 
