@@ -2,7 +2,7 @@
  * torch.nn modules with fixed weights: per-image log-probabilities of tiny networks (gated
  * and plain blocks, ReLU and ELU, gray and RGB, conditional; made by
  * tests/golden/make_masked_pixelcnn_golden.py), loaded through the documented flat
- * parameter layout (model/pixelcnn_masked_layout.c). */
+ * parameter layout (model/arch_pixelcnn_masked.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

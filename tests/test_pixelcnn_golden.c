@@ -1,6 +1,6 @@
 /* PixelCNN++ against an independent PyTorch reference with fixed weights: per-image
  * log-probabilities of tiny networks (tests/golden/make_pixelcnn_golden.py), loaded into a
- * model through the documented flat parameter layout (model/pixelcnn.h). */
+ * model through the documented flat parameter layout (model/arch_pixelcnnpp.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -4,7 +4,7 @@ independent PyTorch reference built from torch.nn modules (run once with /usr/bi
 the fixtures are committed, CI does not need torch).
 
 The network follows van den Oord et al. 2016 as libdsmooth documents it in include/dsmooth.h
-and lib/model/pixelcnn_masked_layout.c:
+and lib/model/arch_pixelcnn_masked.c:
     in   = [x, 1]
     h    = MaskedConv2d('A', C + 1 -> F, 7x7)(in)
     L blocks: p = MaskedConv2d('B', F -> G, 3x3)(h) [+ Conv2d(C -> G, 1x1, no bias)(x~)]

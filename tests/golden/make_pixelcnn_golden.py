@@ -4,7 +4,7 @@ PyTorch reference (run once with /usr/bin/python3; the fixtures are committed, C
 need torch).
 
 The reference follows Salimans et al. 2017 / docs/method.md section 4 as libdsmooth documents it
-in lib/model/pixelcnn.h: input plus a channel of ones; u and ul streams; gated resnets with
+in lib/model/arch_pixelcnnpp.c: input plus a channel of ones; u and ul streams; gated resnets with
 concat_elu; 3 levels with stride-2 shifted convs down and stride-2 transposed convs up
 (cropped to the level above); skips from the up pass; head nin(elu(ul)). Conditional
 models p(x | x~), by DS_MODEL_COND_LAYOUT:
