@@ -79,6 +79,23 @@ static int tap_live(const ds_model *m, const ds__graph_op *o, int64_t ky, int64_
   return 0;
 }
 
+/* The input position (in a (hi, wi) plane) that tap (ky, kx) of output (y, x) reads, or -1
+ * outside the image: conv, with its stride and pads. */
+static int64_t conv_source(const ds__graph_op *o, int64_t hi, int64_t wi, int64_t y, int64_t x,
+                           int64_t ky, int64_t kx) {
+  int64_t iy = y * o->stride + ky - o->pad_t, ix = x * o->stride + kx - o->pad_l;
+  return iy >= 0 && iy < hi && ix >= 0 && ix < wi ? iy * wi + ix : -1;
+}
+
+/* Transposed conv: output (y, x) = (2 iy + ky, 2 ix + kx - crop_l); the input position that
+ * reaches it through tap (ky, kx), or -1. */
+static int64_t deconv_source(const ds__graph_op *o, int64_t hi, int64_t wi, int64_t y,
+                             int64_t x, int64_t ky, int64_t kx) {
+  int64_t dy = y - ky, dx = x + o->pad_l - kx;
+  if (dy < 0 || dx < 0 || dy % 2 || dx % 2 || dy / 2 >= hi || dx / 2 >= wi) return -1;
+  return dy / 2 * wi + dx / 2;
+}
+
 /* T of every output position of op o into `out` from the tensors' current steps. */
 static void op_ready(const ds_model *m, const ds__graph_op *o, int32_t *const *tr,
                      int32_t *out) {
@@ -97,18 +114,16 @@ static void op_ready(const ds_model *m, const ds__graph_op *o, int32_t *const *t
         case DS__ROLE_CONV:
           for (int64_t ky = 0; ky < o->kh; ky++)
             for (int64_t kx = 0; kx < o->kw; kx++) {
-              int64_t iy = y * o->stride + ky - o->pad_t, ix = x * o->stride + kx - o->pad_l;
-              if (live[ky * o->kw + kx] && iy >= 0 && iy < hi && ix >= 0 && ix < wi)
-                t = max_i32(t, a[iy * wi + ix]);
+              int64_t q = conv_source(o, hi, wi, y, x, ky, kx);
+              if (live[ky * o->kw + kx] && q >= 0) t = max_i32(t, a[q]);
             }
           if (o->accumulate) t = max_i32(t, tr[o->out][y * wo + x]);
           break;
-        case DS__ROLE_DECONV: /* y = 2 iy + ky, x = 2 ix + kx - crop_l */
+        case DS__ROLE_DECONV:
           for (int64_t ky = 0; ky < o->kh; ky++)
             for (int64_t kx = 0; kx < o->kw; kx++) {
-              int64_t dy = y - ky, dx = x + o->pad_l - kx;
-              if (dy < 0 || dx < 0 || dy % 2 || dx % 2 || dy / 2 >= hi || dx / 2 >= wi) continue;
-              t = max_i32(t, a[dy / 2 * wi + dx / 2]);
+              int64_t q = deconv_source(o, hi, wi, y, x, ky, kx);
+              if (q >= 0) t = max_i32(t, a[q]);
             }
           break;
         case DS__ROLE_SHIFT:
@@ -330,16 +345,16 @@ static void conv_at(const sampler *sp, const ds__graph_op *o, const int32_t *pos
   float *out = tensor_at(sp, o->out), *col = sp->a->s0, *acc = sp->a->s1;
   for (int64_t r = 0; r < sp->rows; r++)
     for (int64_t i = 0; i < n; i++) {
-      int64_t y0 = pos[i] / wo * o->stride - o->pad_t, x0 = pos[i] % wo * o->stride - o->pad_l;
+      int64_t y = pos[i] / wo, x = pos[i] % wo;
       float *dst = col + (r * n + i) * kc; /* row k = (c * kh + ky) * kw + kx */
       for (int64_t ky = 0; ky < o->kh; ky++)
         for (int64_t kx = 0; kx < o->kw; kx++) {
-          int64_t iy = y0 + ky, ix = x0 + kx, tap = ky * o->kw + kx;
-          if (iy < 0 || iy >= hi || ix < 0 || ix >= wi) {
+          int64_t q = conv_source(o, hi, wi, y, x, ky, kx), tap = ky * o->kw + kx;
+          if (q < 0) {
             for (int64_t c = 0; c < o->cin; c++) dst[c * kk + tap] = 0.0f;
             continue;
           }
-          const float *src = in + (r * Pi + iy * wi + ix) * o->cin;
+          const float *src = in + (r * Pi + q) * o->cin;
           for (int64_t c = 0; c < o->cin; c++) dst[c * kk + tap] = src[c];
         }
     }
@@ -389,9 +404,8 @@ static void deconv_at(const sampler *sp, int32_t op_index, const int32_t *pos, i
     int64_t y = pos[i] / wo, x = pos[i] % wo, taps[64], nt = 0;
     for (int64_t ky = 0; ky < o->kh; ky++)
       for (int64_t kx = 0; kx < o->kw; kx++) {
-        int64_t dy = y - ky, dx = x + o->pad_l - kx;
-        if (dy < 0 || dx < 0 || dy % 2 || dx % 2 || dy / 2 >= hi || dx / 2 >= wi) continue;
-        taps[nt++] = (dy / 2 * wi + dx / 2) * kc + ky * o->kw + kx;
+        int64_t q = deconv_source(o, hi, wi, y, x, ky, kx);
+        if (q >= 0) taps[nt++] = q * kc + ky * o->kw + kx;
       }
     for (int64_t r = 0; r < sp->rows; r++) {
       const float *cache = sp->a->cache + r * sp->pl->cache_per_row + sp->pl->cache_off[op_index];
