@@ -630,7 +630,8 @@ ds_status ds__pcnn_sample(const ds_model *m, const float *c, int64_t n, int64_t 
     a->s0 = ds__calloc(m->ctx, (size_t)(pl.scratch_rows * a->columns), sizeof(float));
     a->s1 = ds__calloc(m->ctx, (size_t)(pl.scratch_rows * a->columns), sizeof(float));
     a->s2 = ds__calloc(m->ctx, (size_t)(pl.scratch_rows * a->columns), sizeof(float));
-    a->s3 = ds__calloc(m->ctx, (size_t)(pl.scratch_rows * a->columns), sizeof(float));
+    /* forward_rows scratch: written before it is read */
+    a->s3 = ds__malloc(m->ctx, sizeof(float) * (size_t)(pl.scratch_rows * a->columns));
     ok = a->vals && a->planar && a->cache && a->s0 && a->s1 && a->s2 && a->s3;
   }
   if (ok) {
