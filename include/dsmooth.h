@@ -588,7 +588,7 @@ typedef enum ds_sample_method {
  * changes, instead of once per pixel; the samples are bitwise those of the naive
  * pixel-by-pixel loop (DS_SAMPLE_NAIVE). It holds the activations of up to 256 images per
  * thread at a time (about floats_per_image x 4 bytes each, as a forward pass).
- * Non-finite values (since 0.3): no sample is drawn from a head whose parameters are not
+ * Non-finite values (since 0.4): no sample is drawn from a head whose parameters are not
  * all finite, and a masked PixelCNN (DS_ARCH_PIXELCNN) image whose masked convolutions
  * see a non-finite input (weights that overflow float) has no result: where a full pass
  * would multiply it by a structurally zero weight (0 * inf = NaN), the cached sampler
