@@ -597,8 +597,18 @@ typedef enum ds_sample_method {
  * changes, instead of once per pixel; the samples are bitwise those of the naive
  * pixel-by-pixel loop (DS_SAMPLE_NAIVE). It holds the activations of up to 256 images per
  * thread at a time (about floats_per_image x 4 bytes each, as a forward pass).
+ * Non-finite values (since 0.4): no sample is drawn from a head whose parameters are not
+ * all finite, and a masked PixelCNN (DS_ARCH_PIXELCNN) image whose masked convolutions
+ * see a non-finite input (weights that overflow float) has no result: where a full pass
+ * would multiply it by a structurally zero weight (0 * inf = NaN), the cached sampler
+ * reads only the live taps, so the two could otherwise return different samples. Both
+ * samplers fail with NUMERIC then, so DS_OK from both means the same bits. (The naive
+ * loop checks every one of its passes, including the positions not yet sampled, so it
+ * may refuse a model the cached sampler accepts, never the reverse.) ds_model_log_prob
+ * and ds_model_score refuse such an image the same way.
  * Errors: INVALID_ARGUMENT (NULL x, n < 1, cond given / missing, method not a
- * ds_sample_method), NUMERIC (cond or a sample not finite), OUT_OF_MEMORY, INTERNAL.
+ * ds_sample_method), NUMERIC (cond or a sample not finite, a head not finite, a masked
+ * convolution's input not finite: the message names the op), OUT_OF_MEMORY, INTERNAL.
  * Since 0.1. */
 DS_API ds_status ds_model_sample(const ds_model *model, const float *cond, int64_t n,
                                  uint64_t stream, int32_t method, float *x);

@@ -12,7 +12,7 @@ pixelcnnpp -- a PixelCNN++ trained with pixel-cnn-pp (github.com/pclucas14/pixel
     nr_filters, nr_resnet, nr_logistic_mix and input_channels (1 or 3) are read from the
     shapes; the image size is not stored in a state_dict: give --height and --width
     (multiples of 4, as pixel-cnn-pp needs). The network is libdsmooth's DS_ARCH_PIXELCNNPP
-    unconditional model (lib/model/pixelcnn.h), the head the 256-bin discretized logistic
+    unconditional model (lib/model/arch_pixelcnnpp.c), the head the 256-bin discretized logistic
     mixture over [-1, 1] (pixel-cnn-pp's loss) or, with --head continuous, the logistic
     mixture density (models of smoothed data). Dropout is a training-time operation and is
     not part of the checkpoint.

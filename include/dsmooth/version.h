@@ -4,7 +4,7 @@
 #define DSMOOTH_VERSION_H
 
 #define DS_VERSION_MAJOR 0
-#define DS_VERSION_MINOR 3
+#define DS_VERSION_MINOR 4
 #define DS_VERSION_PATCH 0
 
 #define DS__STR_(x) #x

@@ -29,6 +29,9 @@ static int32_t conv(ds__graph_builder *b, int32_t in, int32_t out, int64_t cout,
 
 static void build(ds__graph_builder *b, const ds_model_config *cfg) {
   ds__graph *p = b->g;
+  p->cond_channels = cfg->cond_dim > 0 ? cfg->channels : 0;
+  /* x fills the whole input from row 0; one level (the others mirror it, hold no tensor) */
+  ds__graph_set_image(p, cfg, cfg->height, 0);
   int64_t F = p->filters, G = cfg->gated ? 2 * F : F;
   int32_t act = cfg->activation == DS_ACTIVATION_ELU ? DS__OP_ELU : DS__OP_RELU;
   p->input = ds__graph_add_tensor(b, p->channels + 1, 0);
@@ -54,26 +57,7 @@ static void build(ds__graph_builder *b, const ds_model_config *cfg) {
   p->head = conv(b, ds__graph_apply(b, act, o1, -1), -1, p->head_channels, 1, DS__OP_MASK_NONE, 1);
 }
 
-static ds_status masked_setup(ds_model *m) {
-  const ds_model_config *cfg = &m->cfg;
-  ds__graph_builder b;
-  ds_status st = ds__graph_new(m, &b);
-  if (st != DS_OK) return st;
-  ds__graph *p = b.g;
-  p->channels = cfg->channels;
-  p->cond_channels = cfg->cond_dim > 0 ? cfg->channels : 0;
-  p->filters = cfg->filters;
-  p->K = cfg->components;
-  p->head_channels = (cfg->channels == 3 ? 10 : 3) * p->K;
-  p->stacked = 0; /* x fills the whole input, from row 0 */
-  p->x_row0 = 0;
-  for (int l = 0; l < 3; l++) { /* one level; the others mirror it and hold no tensor */
-    p->h[l] = cfg->height;
-    p->w[l] = cfg->width;
-  }
-  build(&b, cfg);
-  return ds__graph_finish(&b);
-}
+static ds_status masked_setup(ds_model *m) { return ds__graph_setup(m, build); }
 
 /* mask (param_count): 0 on the structurally zero taps of the masked convs, 1 elsewhere. */
 static void masked_masks(const ds_model *m, float *mask) {

@@ -75,9 +75,16 @@ static int32_t gated_resnet(ds__graph_builder *b, int32_t x, int32_t a, int shap
   return ds__graph_apply(b, DS__OP_GATE, x, ab);
 }
 
-static void build(ds__graph_builder *b, int32_t resnets) {
+static void build(ds__graph_builder *b, const ds_model_config *cfg) {
   ds__graph *p = b->g;
+  p->stacked = cfg->cond_dim > 0 && cfg->cond_layout == DS_COND_STACKED;
+  p->cond_channels = cfg->cond_dim > 0 && !p->stacked ? cfg->channels : 0;
+  p->cond_convs = cfg->cond_convs;
+  p->dropout = cfg->dropout;
+  p->x_row0 = p->stacked ? cfg->height : 0; /* x~ above x */
+  ds__graph_set_image(p, cfg, p->stacked ? 2 * cfg->height : cfg->height, 1);
   int64_t F = p->filters;
+  int32_t resnets = cfg->resnets;
   p->input = ds__graph_add_tensor(b, p->channels + 1, 0);
   p->tensors[p->input].needs_grad = 0; /* switched on for the exact score */
   if (p->cond_channels > 0) {
@@ -129,30 +136,7 @@ static void build(ds__graph_builder *b, int32_t resnets) {
   p->head = conv(b, e, -1, p->head_channels, K1X1, 1, 1);
 }
 
-static ds_status pcnn_setup(ds_model *m) {
-  const ds_model_config *cfg = &m->cfg;
-  ds__graph_builder b;
-  ds_status st = ds__graph_new(m, &b);
-  if (st != DS_OK) return st;
-  ds__graph *p = b.g;
-  p->channels = cfg->channels;
-  p->stacked = cfg->cond_dim > 0 && cfg->cond_layout == DS_COND_STACKED;
-  p->cond_channels = cfg->cond_dim > 0 && !p->stacked ? cfg->channels : 0;
-  p->cond_convs = cfg->cond_convs;
-  p->filters = cfg->filters;
-  p->K = cfg->components;
-  p->head_channels = (cfg->channels == 3 ? 10 : 3) * p->K;
-  p->dropout = cfg->dropout;
-  p->h[0] = p->stacked ? 2 * cfg->height : cfg->height; /* x~ above x */
-  p->x_row0 = p->stacked ? cfg->height : 0;
-  p->w[0] = cfg->width;
-  for (int l = 1; l < 3; l++) {
-    p->h[l] = (p->h[l - 1] - 1) / 2 + 1;
-    p->w[l] = (p->w[l - 1] - 1) / 2 + 1;
-  }
-  build(&b, cfg->resnets);
-  return ds__graph_finish(&b);
-}
+static ds_status pcnn_setup(ds_model *m) { return ds__graph_setup(m, build); }
 
 static void pcnn_masks(const ds_model *m, float *mask) {
   for (int64_t k = 0; k < m->param_count; k++) mask[k] = 1.0f;

@@ -52,7 +52,18 @@
  * at b_offset, in the order the builder created the ops:
  *   conv   w (Cout, Cin, kh, kw), bias (Cout)        (PyTorch Conv2d layout)
  *   deconv w (Cin, Cout, kh, kw), bias (Cout)        (PyTorch ConvTranspose2d layout)
- * Each architecture file documents its own order (tests/golden/ rebuild it in PyTorch). */
+ * Each architecture file documents its own order (tests/golden/ rebuild it in PyTorch).
+ *
+ * Non-finite activations. A masked CONV's structurally zero taps multiply their input by
+ * 0: a full pass computes 0 * inf = NaN there, while the cached sampler, which reads only
+ * the live taps (a pixel's true dependencies), does not — and a later RELU turns the NaN
+ * into 0, so both would return different finite samples. Hence the policy: an image whose
+ * masked-conv inputs are not all finite has no result. The executor's forward pass gives
+ * such a row NaN heads (every log-prob, score, loss and sample from it is then refused as
+ * non-finite, DS_ERR_NUMERIC); the cached sampler checks the same tensors once per block
+ * and fails with DS_ERR_NUMERIC naming the op. Unmasked convs have no dead taps, so
+ * non-finite values elsewhere (e.g. in PixelCNN++) flow through both paths identically;
+ * a non-finite head group gives a NaN sample (model.c) and so DS_ERR_NUMERIC. */
 #ifndef DS_MODEL_GRAPH_H
 #define DS_MODEL_GRAPH_H
 
@@ -135,6 +146,22 @@ typedef struct ds__op_kind {
 /* Indexed by DS__OP_* (model/graph_ops.c). */
 extern const ds__op_kind ds__op_kinds[DS__OP_KIND_COUNT];
 
+/* POOL: the average of the 2x2 block of output pixel (i, j) in a (H, W) plane whose pixel
+ * (y, x) is src[(y * W + x) * stride] (stride 1 planar, c channels-last), edge blocks
+ * over the pixels they have, summed in this order: the executor's and the sampler's value. */
+static inline float ds__graph_avg2x2(const float *src, int64_t H, int64_t W, int64_t stride,
+                                     int64_t i, int64_t j) {
+  float acc = 0.0f;
+  int n = 0;
+  for (int64_t di = 0; di < 2; di++)
+    for (int64_t dj = 0; dj < 2; dj++)
+      if (2 * i + di < H && 2 * j + dj < W) {
+        acc += src[((2 * i + di) * W + 2 * j + dj) * stride];
+        n++;
+      }
+  return acc / (float)n;
+}
+
 /* CONV mask: which taps of a kh x kw kernel (odd sizes, centred pads) are structural zeros
  * for every (output, input) channel pair — ds__mask_allows() of kernels/masked_conv.h:
  *   NONE  every tap free;
@@ -196,10 +223,10 @@ static inline const ds__op_kind *ds__op_kind_of(const ds__graph_op *o) {
 }
 
 /* ---- building (model/graph_build.c) ---------------------------------------------------
- * An architecture's setup fills the shape fields of a fresh graph (ds__graph_new), then
- * adds tensors and ops with these primitives. The arrays grow as needed; after a failed
- * allocation every primitive is a no-op returning tensor id 0 / a scratch op, and
- * ds__graph_finish reports DS_ERR_OUT_OF_MEMORY. */
+ * An architecture's build function (called by ds__graph_setup below) fills the shape
+ * fields of a fresh graph, then adds tensors and ops with these primitives. The arrays
+ * grow as needed; after a failed allocation every primitive is a no-op returning tensor
+ * id 0 / a scratch op, and ds__graph_finish reports DS_ERR_OUT_OF_MEMORY. */
 typedef struct ds__graph_builder {
   ds_model *m;
   ds__graph *g;
@@ -209,8 +236,11 @@ typedef struct ds__graph_builder {
   ds__graph_op scratch;
 } ds__graph_builder;
 
-/* A new graph as m->arch_state and b->g, builder b on it (OUT_OF_MEMORY on m->ctx). */
-ds_status ds__graph_new(ds_model *m, ds__graph_builder *b);
+/* The shape fields from cfg: channels, filters, K, head_channels, w[0] = width,
+ * h[0] = height (2H for a stacked image), levels 1 and 2 halved (rounding up) or, with
+ * halving 0, equal to level 0. The rest (conditioning, x_row0, dropout) is the caller's. */
+void ds__graph_set_image(ds__graph *g, const ds_model_config *cfg, int64_t height,
+                         int halving);
 /* A new (rows, c, H_level, W_level) activation that needs a gradient. */
 int32_t ds__graph_add_tensor(ds__graph_builder *b, int64_t c, int32_t level);
 /* A new op (b_offset -1, everything else zero); fill its kind-specific fields. */
@@ -229,9 +259,15 @@ int32_t ds__graph_conv(ds__graph_builder *b, int32_t in, int32_t out, int64_t co
 /* Stride-2 transposed conv one level up, cropped by crop_l columns on the left, + bias. */
 int32_t ds__graph_deconv(ds__graph_builder *b, int32_t in, int64_t cout, int64_t kh,
                          int64_t kw, int64_t crop_l);
-/* After the last op: check every op against its kind (a mismatch is a bug: BAD_STATE),
+/* After the last op: check every op against its kind (a mismatch is a bug: INTERNAL),
  * mark the gradient writers, set the parameter count and m's head groups. */
 ds_status ds__graph_finish(ds__graph_builder *b);
+
+/* An image architecture's setup hook (model/arch.h): a new graph, build(b, cfg) — set the
+ * shape (ds__graph_set_image and the conditioning fields), then add the ops — and
+ * ds__graph_finish. */
+ds_status ds__graph_setup(ds_model *m, void (*build)(ds__graph_builder *b,
+                                                    const ds_model_config *cfg));
 
 /* Shared by the architectures:
  * teardown: free the graph.
@@ -243,6 +279,12 @@ void ds__pcnn_init(const ds_model *m, uint64_t seed, float *params);
 /* Rows per evaluation pass for this network (activations and gradients of about 256 MB),
  * a multiple of `threads` when that fits. */
 int64_t ds__pixelcnn_block_rows(const ds__graph *p, int32_t threads);
+
+/* The first masked CONV op (DS__OP_MASK_A / B) whose input is not all finite in row `row`
+ * of an activation buffer laid out for `capacity` rows (planar or channels-last: a row of
+ * a tensor is one block of c * H_l * W_l floats either way), or -1 (model/graph_finite.c). */
+int32_t ds__graph_dead_tap_overflow(const ds__graph *g, const float *vals, int64_t capacity,
+                                    int64_t row);
 
 /* ---- running (model/graph_exec.c) ------------------------------------------------------ */
 
@@ -280,7 +322,7 @@ float *ds__pcnn_values(const ds_model *m, struct ds__model_ws *ws, int32_t tenso
 
 /* Cached incremental sampling: the same samples as ds__model_sample_rows (bitwise), each
  * activation computed once instead of once per pixel. x (n, D); example i uses uniforms
- * addressed by first + i. Fails (on m->ctx) with OUT_OF_MEMORY, or BAD_STATE if the graph
+ * addressed by first + i. Fails (on m->ctx) with OUT_OF_MEMORY, or INTERNAL if the graph
  * is not causal. */
 ds_status ds__pcnn_sample(const ds_model *m, const float *c, int64_t n, int64_t first,
                           uint64_t stream, int32_t method, int32_t greedy_mean, float *x);

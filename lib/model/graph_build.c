@@ -6,7 +6,8 @@
 #include "core/philox.h"
 #include "model/graph.h"
 
-ds_status ds__graph_new(ds_model *m, ds__graph_builder *b) {
+/* A new graph as m->arch_state and b->g, builder b on it (OUT_OF_MEMORY on m->ctx). */
+static ds_status graph_new(ds_model *m, ds__graph_builder *b) {
   memset(b, 0, sizeof *b);
   /* room for 16 of each from the start, so that tensor id 0 always exists: after a failed
      allocation the primitives hand out id 0 and the build runs on harmlessly */
@@ -24,6 +25,20 @@ ds_status ds__graph_new(ds_model *m, ds__graph_builder *b) {
   b->m = m;
   b->g = g;
   return DS_OK;
+}
+
+void ds__graph_set_image(ds__graph *g, const ds_model_config *cfg, int64_t height,
+                         int halving) {
+  g->channels = cfg->channels;
+  g->filters = cfg->filters;
+  g->K = cfg->components;
+  g->head_channels = (cfg->channels == 3 ? 10 : 3) * g->K; /* model/arch.h's head groups */
+  g->h[0] = height;
+  g->w[0] = cfg->width;
+  for (int l = 1; l < 3; l++) {
+    g->h[l] = halving ? (g->h[l - 1] - 1) / 2 + 1 : g->h[0];
+    g->w[l] = halving ? (g->w[l - 1] - 1) / 2 + 1 : g->w[0];
+  }
 }
 
 /* Room for one more element of `count` in *items (capacity *cap), doubling. */
@@ -194,7 +209,7 @@ ds_status ds__graph_finish(ds__graph_builder *b) {
   for (int32_t i = 0; i < g->op_count; i++)
     if (op_mismatch(g, &g->ops[i])) {
       ds__free(m->ctx, written);
-      return ds__fail(m->ctx, DS_ERR_BAD_STATE, "ds_model: %s layer graph: op %d (%s) does "
+      return ds__fail(m->ctx, DS_ERR_INTERNAL, "ds_model: %s layer graph: op %d (%s) does "
                       "not fit its kind", m->arch->name, (int)i,
                       g->ops[i].kind >= 0 && g->ops[i].kind < DS__OP_KIND_COUNT
                           ? ds__op_kinds[g->ops[i].kind].name : "?");
@@ -207,6 +222,15 @@ ds_status ds__graph_finish(ds__graph_builder *b) {
   m->group_dims = (int32_t)g->channels;
   m->group_params = (int32_t)g->head_channels;
   return DS_OK;
+}
+
+ds_status ds__graph_setup(ds_model *m, void (*build)(ds__graph_builder *b,
+                                                    const ds_model_config *cfg)) {
+  ds__graph_builder b;
+  ds_status st = graph_new(m, &b);
+  if (st != DS_OK) return st;
+  build(&b, &m->cfg);
+  return ds__graph_finish(&b);
 }
 
 void ds__pcnn_teardown(ds_model *m) {

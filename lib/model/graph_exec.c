@@ -2,6 +2,7 @@
  * any graph an architecture file builds, on planar (rows, c, H_l, W_l) activations, every op
  * a kernel call on the context's pool. POINTWISE and SHIFT kinds run from their entry in
  * ds__op_kinds; the other roles have their code here. */
+#include <math.h>
 #include <string.h>
 
 #include "core/philox.h"
@@ -195,17 +196,8 @@ static void avg_pool_part(void *arg, int32_t t, int32_t threads) {
   ds__split_range(j->planes, t, threads, &q0, &q1);
   for (int64_t q = q0; q < q1; q++)
     for (int64_t i = 0; i < h; i++)
-      for (int64_t k = 0; k < w; k++) {
-        float acc = 0.0f;
-        int n = 0;
-        for (int64_t di = 0; di < 2; di++)
-          for (int64_t dk = 0; dk < 2; dk++)
-            if (2 * i + di < H && 2 * k + dk < W) {
-              acc += j->src[(q * H + 2 * i + di) * W + 2 * k + dk];
-              n++;
-            }
-        j->dst[(q * h + i) * w + k] = acc / (float)n;
-      }
+      for (int64_t k = 0; k < w; k++)
+        j->dst[(q * h + i) * w + k] = ds__graph_avg2x2(j->src + q * H * W, H, W, 1, i, k);
 }
 
 /* Backward: dst (planes, H_{l-1}, W_{l-1}) (+)= src[block] / (pixels in the block), src the
@@ -415,6 +407,10 @@ void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *
   /* head (rows, H*W, P) pixel-major for the heads loop: x's pixels only */
   from_planar(val(p, w, p->head), rows, HW, p->head_channels, p->head_channels, HW0, X0,
               w->head + r0 * ws->head_stride);
+  /* graph.h, "Non-finite activations": no result for a row a dead tap would corrupt */
+  for (int64_t r = 0; r < rows; r++)
+    if (ds__graph_dead_tap_overflow(p, w->val, w->capacity, r) >= 0)
+      for (int64_t k = 0; k < ws->head_stride; k++) w->head[(r0 + r) * ws->head_stride + k] = NAN;
 }
 
 void ds__pcnn_ws_fill_inputs(const ds_model *m, ds__model_ws *ws, const float *x,

@@ -86,58 +86,38 @@ static void celu_bwd(ds__pool *pool, int64_t rows, int64_t c, int64_t c2, int64_
   else ds__concat_elu_backward(pool, rows, c, plane, a, dy, da, acc);
 }
 
-static void elu_fwd(ds__pool *pool, int64_t rows, int64_t c, int64_t c2, int64_t plane,
-                    const float *a, const float *b, float *y) {
-  (void)c2, (void)b;
-  ds__elu_forward(pool, rows * c * plane, a, y);
-}
+/* Elementwise kinds: one flat kernel over rows * c * plane floats; backward from y. */
+#define ELEMENTWISE_KIND(name, forward_kernel, backward_kernel)                              \
+  static void name##_fwd(ds__pool *pool, int64_t rows, int64_t c, int64_t c2, int64_t plane, \
+                         const float *a, const float *b, float *y) {                         \
+    (void)c2, (void)b;                                                                       \
+    forward_kernel(pool, rows * c * plane, a, y);                                            \
+  }                                                                                          \
+  static void name##_bwd(ds__pool *pool, int64_t rows, int64_t c, int64_t c2, int64_t plane, \
+                         const float *a, const float *b, const float *y, const float *dy,    \
+                         float *da, float *db, int acc, int acc2) {                          \
+    (void)c2, (void)a, (void)b, (void)db, (void)acc2;                                        \
+    backward_kernel(pool, rows * c * plane, y, dy, da, acc);                                 \
+  }
+ELEMENTWISE_KIND(elu, ds__elu_forward, ds__elu_backward)
+ELEMENTWISE_KIND(relu, ds__relu_forward, ds__relu_backward)
 
-static void elu_bwd(ds__pool *pool, int64_t rows, int64_t c, int64_t c2, int64_t plane,
-                    const float *a, const float *b, const float *y, const float *dy,
-                    float *da, float *db, int acc, int acc2) {
-  (void)c2, (void)a, (void)b, (void)db, (void)acc2;
-  ds__elu_backward(pool, rows * c * plane, y, dy, da, acc);
-}
-
-static void relu_fwd(ds__pool *pool, int64_t rows, int64_t c, int64_t c2, int64_t plane,
-                     const float *a, const float *b, float *y) {
-  (void)c2, (void)b;
-  ds__relu_forward(pool, rows * c * plane, a, y);
-}
-
-static void relu_bwd(ds__pool *pool, int64_t rows, int64_t c, int64_t c2, int64_t plane,
-                     const float *a, const float *b, const float *y, const float *dy,
-                     float *da, float *db, int acc, int acc2) {
-  (void)c2, (void)a, (void)b, (void)db, (void)acc2;
-  ds__relu_backward(pool, rows * c * plane, y, dy, da, acc);
-}
-
-/* the gates overwrite d(ab) whatever acc2 says: they are its only reader */
-static void gate_fwd(ds__pool *pool, int64_t rows, int64_t c, int64_t c2, int64_t plane,
-                     const float *a, const float *b, float *y) {
-  (void)c2;
-  ds__gate_forward(pool, rows, c, plane, a, b, y);
-}
-
-static void gate_bwd(ds__pool *pool, int64_t rows, int64_t c, int64_t c2, int64_t plane,
-                     const float *a, const float *b, const float *y, const float *dy,
-                     float *da, float *db, int acc, int acc2) {
-  (void)c2, (void)a, (void)y, (void)acc2;
-  ds__gate_backward(pool, rows, c, plane, b, dy, da, db, acc);
-}
-
-static void tgate_fwd(ds__pool *pool, int64_t rows, int64_t c, int64_t c2, int64_t plane,
-                      const float *a, const float *b, float *y) {
-  (void)c2;
-  ds__tanh_gate_forward(pool, rows, c, plane, a, b, y);
-}
-
-static void tgate_bwd(ds__pool *pool, int64_t rows, int64_t c, int64_t c2, int64_t plane,
-                      const float *a, const float *b, const float *y, const float *dy,
-                      float *da, float *db, int acc, int acc2) {
-  (void)c2, (void)a, (void)y, (void)acc2;
-  ds__tanh_gate_backward(pool, rows, c, plane, b, dy, da, db, acc);
-}
+/* Gated residuals y = a + f(u) * sigmoid(v), [u, v] = b: the kernels read b, overwrite
+ * d(b) whatever acc2 says (they are its only reader) and add into da with acc. */
+#define GATE_KIND(name, forward_kernel, backward_kernel)                                     \
+  static void name##_fwd(ds__pool *pool, int64_t rows, int64_t c, int64_t c2, int64_t plane, \
+                         const float *a, const float *b, float *y) {                         \
+    (void)c2;                                                                                \
+    forward_kernel(pool, rows, c, plane, a, b, y);                                           \
+  }                                                                                          \
+  static void name##_bwd(ds__pool *pool, int64_t rows, int64_t c, int64_t c2, int64_t plane, \
+                         const float *a, const float *b, const float *y, const float *dy,    \
+                         float *da, float *db, int acc, int acc2) {                          \
+    (void)c2, (void)a, (void)y, (void)acc2;                                                  \
+    backward_kernel(pool, rows, c, plane, b, dy, da, db, acc);                               \
+  }
+GATE_KIND(gate, ds__gate_forward, ds__gate_backward)
+GATE_KIND(tgate, ds__tanh_gate_forward, ds__tanh_gate_backward)
 
 static void concat_fwd(ds__pool *pool, int64_t rows, int64_t c, int64_t c2, int64_t plane,
                        const float *a, const float *b, float *y) {

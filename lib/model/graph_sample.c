@@ -79,6 +79,23 @@ static int tap_live(const ds_model *m, const ds__graph_op *o, int64_t ky, int64_
   return 0;
 }
 
+/* The input position (in a (hi, wi) plane) that tap (ky, kx) of output (y, x) reads, or -1
+ * outside the image: conv, with its stride and pads. */
+static int64_t conv_source(const ds__graph_op *o, int64_t hi, int64_t wi, int64_t y, int64_t x,
+                           int64_t ky, int64_t kx) {
+  int64_t iy = y * o->stride + ky - o->pad_t, ix = x * o->stride + kx - o->pad_l;
+  return iy >= 0 && iy < hi && ix >= 0 && ix < wi ? iy * wi + ix : -1;
+}
+
+/* Transposed conv: output (y, x) = (2 iy + ky, 2 ix + kx - crop_l); the input position that
+ * reaches it through tap (ky, kx), or -1. */
+static int64_t deconv_source(const ds__graph_op *o, int64_t hi, int64_t wi, int64_t y,
+                             int64_t x, int64_t ky, int64_t kx) {
+  int64_t dy = y - ky, dx = x + o->pad_l - kx;
+  if (dy < 0 || dx < 0 || dy % 2 || dx % 2 || dy / 2 >= hi || dx / 2 >= wi) return -1;
+  return dy / 2 * wi + dx / 2;
+}
+
 /* T of every output position of op o into `out` from the tensors' current steps. */
 static void op_ready(const ds_model *m, const ds__graph_op *o, int32_t *const *tr,
                      int32_t *out) {
@@ -97,18 +114,16 @@ static void op_ready(const ds_model *m, const ds__graph_op *o, int32_t *const *t
         case DS__ROLE_CONV:
           for (int64_t ky = 0; ky < o->kh; ky++)
             for (int64_t kx = 0; kx < o->kw; kx++) {
-              int64_t iy = y * o->stride + ky - o->pad_t, ix = x * o->stride + kx - o->pad_l;
-              if (live[ky * o->kw + kx] && iy >= 0 && iy < hi && ix >= 0 && ix < wi)
-                t = max_i32(t, a[iy * wi + ix]);
+              int64_t q = conv_source(o, hi, wi, y, x, ky, kx);
+              if (live[ky * o->kw + kx] && q >= 0) t = max_i32(t, a[q]);
             }
           if (o->accumulate) t = max_i32(t, tr[o->out][y * wo + x]);
           break;
-        case DS__ROLE_DECONV: /* y = 2 iy + ky, x = 2 ix + kx - crop_l */
+        case DS__ROLE_DECONV:
           for (int64_t ky = 0; ky < o->kh; ky++)
             for (int64_t kx = 0; kx < o->kw; kx++) {
-              int64_t dy = y - ky, dx = x + o->pad_l - kx;
-              if (dy < 0 || dx < 0 || dy % 2 || dx % 2 || dy / 2 >= hi || dx / 2 >= wi) continue;
-              t = max_i32(t, a[dy / 2 * wi + dx / 2]);
+              int64_t q = deconv_source(o, hi, wi, y, x, ky, kx);
+              if (q >= 0) t = max_i32(t, a[q]);
             }
           break;
         case DS__ROLE_SHIFT:
@@ -219,7 +234,7 @@ static ds_status plan_build(const ds_model *m, plan *pl) {
     int32_t role = ds__op_kind_of(o)->role;
     int64_t limit = role == DS__ROLE_DECONV ? 64 : 64 * 64;
     if ((role == DS__ROLE_CONV || role == DS__ROLE_DECONV) && o->kh * o->kw > limit) {
-      st = ds__fail(m->ctx, DS_ERR_BAD_STATE, "ds_model_sample: a kernel of %lld taps (at "
+      st = ds__fail(m->ctx, DS_ERR_INTERNAL, "ds_model_sample: a kernel of %lld taps (at "
                     "most %lld)", (long long)(o->kh * o->kw), (long long)limit);
       goto done;
     }
@@ -263,7 +278,7 @@ static ds_status plan_build(const ds_model *m, plan *pl) {
   const int32_t *head = tr[p->head] + X0;
   for (int64_t s = 0; s < steps && st == DS_OK; s++)
     if (head[s] > s)
-      st = ds__fail(m->ctx, DS_ERR_BAD_STATE,
+      st = ds__fail(m->ctx, DS_ERR_INTERNAL,
                     "ds_model_sample: the network is not causal (pixel %lld depends on "
                     "pixel %lld)", (long long)s, (long long)head[s] - 1);
 done:
@@ -330,16 +345,16 @@ static void conv_at(const sampler *sp, const ds__graph_op *o, const int32_t *pos
   float *out = tensor_at(sp, o->out), *col = sp->a->s0, *acc = sp->a->s1;
   for (int64_t r = 0; r < sp->rows; r++)
     for (int64_t i = 0; i < n; i++) {
-      int64_t y0 = pos[i] / wo * o->stride - o->pad_t, x0 = pos[i] % wo * o->stride - o->pad_l;
+      int64_t y = pos[i] / wo, x = pos[i] % wo;
       float *dst = col + (r * n + i) * kc; /* row k = (c * kh + ky) * kw + kx */
       for (int64_t ky = 0; ky < o->kh; ky++)
         for (int64_t kx = 0; kx < o->kw; kx++) {
-          int64_t iy = y0 + ky, ix = x0 + kx, tap = ky * o->kw + kx;
-          if (iy < 0 || iy >= hi || ix < 0 || ix >= wi) {
+          int64_t q = conv_source(o, hi, wi, y, x, ky, kx), tap = ky * o->kw + kx;
+          if (q < 0) {
             for (int64_t c = 0; c < o->cin; c++) dst[c * kk + tap] = 0.0f;
             continue;
           }
-          const float *src = in + (r * Pi + iy * wi + ix) * o->cin;
+          const float *src = in + (r * Pi + q) * o->cin;
           for (int64_t c = 0; c < o->cin; c++) dst[c * kk + tap] = src[c];
         }
     }
@@ -389,9 +404,8 @@ static void deconv_at(const sampler *sp, int32_t op_index, const int32_t *pos, i
     int64_t y = pos[i] / wo, x = pos[i] % wo, taps[64], nt = 0;
     for (int64_t ky = 0; ky < o->kh; ky++)
       for (int64_t kx = 0; kx < o->kw; kx++) {
-        int64_t dy = y - ky, dx = x + o->pad_l - kx;
-        if (dy < 0 || dx < 0 || dy % 2 || dx % 2 || dy / 2 >= hi || dx / 2 >= wi) continue;
-        taps[nt++] = (dy / 2 * wi + dx / 2) * kc + ky * o->kw + kx;
+        int64_t q = deconv_source(o, hi, wi, y, x, ky, kx);
+        if (q >= 0) taps[nt++] = q * kc + ky * o->kw + kx;
       }
     for (int64_t r = 0; r < sp->rows; r++) {
       const float *cache = sp->a->cache + r * sp->pl->cache_per_row + sp->pl->cache_off[op_index];
@@ -444,7 +458,7 @@ static void pointwise_at(const sampler *sp, const ds__graph_op *o, const int32_t
   scatter(sp, o->out, pos, n, y);
 }
 
-/* 2x2 average pooling at pos, in avg_pool_part's order (kernels of model/pixelcnn.c) */
+/* 2x2 average pooling at pos (ds__graph_avg2x2, as the executor) */
 static void avgpool_at(const sampler *sp, const ds__graph_op *o, const int32_t *pos,
                        int64_t n) {
   const ds__graph *p = ds__pcnn_of(sp->m);
@@ -457,17 +471,8 @@ static void avgpool_at(const sampler *sp, const ds__graph_op *o, const int32_t *
     for (int64_t i = 0; i < n; i++) {
       int64_t y = pos[i] / wo, x = pos[i] % wo;
       float *dst = out + (r * Po + pos[i]) * c;
-      for (int64_t k = 0; k < c; k++) {
-        float acc = 0.0f;
-        int cnt = 0;
-        for (int64_t di = 0; di < 2; di++)
-          for (int64_t dk = 0; dk < 2; dk++)
-            if (2 * y + di < hi && 2 * x + dk < wi) {
-              acc += in[(r * Pi + (2 * y + di) * wi + 2 * x + dk) * c + k];
-              cnt++;
-            }
-        dst[k] = acc / (float)cnt;
-      }
+      for (int64_t k = 0; k < c; k++)
+        dst[k] = ds__graph_avg2x2(in + r * Pi * c + k, hi, wi, c, y, x);
     }
 }
 
@@ -505,6 +510,8 @@ typedef struct sample_job {
   uint64_t stream;
   int32_t method, greedy_mean;
   int64_t *cursors; /* (threads, 2 * op_count) */
+  int64_t *bad_row;  /* (threads) first example with a dead-tap overflow, or -1 */
+  int32_t *bad_op;   /* (threads) its op */
 } sample_job;
 
 /* The inputs of rows [0, rows) channels-last: x = 0 with the ones channel, and x~ (the
@@ -529,7 +536,7 @@ static void fill_inputs(const sample_job *j, const sampler *sp, const float *x, 
 
 /* Rows [r0, r0 + rows) of the job in the thread's arena. */
 static void sample_block(const sample_job *j, arena *a, int64_t *cursors, int64_t r0,
-                         int64_t rows) {
+                         int64_t rows, int64_t *bad_row, int32_t *bad_op) {
   const ds_model *m = j->m;
   const ds__graph *p = ds__pcnn_of(m);
   int64_t D = m->cfg.dim, C = p->channels, HW = j->pl->steps, P = p->head_channels;
@@ -554,6 +561,15 @@ static void sample_block(const sample_job *j, arena *a, int64_t *cursors, int64_
       for (int64_t k = 0; k < C; k++)
         in[(r * HW0 + X0 + s) * (C + 1) + k] = x[r * D + s * C + k];
   }
+  /* graph.h, "Non-finite activations": every position is final now (the positions that
+     depend on the last pixel are never computed and stay 0) */
+  for (int64_t r = 0; r < rows; r++) {
+    int32_t op = ds__graph_dead_tap_overflow(p, a->vals, a->capacity, r);
+    if (op >= 0 && *bad_row < 0) {
+      *bad_row = j->first + r0 + r;
+      *bad_op = op;
+    }
+  }
 }
 
 static void sample_part(void *arg, int32_t t, int32_t threads) {
@@ -563,7 +579,7 @@ static void sample_part(void *arg, int32_t t, int32_t threads) {
   arena *a = &j->arenas[t];
   for (int64_t r = r0; r < r1; r += a->capacity)
     sample_block(j, a, j->cursors + (int64_t)t * 2 * ds__pcnn_of(j->m)->op_count, r,
-                 r1 - r < a->capacity ? r1 - r : a->capacity);
+                 r1 - r < a->capacity ? r1 - r : a->capacity, &j->bad_row[t], &j->bad_op[t]);
 }
 
 static void arena_free(const ds_model *m, arena *a) {
@@ -600,7 +616,10 @@ ds_status ds__pcnn_sample(const ds_model *m, const float *c, int64_t n, int64_t 
   cap = cap < share ? cap : share;
   arena *arenas = ds__calloc(m->ctx, (size_t)threads, sizeof *arenas);
   int64_t *cursors = ds__calloc(m->ctx, (size_t)(2 * threads * p->op_count), sizeof *cursors);
-  int ok = arenas && cursors;
+  int64_t *bad_row = ds__calloc(m->ctx, (size_t)threads, sizeof *bad_row);
+  int32_t *bad_op = ds__calloc(m->ctx, (size_t)threads, sizeof *bad_op);
+  int ok = arenas && cursors && bad_row && bad_op;
+  for (int32_t t = 0; ok && t < threads; t++) bad_row[t] = -1;
   for (int32_t t = 0; ok && t < threads; t++) {
     arena *a = &arenas[t];
     a->capacity = cap;
@@ -611,20 +630,36 @@ ds_status ds__pcnn_sample(const ds_model *m, const float *c, int64_t n, int64_t 
     a->s0 = ds__calloc(m->ctx, (size_t)(pl.scratch_rows * a->columns), sizeof(float));
     a->s1 = ds__calloc(m->ctx, (size_t)(pl.scratch_rows * a->columns), sizeof(float));
     a->s2 = ds__calloc(m->ctx, (size_t)(pl.scratch_rows * a->columns), sizeof(float));
-    a->s3 = ds__calloc(m->ctx, (size_t)(pl.scratch_rows * a->columns), sizeof(float));
+    /* forward_rows scratch: written before it is read */
+    a->s3 = ds__malloc(m->ctx, sizeof(float) * (size_t)(pl.scratch_rows * a->columns));
     ok = a->vals && a->planar && a->cache && a->s0 && a->s1 && a->s2 && a->s3;
   }
   if (ok) {
-    sample_job j = {m, &pl, arenas, c, x, n, first, stream, method, greedy_mean, cursors};
+    sample_job j = {m,           &pl,    arenas,  c, x, n, first, stream, method,
+                    greedy_mean, cursors, bad_row, bad_op};
     ds__pool_run(m->ctx->pool, sample_part, &j);
+  }
+  int32_t worst = -1; /* the thread with the first failing example: any thread count */
+  for (int32_t t = 0; ok && t < threads; t++)
+    if (bad_row[t] >= 0 && (worst < 0 || bad_row[t] < bad_row[worst])) worst = t;
+  if (worst >= 0) {
+    const ds__graph_op *o = &p->ops[bad_op[worst]];
+    st = ds__fail(m->ctx, DS_ERR_NUMERIC,
+                  "ds_model_sample: example %lld: the input of masked convolution op %d "
+                  "(%lldx%lld) is not finite, so its structurally zero taps would give NaN: "
+                  "the model's weights overflow float on this image",
+                  (long long)(bad_row[worst] - first), (int)bad_op[worst], (long long)o->kh,
+                  (long long)o->kw);
   }
   for (int32_t t = 0; arenas && t < threads; t++) arena_free(m, &arenas[t]);
   ds__free(m->ctx, arenas);
   ds__free(m->ctx, cursors);
+  ds__free(m->ctx, bad_row);
+  ds__free(m->ctx, bad_op);
   plan_free(m, &pl);
   if (!ok)
     return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY,
                     "ds_model_sample: out of memory for the sampler's activations of %lld "
                     "images", (long long)cap);
-  return DS_OK;
+  return st;
 }

@@ -434,6 +434,10 @@ static void sample_group_rows(const sample_job *job, int64_t r0, int64_t r1) {
   for (int64_t r = r0; r < r1; r++) {
     const float *hp = job->head + r * job->head_stride;
     float *xv = job->x + r * D + g * gd;
+    if (ds__first_nonfinite_f32(hp, m->group_params) >= 0) { /* no draw: DS_ERR_NUMERIC */
+      for (int32_t k = 0; k < gd; k++) xv[k] = NAN;
+      continue;
+    }
     if (job->greedy_mean) {
       head->mean(hp, K, m->head_bins, xv);
       continue;

@@ -53,7 +53,11 @@ static void oracle(ds_model *m, uint32_t arch) {
     ds_status sb = ds_model_sample(m, c, 1, 3, DS_SAMPLE_BISECTION | DS_SAMPLE_NAIVE, b);
     if (sa == DS_OK && sb == DS_OK && memcmp(a, b, sizeof(float) * (size_t)D) != 0)
       fuzz_die("cached and naive samplers disagree", "");
-    if ((sa == DS_OK) != (sb == DS_OK) && sa != DS_ERR_OUT_OF_MEMORY && sb != DS_ERR_OUT_OF_MEMORY)
+    /* the naive loop may refuse what the cached sampler accepts: it also checks positions
+       it computes from pixels not yet sampled (ds_model_sample's non-finite policy) */
+    int naive_stricter = sa == DS_OK && sb == DS_ERR_NUMERIC;
+    if ((sa == DS_OK) != (sb == DS_OK) && sa != DS_ERR_OUT_OF_MEMORY &&
+        sb != DS_ERR_OUT_OF_MEMORY && !naive_stricter)
       fuzz_die("one sampler failed, the other did not", ds_context_last_error(ctx));
     free(a);
     free(b);

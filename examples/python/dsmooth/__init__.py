@@ -51,7 +51,7 @@ import numpy.typing as npt
 from . import _native
 from ._native import lib, library_path
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 __all__ = [
     "Status", "Noise", "Arch", "Head", "Activation", "ScoreKind", "SampleMethod", "SAMPLE_NAIVE",
@@ -245,7 +245,7 @@ def version() -> int:
 
 
 def version_string() -> str:
-    """ds_version_string() of the loaded library, e.g. "0.3.0"."""
+    """ds_version_string() of the loaded library, e.g. "0.4.0"."""
     return lib.ds_version_string().decode()
 
 
