@@ -27,6 +27,7 @@ static ds_model *make_model(ds_context *ctx, int64_t D, int64_t C, int32_t K, in
   /* make the biases non-trivial so every path matters */
   for (int64_t k = 0; k < m->param_count; k++)
     if (m->mask[k] != 0.0f && m->params[k] == 0.0f) m->params[k] = 0.05f;
+  ds__model_weights_changed(m);
   return m;
 }
 

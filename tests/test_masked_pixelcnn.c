@@ -143,9 +143,11 @@ static int fd_agrees(ds_model *m, float *v, const float *x, const float *c, int6
   const float steps[5] = {1e-2f, -1e-2f, 1e-3f, -1e-3f, 0.0f};
   for (int i = 0; i < 5; i++) {
     *v = keep + steps[i];
+    ds__model_weights_changed(m);
     f[i] = sign * total_log_prob(m, x, c, rows);
   }
   *v = keep;
+  ds__model_weights_changed(m);
   *central = (f[0] - f[1]) / 2e-2;
   return close_to(analytic, *central) || close_to(analytic, (f[2] - f[4]) / 1e-3) ||
          close_to(analytic, (f[4] - f[3]) / 1e-3);

@@ -137,10 +137,13 @@ static void check_gradients(int64_t channels, int32_t head, tiny_cond cond) {
     float keep = m->params[k];
     float h = 1e-2f;
     m->params[k] = keep + h;
+    ds__model_weights_changed(m);
     double up = total_log_prob(m, x, c, rows);
     m->params[k] = keep - h;
+    ds__model_weights_changed(m);
     double down = total_log_prob(m, x, c, rows);
     m->params[k] = keep;
+    ds__model_weights_changed(m);
     double fd = -(up - down) / (2.0 * (double)h);
     double err = fabs(fd - grad[k]);
     if (err > 2e-2 * fmax(1.0, fabs(fd))) {
@@ -221,6 +224,7 @@ static void stacked_is_the_bottom_half(void **state) {
   assert_int_equal(st->param_count, un->param_count);
   assert_int_equal(st->groups, H * W);
   memcpy(st->params, un->params, sizeof(float) * (size_t)st->param_count);
+  ds__model_weights_changed(st);
   float *x = malloc(sizeof(float) * (size_t)(rows * D)), *c = malloc(sizeof(float) * (size_t)(rows * D));
   float *both = malloc(sizeof(float) * (size_t)(2 * rows * D));
   random_fill(x, rows * D, 7, 0.9f);
@@ -256,6 +260,7 @@ static void discretized_sums_to_one(void **state) {
   const int64_t H = 4, W = 5, D = H * W;
   ds_model *m = tiny_pixelcnn(ctx, 1, H, W, 4, 1, 3, DS_HEAD_DISCRETIZED, 0, 0);
   for (int64_t k = 0; k < m->param_count; k++) m->params[k] *= 2.0f; /* sharper conditionals */
+  ds__model_weights_changed(m);
   float *x = malloc(sizeof(float) * (size_t)(256 * D));
   stripe_images(x, 1, 1, H, W, 5);
   for (int v = 1; v < 256; v++) memcpy(x + v * D, x, sizeof(float) * (size_t)D);

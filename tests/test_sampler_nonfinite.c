@@ -76,6 +76,7 @@ static ds_model *overflowing_masked_pixelcnn(ds_context *ctx, int32_t gated) {
     int64_t at = o->w_offset + (0 * o->cin + ones) * taps + k;
     if (m->mask[at] != 0.0f) m->params[at] = 3e38f;
   }
+  ds__model_weights_changed(m);
   return m;
 }
 
@@ -108,6 +109,7 @@ static void pixelcnnpp_overflow_agrees(void **state) {
   for (int32_t i = 0; i < g->op_count; i++) /* every first-layer conv weight huge */
     if (g->ops[i].in == g->input)
       for (int64_t k = g->ops[i].w_offset; k < g->ops[i].b_offset; k++) m->params[k] = 3e38f;
+  ds__model_weights_changed(m);
   float a[4 * 16], b[4 * 16];
   ds_status sa, sb;
   sample_both(m, NULL, 4, DS_SAMPLE_BISECTION, a, b, &sa, &sb);
@@ -126,6 +128,7 @@ static void nan_head_gives_no_sample(void **state) {
   const ds__graph_op *head = &g->ops[g->op_count - 1];
   assert_int_equal(head->out, g->head);
   m->params[head->b_offset] = NAN; /* the first head parameter of every pixel */
+  ds__model_weights_changed(m);
   for (int32_t method = DS_SAMPLE_BISECTION; method <= DS_SAMPLE_GUMBEL; method++) {
     float a[16], b[16];
     ds_status sa, sb;

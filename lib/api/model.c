@@ -18,6 +18,7 @@ ds_status ds_model_create(ds_context *ctx, const ds_model_config *cfg, ds_model 
   st = ds__model_alloc(ctx, &full, -1, &m);
   if (st != DS_OK) return st;
   m->arch->init(m, m->seed, m->params);
+  ds__model_weights_changed(m);
   m->fresh_init = 1;
   ds__context_retain(ctx);
   *out = m;
@@ -72,6 +73,7 @@ ds_status ds_model_set_weights(ds_model *model, const float *weights, int64_t co
                       "0", __func__, (long long)k, (double)weights[k]);
   }
   memcpy(model->params, weights, sizeof(float) * (size_t)count);
+  ds__model_weights_changed(model);
   model->fresh_init = 0;
   return DS_OK;
 }
@@ -198,6 +200,7 @@ ds_status ds_model_copy_weights(ds_model *dst, const ds_model *src) {
     return ds__fail(dst->ctx, DS_ERR_SHAPE_MISMATCH,
                     "%s: the two models have different configurations", __func__);
   memcpy(dst->params, src->params, sizeof(float) * (size_t)src->param_count);
+  ds__model_weights_changed(dst);
   dst->fresh_init = 0;
   dst->smooth_family = src->smooth_family;
   dst->smooth_sigma = src->smooth_sigma;

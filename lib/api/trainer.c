@@ -122,6 +122,7 @@ ds_status ds_trainer_ema_to_model(const ds_trainer *trainer, ds_model *dst) {
     return ds__fail(ctx, DS_ERR_SHAPE_MISMATCH,
                     "%s: dst has another configuration than the trained model", __func__);
   memcpy(dst->params, trainer->ema, sizeof(float) * (size_t)dst->param_count);
+  ds__model_weights_changed(dst);
   dst->fresh_init = 0;
   dst->smooth_family = trainer->model->smooth_family;
   dst->smooth_sigma = trainer->model->smooth_sigma;

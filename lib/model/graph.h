@@ -209,6 +209,9 @@ typedef struct ds__graph {
   int64_t floats_per_row;
   int64_t param_count;
   float dropout;
+  /* the cached sampler's arenas kept between calls (graph_sample.c): taken by one call at
+     a time with an atomic exchange, put back at its end, freed by ds__pcnn_teardown */
+  struct ds__sampler_arenas *_Atomic kept_arenas;
 } ds__graph;
 
 /* The layer graph of an image model (NULL for other architectures). */
@@ -326,6 +329,8 @@ float *ds__pcnn_values(const ds_model *m, struct ds__model_ws *ws, int32_t tenso
  * is not causal. */
 ds_status ds__pcnn_sample(const ds_model *m, const float *c, int64_t n, int64_t first,
                           uint64_t stream, int32_t method, int32_t greedy_mean, float *x);
+/* Free the arenas a sampling call kept (at teardown). */
+void ds__pcnn_sampler_free_kept(ds_model *m);
 
 /* ---- initialisation (model/graph_data_init.c) ------------------------------------------ */
 

@@ -236,6 +236,7 @@ ds_status ds__graph_setup(ds_model *m, void (*build)(ds__graph_builder *b,
 void ds__pcnn_teardown(ds_model *m) {
   ds__graph *g = ds__pcnn_of(m);
   if (!g) return;
+  ds__pcnn_sampler_free_kept(m);
   ds__free(m->ctx, g->tensors);
   ds__free(m->ctx, g->ops);
   ds__free(m->ctx, g);

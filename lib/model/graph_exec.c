@@ -20,7 +20,8 @@ typedef struct pcnn_ws {
   float *dhead;
   float *conv_ws;         /* threads slots of conv_per_thread floats */
   int64_t conv_per_thread;
-  float *packed;          /* every CONV op's weights in the GEMM's layout, packed per pass */
+  const float *packed;    /* every CONV op's weights in the GEMM's layout: the model's
+                             packed cache (model.h), set at the start of each forward */
   int64_t *packed_off;    /* (op_count) offset in packed, -1 for other ops */
   uint8_t *dropped;       /* (tensor_count) a DROPOUT op changes the tensor in place */
   int32_t train;          /* the last forward was a training pass */
@@ -81,7 +82,6 @@ ds_status ds__pcnn_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws
     w->val = ds__calloc(m->ctx, (size_t)act, sizeof(float));
     w->head = ds__calloc(m->ctx, (size_t)head, sizeof(float));
     w->conv_ws = ds__calloc(m->ctx, conv_floats, sizeof(float));
-    w->packed = ds__calloc(m->ctx, packed_floats, sizeof(float));
     w->packed_off = ds__calloc(m->ctx, (size_t)p->op_count + 1, sizeof(int64_t));
     w->dropped = ds__calloc(m->ctx, (size_t)p->tensor_count + 1, 1);
     if (ws->backprop) { /* a forward-only workspace keeps nothing for a backward pass */
@@ -90,7 +90,7 @@ ds_status ds__pcnn_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws
     }
   }
   ws->arch_ws = w;
-  if (!w || !w->val || !w->head || !w->conv_ws || !w->packed || !w->packed_off || !w->dropped ||
+  if (!w || !w->val || !w->head || !w->conv_ws || !w->packed_off || !w->dropped ||
       (ws->backprop && (!w->grad || !w->dhead))) {
     ds__pcnn_ws_free(m, ws);
     return ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY,
@@ -110,7 +110,9 @@ ds_status ds__pcnn_ws_init(const ds_model *m, int64_t capacity, ds__model_ws *ws
   ws->head = w->head;
   ws->dhead = w->dhead;
   ws->head_stride = m->groups * p->head_channels;
-  return DS_OK;
+  ds_status st = ds__model_packed_reserve(m, packed_floats);
+  if (st != DS_OK) ds__pcnn_ws_free(m, ws);
+  return st;
 }
 
 void ds__pcnn_ws_free(const ds_model *m, ds__model_ws *ws) {
@@ -121,7 +123,6 @@ void ds__pcnn_ws_free(const ds_model *m, ds__model_ws *ws) {
   ds__free(m->ctx, w->head);
   ds__free(m->ctx, w->dhead);
   ds__free(m->ctx, w->conv_ws);
-  ds__free(m->ctx, w->packed);
   ds__free(m->ctx, w->packed_off);
   ds__free(m->ctx, w->dropped);
   ds__free(m->ctx, w);
@@ -324,10 +325,11 @@ static void forward_op(const ds_model *m, pcnn_ws *w, int32_t i, int64_t rows) {
   forward_op_rows(m, w, i, 0, rows, m->ctx->pool, w->conv_ws, 0);
 }
 
-/* Every CONV op's weights into w->packed, ops split over the pool. */
+/* Every CONV op's weights into the model's packed cache, ops split over the pool; runs
+ * only when the weights changed since the last pack (ds__model_packed). */
 typedef struct pack_job {
   const ds_model *m;
-  pcnn_ws *w;
+  float *packed;
 } pack_job;
 
 static void pack_part(void *arg, int32_t t, int32_t threads) {
@@ -335,16 +337,17 @@ static void pack_part(void *arg, int32_t t, int32_t threads) {
   const ds__graph *p = ds__pcnn_of(j->m);
   int64_t i0, i1;
   ds__split_range(p->op_count, t, threads, &i0, &i1);
-  for (int64_t i = i0; i < i1; i++)
-    if (j->w->packed_off[i] >= 0) {
+  int64_t off = 0; /* the layout of ds__pcnn_ws_init's packed_off */
+  for (int64_t i = 0; i < i1; i++)
+    if (ds__op_kind_of(&p->ops[i])->role == DS__ROLE_CONV) {
       ds__conv2d_shape s = conv_shape(p, &p->ops[i], 1);
-      ds__conv2d_pack_weights(&s, j->m->params + p->ops[i].w_offset,
-                              j->w->packed + j->w->packed_off[i]);
+      if (i >= i0) ds__conv2d_pack_weights(&s, j->m->params + p->ops[i].w_offset, j->packed + off);
+      off += ds__conv2d_packed_weights(&s);
     }
 }
 
-static void pack_weights(const ds_model *m, pcnn_ws *w) {
-  pack_job j = {m, w};
+static void pack_weights(const ds_model *m, float *packed) {
+  pack_job j = {m, packed};
   ds__pool_run(m->ctx->pool, pack_part, &j);
 }
 
@@ -393,7 +396,7 @@ void ds__pcnn_forward(const ds_model *m, ds__model_ws *ws, const ds__arch_pass *
   w->first_row = pass->first_row;
   ds__pcnn_fill_inputs(m, w->val, w->capacity, pass->x + r0 * m->cfg.dim,
                        pass->c ? pass->c + r0 * m->cfg.cond_dim : NULL, rows);
-  pack_weights(m, w);
+  w->packed = ds__model_packed(m, pack_weights);
   if (split_rows(m, rows)) {
     rows_job j = {m, w, rows, NULL};
     ds__pool_run(m->ctx->pool, forward_rows_part, &j);

@@ -31,6 +31,7 @@
  *
  * Images are independent: each pool thread samples its own rows with its own buffers, so
  * no step synchronises threads and the split cannot change a bit. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "core/pool.h"
@@ -592,6 +593,70 @@ static void arena_free(const ds_model *m, arena *a) {
   ds__free(m->ctx, a->s3);
 }
 
+/* One call's arenas, one per thread. Kept by the model after a call (ds__graph.kept_arenas)
+ * so the next call with the same thread count and block size reuses them: no allocation
+ * and no page faults in steady state (the two threads' first-touch faults contend on the
+ * process's page tables). A reused arena is in the state a thread's second block of rows
+ * finds its arena in: every position a block computes is written before it is read, and
+ * the positions no block computes (graph.h, "Non-finite activations") are still 0. */
+typedef struct ds__sampler_arenas {
+  int32_t threads;
+  int64_t cap;
+  arena *arenas; /* (threads) */
+} ds__sampler_arenas;
+
+static void arenas_free(const ds_model *m, ds__sampler_arenas *set) {
+  if (!set) return;
+  for (int32_t t = 0; set->arenas && t < set->threads; t++) arena_free(m, &set->arenas[t]);
+  ds__free(m->ctx, set->arenas);
+  ds__free(m->ctx, set);
+}
+
+void ds__pcnn_sampler_free_kept(ds_model *m) {
+  arenas_free(m, atomic_exchange(&ds__pcnn_of(m)->kept_arenas, NULL));
+}
+
+/* The kept arenas if they fit (threads, cap), else new ones; NULL without memory. */
+static ds__sampler_arenas *arenas_take(const ds_model *m, const plan *pl, int32_t threads,
+                                       int64_t cap, int64_t inputs_end) {
+  const ds__graph *p = ds__pcnn_of(m);
+  ds__sampler_arenas *set = atomic_exchange(&ds__pcnn_of(m)->kept_arenas, NULL);
+  if (set && set->threads == threads && set->cap == cap) return set;
+  arenas_free(m, set);
+  set = ds__calloc(m->ctx, 1, sizeof *set);
+  if (!set) return NULL;
+  set->threads = threads;
+  set->cap = cap;
+  set->arenas = ds__calloc(m->ctx, (size_t)threads, sizeof *set->arenas);
+  int ok = set->arenas != NULL;
+  for (int32_t t = 0; ok && t < threads; t++) {
+    arena *a = &set->arenas[t];
+    a->capacity = cap;
+    a->columns = COLUMNS > cap ? COLUMNS : cap;
+    a->vals = ds__calloc(m->ctx, (size_t)(cap * p->floats_per_row), sizeof(float));
+    a->planar = ds__calloc(m->ctx, (size_t)(cap * inputs_end), sizeof(float));
+    a->cache = ds__calloc(m->ctx, (size_t)(cap * pl->cache_per_row + 1), sizeof(float));
+    a->s0 = ds__calloc(m->ctx, (size_t)(pl->scratch_rows * a->columns), sizeof(float));
+    a->s1 = ds__calloc(m->ctx, (size_t)(pl->scratch_rows * a->columns), sizeof(float));
+    a->s2 = ds__calloc(m->ctx, (size_t)(pl->scratch_rows * a->columns), sizeof(float));
+    /* forward_rows scratch: written before it is read */
+    a->s3 = ds__malloc(m->ctx, sizeof(float) * (size_t)(pl->scratch_rows * a->columns));
+    ok = a->vals && a->planar && a->cache && a->s0 && a->s1 && a->s2 && a->s3;
+  }
+  if (!ok) {
+    arenas_free(m, set);
+    return NULL;
+  }
+  return set;
+}
+
+/* Put the arenas back for the next call (freed if another call put back its own). */
+static void arenas_keep(const ds_model *m, ds__sampler_arenas *set) {
+  ds__sampler_arenas *none = NULL;
+  if (set && !atomic_compare_exchange_strong(&ds__pcnn_of(m)->kept_arenas, &none, set))
+    arenas_free(m, set);
+}
+
 ds_status ds__pcnn_sample(const ds_model *m, const float *c, int64_t n, int64_t first,
                           uint64_t stream, int32_t method, int32_t greedy_mean, float *x) {
   const ds__graph *p = ds__pcnn_of(m);
@@ -614,26 +679,13 @@ ds_status ds__pcnn_sample(const ds_model *m, const float *c, int64_t n, int64_t 
   int64_t share = (n + threads - 1) / threads;
   cap = cap < 1 ? 1 : cap > 256 ? 256 : cap;
   cap = cap < share ? cap : share;
-  arena *arenas = ds__calloc(m->ctx, (size_t)threads, sizeof *arenas);
+  ds__sampler_arenas *set = arenas_take(m, &pl, threads, cap, inputs_end);
+  arena *arenas = set ? set->arenas : NULL;
   int64_t *cursors = ds__calloc(m->ctx, (size_t)(2 * threads * p->op_count), sizeof *cursors);
   int64_t *bad_row = ds__calloc(m->ctx, (size_t)threads, sizeof *bad_row);
   int32_t *bad_op = ds__calloc(m->ctx, (size_t)threads, sizeof *bad_op);
   int ok = arenas && cursors && bad_row && bad_op;
   for (int32_t t = 0; ok && t < threads; t++) bad_row[t] = -1;
-  for (int32_t t = 0; ok && t < threads; t++) {
-    arena *a = &arenas[t];
-    a->capacity = cap;
-    a->columns = COLUMNS > cap ? COLUMNS : cap;
-    a->vals = ds__calloc(m->ctx, (size_t)(cap * p->floats_per_row), sizeof(float));
-    a->planar = ds__calloc(m->ctx, (size_t)(cap * inputs_end), sizeof(float));
-    a->cache = ds__calloc(m->ctx, (size_t)(cap * pl.cache_per_row + 1), sizeof(float));
-    a->s0 = ds__calloc(m->ctx, (size_t)(pl.scratch_rows * a->columns), sizeof(float));
-    a->s1 = ds__calloc(m->ctx, (size_t)(pl.scratch_rows * a->columns), sizeof(float));
-    a->s2 = ds__calloc(m->ctx, (size_t)(pl.scratch_rows * a->columns), sizeof(float));
-    /* forward_rows scratch: written before it is read */
-    a->s3 = ds__malloc(m->ctx, sizeof(float) * (size_t)(pl.scratch_rows * a->columns));
-    ok = a->vals && a->planar && a->cache && a->s0 && a->s1 && a->s2 && a->s3;
-  }
   if (ok) {
     sample_job j = {m,           &pl,    arenas,  c, x, n, first, stream, method,
                     greedy_mean, cursors, bad_row, bad_op};
@@ -651,8 +703,8 @@ ds_status ds__pcnn_sample(const ds_model *m, const float *c, int64_t n, int64_t 
                   (long long)(bad_row[worst] - first), (int)bad_op[worst], (long long)o->kh,
                   (long long)o->kw);
   }
-  for (int32_t t = 0; arenas && t < threads; t++) arena_free(m, &arenas[t]);
-  ds__free(m->ctx, arenas);
+  if (ok) arenas_keep(m, set);
+  else arenas_free(m, set); /* a failed call keeps no memory */
   ds__free(m->ctx, cursors);
   ds__free(m->ctx, bad_row);
   ds__free(m->ctx, bad_op);

@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "core/philox.h"
@@ -17,14 +18,25 @@ struct ds__ws_cache {
   pthread_mutex_t lock; /* guards busy[] and which slot holds what */
   ds__model_ws slot[WS_SLOTS];
   int32_t busy[WS_SLOTS];
+  pthread_mutex_t pack_lock; /* guards packing and the packed buffer's allocation */
+  float *packed;             /* (packed_floats) the architecture's packed weights */
+  size_t packed_floats;
+  _Atomic uint64_t packed_version; /* the weights_version packed holds; 0: none */
 };
 
 static struct ds__ws_cache *ws_cache_create(ds_context *ctx) {
   struct ds__ws_cache *c = ds__calloc(ctx, 1, sizeof *c);
-  if (c && pthread_mutex_init(&c->lock, NULL)) {
+  if (!c) return NULL;
+  if (pthread_mutex_init(&c->lock, NULL)) {
     ds__free(ctx, c);
     return NULL;
   }
+  if (pthread_mutex_init(&c->pack_lock, NULL)) {
+    pthread_mutex_destroy(&c->lock);
+    ds__free(ctx, c);
+    return NULL;
+  }
+  atomic_init(&c->packed_version, 0);
   return c;
 }
 
@@ -32,6 +44,8 @@ static void ws_cache_free(ds_model *m) {
   struct ds__ws_cache *c = m->ws_cache;
   if (!c) return;
   for (int i = 0; i < WS_SLOTS; i++) ds__model_ws_free(m, &c->slot[i]);
+  ds__free(m->ctx, c->packed);
+  pthread_mutex_destroy(&c->pack_lock);
   pthread_mutex_destroy(&c->lock);
   ds__free(m->ctx, c);
   m->ws_cache = NULL;
@@ -92,6 +106,43 @@ void ds__model_ws_checkin(const ds_model *m, ds__model_ws *ws) {
   pthread_mutex_lock(&c->lock);
   c->busy[ws - c->slot] = 0;
   pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- packed weights kept between calls (see model.h) ------------------------------------ */
+
+void ds__model_weights_changed(ds_model *m) { m->weights_version++; }
+
+ds_status ds__model_packed_reserve(const ds_model *m, size_t floats) {
+  struct ds__ws_cache *c = m->ws_cache;
+  ds_status st = DS_OK;
+  pthread_mutex_lock(&c->pack_lock);
+  if (!c->packed) {
+    c->packed = ds__calloc(m->ctx, floats, sizeof(float));
+    if (c->packed) c->packed_floats = floats;
+    else
+      st = ds__fail(m->ctx, DS_ERR_OUT_OF_MEMORY,
+                    "ds_model: out of memory for %zu packed weights", floats);
+  } else if (c->packed_floats != floats) { /* the layout is fixed by the configuration */
+    st = ds__fail(m->ctx, DS_ERR_INTERNAL,
+                  "ds_model: packed weights reserved as %zu floats, now asked for %zu",
+                  c->packed_floats, floats);
+  }
+  pthread_mutex_unlock(&c->pack_lock);
+  return st;
+}
+
+const float *ds__model_packed(const ds_model *m, ds__model_pack_fn pack) {
+  struct ds__ws_cache *c = m->ws_cache;
+  const uint64_t want = m->weights_version;
+  if (atomic_load_explicit(&c->packed_version, memory_order_acquire) != want) {
+    pthread_mutex_lock(&c->pack_lock);
+    if (atomic_load_explicit(&c->packed_version, memory_order_relaxed) != want) {
+      pack(m, c->packed);
+      atomic_store_explicit(&c->packed_version, want, memory_order_release);
+    }
+    pthread_mutex_unlock(&c->pack_lock);
+  }
+  return c->packed;
 }
 
 /* The head of cfg's groups, before the architecture lays out its network around it. */
@@ -166,6 +217,7 @@ ds_status ds__model_alloc(ds_context *ctx, const ds_model_config *cfg, int64_t s
                     (long long)count);
   }
   m->arch->masks(m, m->mask);
+  m->weights_version = 1; /* the packed cache starts at 0: stale */
   *out = m;
   return DS_OK;
 }
@@ -194,6 +246,7 @@ ds_status ds__model_set_params(ds_model *m, const float *params, int64_t count) 
     return ds__fail(m->ctx, DS_ERR_INVALID_ARGUMENT, "ds_model: parameter %lld is invalid",
                     (long long)bad);
   memcpy(m->params, params, sizeof(float) * (size_t)count);
+  ds__model_weights_changed(m);
   return DS_OK;
 }
 

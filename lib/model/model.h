@@ -35,7 +35,9 @@ struct ds_model {
   int32_t fresh_init;    /* 1: weights are ds_model_create's; a trainer may data-initialise */
   int32_t smooth_family; /* smoothing the model was trained on (stage 1), -1 = none known */
   double smooth_sigma;
-  struct ds__ws_cache *ws_cache; /* evaluation workspaces kept between calls (model.c) */
+  struct ds__ws_cache *ws_cache; /* evaluation workspaces and packed weights kept between
+                                    calls (model.c) */
+  uint64_t weights_version; /* changes whenever params do: ds__model_weights_changed */
 };
 
 /* Activations for up to `capacity` rows. */
@@ -70,6 +72,25 @@ void ds__model_ws_free(const ds_model *m, ds__model_ws *ws);
 ds_status ds__model_ws_checkout(const ds_model *m, int64_t capacity, int32_t backprop,
                                 ds__model_ws **out);
 void ds__model_ws_checkin(const ds_model *m, ds__model_ws *ws);
+
+/* Weights packed once per model for inference (an architecture's GEMM layout), rebuilt
+ * when the weights change.
+ * Every writer of m->params calls ds__model_weights_changed(m) after writing and before
+ * the model is evaluated again: set_params/set_weights, copy_weights, the trainer's update,
+ * resume and EMA copy, data initialisation, load.
+ * Readers: ds__model_packed_reserve (once per workspace; allocates the buffer the first
+ * time, through the context's allocator, freed with the model) and ds__model_packed (at
+ * the start of a forward pass). A model is shared read-only by any number of threads and
+ * is written only while no call reads it (the public contract), so all concurrent readers
+ * want the same version: the first to find the buffer stale packs it under the cache's
+ * lock (pack may use the context's pool; it must not be called from inside a pool job)
+ * while the others wait; after that they read it without locking (an acquire load of the
+ * packed version). Errors (reserve): DS_ERR_OUT_OF_MEMORY; DS_ERR_INTERNAL if the size
+ * differs from the first reservation's. */
+void ds__model_weights_changed(ds_model *m);
+ds_status ds__model_packed_reserve(const ds_model *m, size_t floats);
+typedef void (*ds__model_pack_fn)(const ds_model *m, float *packed);
+const float *ds__model_packed(const ds_model *m, ds__model_pack_fn pack);
 
 /* What one evaluation pass computes for rows [0, rows) of x (rows, D), c (rows, C):
  *   log_prob (rows)                        always

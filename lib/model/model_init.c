@@ -79,4 +79,5 @@ void ds__model_data_init(ds_model *m, const float *x, const float *c, int64_t ro
     }
   }
   ds__free(m->ctx, v);
+  ds__model_weights_changed(m);
 }

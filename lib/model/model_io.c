@@ -159,6 +159,7 @@ ds_status ds__model_deserialize(ds_context *ctx, const char *fn, ds__reader *r, 
   st = ds__model_alloc(ctx, &cfg, (int64_t)count, &m); /* count <= bytes left / 4 */
   if (st != DS_OK) return st;
   ds__reader_floats(r, m->params, m->param_count);
+  ds__model_weights_changed(m);
   for (int64_t k = 0; k < m->param_count; k++) {
     if (!isfinite(m->params[k]) || (m->mask[k] == 0.0f && m->params[k] != 0.0f)) {
       const char *what = isfinite(m->params[k]) ? "non-zero where the architecture masks it"

@@ -201,6 +201,7 @@ static double train_step(ds_trainer *t, double loss) {
   job.hyper.weight_decay = (float)t->cfg.weight_decay;
   job.hyper.step = t->step + 1;
   ds__pool_run(m->ctx->pool, update_part, &job);
+  ds__model_weights_changed(m);
   t->step++;
   return loss;
 }
@@ -510,6 +511,7 @@ ds_status ds__trainer_resume(ds_trainer *t, const char *path) {
       }
       if (st == DS_OK) { /* commit: nothing below can fail */
         memcpy(m->params, saved->params, sizeof(float) * (size_t)P);
+        ds__model_weights_changed(m);
         memcpy(t->adam_m, moments, sizeof(float) * (size_t)P);
         memcpy(t->adam_v, moments + P, sizeof(float) * (size_t)P);
         /* a trainer with EMA resuming a file without: the average restarts at the next step */
