@@ -382,6 +382,20 @@ static void bitwise_identical_across_threads(void **state) {
   }
 }
 
+/* A random convolution geometry for the panel tests: c in 1..max_c, sides 1..max_side,
+ * kernel sides 1..max_k, stride 1 or 2, pads below the kernel side (top/left and
+ * bottom/right drawn separately). oh or ow may come out <= 0: callers skip those. */
+static ds__conv_geom random_panel_geom(int64_t max_c, int64_t max_side, int64_t max_k) {
+  ds__conv_geom g;
+  g.c = ct_int(1, max_c), g.h = ct_int(1, max_side), g.w = ct_int(1, max_side);
+  g.kh = ct_int(1, max_k), g.kw = ct_int(1, max_k), g.stride = ct_int(1, 2);
+  g.pad_t = ct_int(0, g.kh - 1), g.pad_l = ct_int(0, g.kw - 1);
+  int64_t pad_b = ct_int(0, g.kh - 1), pad_r = ct_int(0, g.kw - 1);
+  g.oh = (g.h + g.pad_t + pad_b - g.kh) / g.stride + 1;
+  g.ow = (g.w + g.pad_l + pad_r - g.kw) / g.stride + 1;
+  return g;
+}
+
 /* ds__im2col_panel == the rows and columns of ds__im2col's column matrix, zero beyond n:
  * strides 1 and 2, pads, kernels larger than the image, 1x1 images, panel widths 8 (plain
  * loop), 16 and 32 (AVX-512 where the CPU has it), 40 (the any-size path); row ranges that
@@ -390,13 +404,7 @@ static void im2col_panel_matches_im2col(void **state) {
   (void)state;
   ct_seed(77);
   for (int trial = 0; trial < 60; trial++) {
-    ds__conv_geom g;
-    g.c = ct_int(1, 4), g.h = ct_int(1, 9), g.w = ct_int(1, 9);
-    g.kh = ct_int(1, 4), g.kw = ct_int(1, 4), g.stride = ct_int(1, 2);
-    g.pad_t = ct_int(0, g.kh - 1), g.pad_l = ct_int(0, g.kw - 1);
-    int64_t pad_b = ct_int(0, g.kh - 1), pad_r = ct_int(0, g.kw - 1);
-    g.oh = (g.h + g.pad_t + pad_b - g.kh) / g.stride + 1;
-    g.ow = (g.w + g.pad_l + pad_r - g.kw) / g.stride + 1;
+    ds__conv_geom g = random_panel_geom(4, 9, 4);
     if (trial % 5 == 0) g.stride = 1, g.pad_t = g.kh / 2, g.pad_l = g.kw / 2, g.oh = g.h, g.ow = g.w;
     if (g.oh <= 0 || g.ow <= 0) continue;
     const int64_t kc = g.c * g.kh * g.kw, P = g.oh * g.ow;
@@ -429,12 +437,7 @@ static void im2col_panel_t_matches_im2col(void **state) {
   (void)state;
   ct_seed(79);
   for (int trial = 0; trial < 50; trial++) {
-    ds__conv_geom g;
-    g.c = ct_int(1, 6), g.h = ct_int(1, 9), g.w = ct_int(1, 9);
-    g.kh = ct_int(1, 3), g.kw = ct_int(1, 3), g.stride = ct_int(1, 2);
-    g.pad_t = ct_int(0, g.kh - 1), g.pad_l = ct_int(0, g.kw - 1);
-    g.oh = (g.h + g.pad_t + ct_int(0, g.kh - 1) - g.kh) / g.stride + 1;
-    g.ow = (g.w + g.pad_l + ct_int(0, g.kw - 1) - g.kw) / g.stride + 1;
+    ds__conv_geom g = random_panel_geom(6, 9, 3);
     if (trial % 3 == 0) g.stride = 1, g.pad_t = g.kh / 2, g.pad_l = g.kw / 2, g.oh = g.h, g.ow = g.w;
     if (g.oh <= 0 || g.ow <= 0) continue;
     const int64_t kc = g.c * g.kh * g.kw, P = g.oh * g.ow, n = ct_int(1, 5);
@@ -468,12 +471,7 @@ static void col2im_init_matches_fill_then_col2im(void **state) {
   (void)state;
   ct_seed(78);
   for (int trial = 0; trial < 40; trial++) {
-    ds__conv_geom g;
-    g.c = ct_int(1, 4), g.h = ct_int(1, 20), g.w = ct_int(1, 20);
-    g.kh = ct_int(1, 3), g.kw = ct_int(1, 3), g.stride = ct_int(1, 2);
-    g.pad_t = ct_int(0, g.kh - 1), g.pad_l = ct_int(0, g.kw - 1);
-    g.oh = (g.h + g.pad_t + ct_int(0, g.kh - 1) - g.kh) / g.stride + 1;
-    g.ow = (g.w + g.pad_l + ct_int(0, g.kw - 1) - g.kw) / g.stride + 1;
+    ds__conv_geom g = random_panel_geom(4, 20, 3);
     if (g.oh <= 0 || g.ow <= 0) continue;
     const int64_t kc = g.c * g.kh * g.kw, P = g.oh * g.ow, n = g.c * g.h * g.w;
     float *col = ct_random(kc * P), *bias = ct_random(g.c), *start = ct_random(n);
